@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
+
+import Synchronization
+
+/// A deterministic, thread-safe boot state machine with per-phase time budgets.
+///
+/// All phase, progress, budget and failure state lives behind one `Mutex`, so every read is a
+/// consistent view; the recovery counters (``metrics``) are lock-free atomics. Budgets are checked at
+/// every observation — a transition, a read of the phase, a ``snapshot()`` or ``checkBudgets()`` — and
+/// under ``BudgetPolicy/failFast`` the first observation after a deadline fails the machine.
+public final class BootStateMachine: Sendable {
+    /// The configured budgets.
+    public let budgets: BootBudgets
+    /// What happens when a budget runs out.
+    public let budgetPolicy: BudgetPolicy
+    /// The recovery counters; record into them from any thread without locking.
+    public let metrics: BootMetrics
+
+    private let clock: any BootClock
+    private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
+    private let state: Mutex<MachineState>
+
+    /// A machine in `uninitialized`.
+    ///
+    /// - Parameters:
+    ///   - budgets: the time budgets; the seed's defaults unless given.
+    ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
+    ///   - clock: the time source; the system's unless given (tests inject ``ManualBootClock``).
+    ///   - onPhaseChange: called after every change of phase, outside the lock, on the thread that
+    ///     caused it. Keep it short; it must not call back into a method that changes the phase.
+    public init(
+        budgets: BootBudgets = BootBudgets(),
+        budgetPolicy: BudgetPolicy = .failFast,
+        clock: any BootClock = SystemBootClock(),
+        onPhaseChange: (@Sendable (PhaseChange) -> Void)? = nil
+    ) {
+        self.budgets = budgets
+        self.budgetPolicy = budgetPolicy
+        self.metrics = BootMetrics()
+        self.clock = clock
+        self.onPhaseChange = onPhaseChange
+        self.state = Mutex(MachineState(now: clock.monotonicNow()))
+    }
+
+    // MARK: Reads (each one also enforces the budgets)
+
+    /// The current phase.
+    public var currentPhase: BootPhase { observe { state, _ in state.phase } }
+
+    /// The current phase's progress, with `elapsed` set to the time spent in the phase.
+    public var currentProgress: PhaseProgress {
+        observe { state, now in
+            var progress = state.progress
+            progress.elapsed = now - state.phaseStart
+            return progress
+        }
+    }
+
+    /// Whether the machine is `ready`.
+    public var isReady: Bool { currentPhase.isReady }
+
+    /// Whether the machine has not failed.
+    public var isAlive: Bool { currentPhase.isAlive }
+
+    /// The recovery mode the boot was started with (`normal` before it starts).
+    public var recoveryMode: RecoveryMode { state.withLock { $0.mode } }
+
+    /// Time left in the current phase's budget; zero outside booting phases and once exceeded.
+    public var remainingBudget: Duration {
+        observe { state, now in state.budgetStatus(budgets: budgets, now: now).phaseRemaining }
+    }
+
+    /// Time since the boot started, zero before it starts.
+    public var totalElapsed: Duration { observe { state, now in state.totalElapsed(now: now) } }
+
+    /// Why the boot failed, once it has.
+    public var failureReason: String? { observe { state, _ in state.failureReason } }
+
+    /// The preload hints recovery left for warmup.
+    public var preloadHints: PreloadHints { state.withLock { $0.hints } }
+
+    /// Checks the budgets now; under ``BudgetPolicy/failFast`` an exceeded budget fails the machine.
+    /// Returns whether a budget is exceeded. Call it periodically from long phases that report
+    /// nothing, or rely on the exporter's scrapes, which observe the machine too.
+    @discardableResult
+    public func checkBudgets() -> Bool {
+        observe { state, now in
+            let status = state.budgetStatus(budgets: budgets, now: now)
+            return state.phase == .failed ? state.exceededAtFailure.any : status.anyExceeded
+        }
+    }
+
+    /// Everything about the machine at this moment, as one consistent value.
+    public func snapshot() -> BootSnapshot {
+        let counters = metrics.counters
+        return observe { state, now in state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now) }
+    }
+
+    /// The health report for probes and people; derived from ``snapshot()``.
+    public func healthStatus() -> HealthStatus { HealthStatus(snapshot()) }
+
+    // MARK: Changes
+
+    /// Starts the boot: `uninitialized → init`, recording the boot's start and its recovery mode.
+    public func startBoot(mode: RecoveryMode = .normal) throws(BootError) {
+        let now = clock.monotonicNow()
+        let wallClock = clock.wallClockNow()
+        let change = try state.withLock { (state) throws(BootError) -> PhaseChange? in
+            guard state.phase == .uninitialized else {
+                throw BootError(phase: state.phase, message: "Boot already started")
+            }
+            return state.start(mode: mode, now: now, wallClock: wallClock, counters: metrics.counters)
+        }
+        notify(change)
+    }
+
+    /// Moves to `next` if the seed's transition table allows it.
+    ///
+    /// Throws for an invalid transition (the machine is unchanged) and, under
+    /// ``BudgetPolicy/failFast``, when the current phase or the whole boot ran over its budget (the
+    /// machine is then `failed`). `uninitialized → init` is the same as ``startBoot(mode:)`` with
+    /// `normal`. Failing an already failed machine changes nothing.
+    public func transition(to next: BootPhase) throws(BootError) {
+        let now = clock.monotonicNow()
+        let wallClock = clock.wallClockNow()
+        let counters = metrics.counters
+        var changes: [PhaseChange] = []
+        defer { changes.forEach(notify) }
+        try state.withLock { (state) throws(BootError) in
+            let current = state.phase
+            guard current.canTransition(to: next) else {
+                throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
+            }
+            if current == .uninitialized && next == .initializing {
+                if let change = state.start(mode: .normal, now: now, wallClock: wallClock, counters: counters) {
+                    changes.append(change)
+                }
+                return
+            }
+            if next == .failed {
+                if let change = state.fail(reason: "Failed in \(current.name): transition to failed", now: now, budgets: budgets, counters: counters) {
+                    changes.append(change)
+                }
+                return
+            }
+            if let (change, error) = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: counters) {
+                changes.append(change)
+                throw error
+            }
+            changes.append(state.enter(next, now: now, counters: counters))
+        }
+    }
+
+    /// Replaces the current phase's progress. One short lock; no allocation of its own.
+    public func updateProgress(_ progress: PhaseProgress) {
+        state.withLock { state in
+            if state.progressOrigin == nil {
+                let fraction = progress.fraction
+                // The rate is measured from the first report of the phase; if that report already
+                // shows progress, the work since the phase began produced it.
+                state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
+            }
+            state.progress = progress
+        }
+    }
+
+    /// Fails the machine in one atomic step, with the reason `Failed in <phase>: <reason>`.
+    /// The first failure's reason is kept; failing again changes nothing.
+    public func fail(reason: String) {
+        let now = clock.monotonicNow()
+        let counters = metrics.counters
+        let change = state.withLock { state in
+            state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets, counters: counters)
+        }
+        notify(change)
+    }
+
+    /// Sets the hints recovery leaves for warmup.
+    public func setPreloadHints(_ hints: PreloadHints) {
+        state.withLock { $0.hints = hints }
+    }
+
+    // MARK: Counters (lock-free; forwarded to ``metrics``)
+
+    /// Adds replayed WAL records and their bytes.
+    @inline(__always)
+    public func recordWALProgress(records: UInt64, bytes: UInt64) {
+        metrics.recordWALProgress(records: records, bytes: bytes)
+    }
+
+    /// Adds recovered pages.
+    @inline(__always)
+    public func recordPagesRecovered(_ count: UInt64) { metrics.recordPagesRecovered(count) }
+
+    /// Adds rolled-back transactions.
+    @inline(__always)
+    public func recordTxnRollbacks(_ count: UInt64) { metrics.recordTxnRollbacks(count) }
+
+    // MARK: Internals
+
+    /// Runs `body` under the lock after enforcing the budgets at the current time.
+    private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {
+        let now = clock.monotonicNow()
+        var change: PhaseChange?
+        let result = state.withLock { state in
+            if budgetPolicy == .failFast, state.phase.isBooting {
+                change = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: metrics.counters)?.0
+            }
+            return body(&state, now)
+        }
+        notify(change)
+        return result
+    }
+
+    private func notify(_ change: PhaseChange?) {
+        if let change, let onPhaseChange { onPhaseChange(change) }
+    }
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
+
+/// The mutable state of a ``BootStateMachine``; only ever touched under its lock.
+struct MachineState {
+    var phase: BootPhase = .uninitialized
+    var mode: RecoveryMode = .normal
+    /// Monotonic time the current phase began.
+    var phaseStart: Duration
+    /// Monotonic time the boot began.
+    var bootStart: Duration?
+    var bootStartWallClock: Duration?
+    /// Monotonic time the boot reached `ready` or `failed`.
+    var bootEnd: Duration?
+    var progress = PhaseProgress()
+    /// The (time, fraction) the current phase's rate of progress is measured from.
+    var progressOrigin: (time: Duration, fraction: Double)?
+    var failureReason: String?
+    var failedPhase: BootPhase?
+    /// The exceeded flags as they stood when the machine failed.
+    var exceededAtFailure = ExceededFlags()
+    var hints = PreloadHints()
+    var history: [PhaseTiming] = []
+
+    init(now: Duration) {
+        phaseStart = now
+    }
+
+    struct ExceededFlags {
+        var phase = false
+        var total = false
+        var any: Bool { phase || total }
+    }
+
+    struct BudgetStatus {
+        var phaseBudget: Duration?
+        var phaseRemaining: Duration
+        var phaseExceeded: Bool
+        var totalRemaining: Duration
+        var totalExceeded: Bool
+        var anyExceeded: Bool { phaseExceeded || totalExceeded }
+    }
+
+    func totalElapsed(now: Duration) -> Duration {
+        guard let bootStart else { return .zero }
+        return now - bootStart
+    }
+
+    /// The budgets as they stand at `now`. Only booting phases have a phase budget; the total
+    /// budget runs from the start of the boot to its end.
+    func budgetStatus(budgets: BootBudgets, now: Duration) -> BudgetStatus {
+        let phaseBudget = budgets.budget(for: phase)
+        let phaseElapsed = now - phaseStart
+        var status = BudgetStatus(
+            phaseBudget: phaseBudget, phaseRemaining: .zero, phaseExceeded: false,
+            totalRemaining: budgets.totalBudget, totalExceeded: false
+        )
+        if let phaseBudget {
+            status.phaseRemaining = max(.zero, phaseBudget - phaseElapsed)
+            // As in the seed, a budget is spent when nothing of it remains.
+            status.phaseExceeded = phaseElapsed >= phaseBudget
+        }
+        if let bootStart {
+            let spent = (bootEnd ?? now) - bootStart
+            status.totalRemaining = max(.zero, budgets.totalBudget - spent)
+            status.totalExceeded = phase.isBooting && spent >= budgets.totalBudget
+        }
+        return status
+    }
+
+    // MARK: Changes
+
+    mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration, counters: BootCounters) -> PhaseChange? {
+        self.mode = mode
+        bootStart = now
+        bootStartWallClock = wallClock
+        let change = enter(.initializing, now: now, counters: counters, recordHistory: false)
+        progress = PhaseProgress(message: "Initializing core subsystems")
+        return change
+    }
+
+    /// Leaves the current phase for `next`, recording the phase left in the history.
+    @discardableResult
+    mutating func enter(_ next: BootPhase, now: Duration, counters: BootCounters, recordHistory: Bool = true) -> PhaseChange {
+        let left = phase
+        let duration = now - phaseStart
+        if recordHistory, let bootStart {
+            history.append(PhaseTiming(phase: left, start: phaseStart - bootStart, duration: duration))
+        }
+        phase = next
+        phaseStart = now
+        progress = PhaseProgress()
+        progressOrigin = nil
+        if next == .ready || next == .failed, bootEnd == nil, bootStart != nil {
+            bootEnd = now
+        }
+        return PhaseChange(
+            from: left, to: next, duration: duration, totalElapsed: totalElapsed(now: now),
+            failureReason: next == .failed ? failureReason : nil, counters: counters
+        )
+    }
+
+    /// Fails the machine unless it already failed (the first reason is kept).
+    mutating func fail(reason: String, now: Duration, budgets: BootBudgets, counters: BootCounters) -> PhaseChange? {
+        guard phase != .failed else { return nil }
+        let status = budgetStatus(budgets: budgets, now: now)
+        exceededAtFailure = ExceededFlags(phase: status.phaseExceeded, total: status.totalExceeded)
+        failureReason = reason
+        failedPhase = phase
+        return enter(.failed, now: now, counters: counters, recordHistory: phase != .uninitialized)
+    }
+
+    /// Under `failFast`, fails a booting machine whose phase or total budget ran out. Returns the
+    /// change and the error to report, or `nil` when every budget holds (or the policy only reports).
+    mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration, counters: BootCounters) -> (PhaseChange, BootError)? {
+        guard policy == .failFast, phase.isBooting else { return nil }
+        let status = budgetStatus(budgets: budgets, now: now)
+        let current = phase
+        let reason: String
+        if status.phaseExceeded, let budget = status.phaseBudget {
+            reason = "budget exceeded in phase \(current.name) (budget \(formatSeconds(budget)) s)"
+        } else if status.totalExceeded {
+            reason = "total budget exceeded in phase \(current.name) (budget \(formatSeconds(budgets.totalBudget)) s)"
+        } else {
+            return nil
+        }
+        guard let change = fail(reason: reason, now: now, budgets: budgets, counters: counters) else { return nil }
+        return (change, BootError(phase: current, message: reason))
+    }
+
+    func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
+        let status = budgetStatus(budgets: budgets, now: now)
+        let phaseElapsed = now - phaseStart
+        var progress = self.progress
+        progress.elapsed = phaseElapsed
+        let finished = phase == .ready || phase == .shuttingDown
+        let fraction = finished ? 1 : progress.fraction
+        let failed = phase == .failed
+        return BootSnapshot(
+            phase: phase,
+            recoveryMode: mode,
+            budgetPolicy: policy,
+            budgets: budgets,
+            progress: progress,
+            progressFraction: fraction,
+            phaseETA: phase.isBooting ? eta(fraction: fraction, now: now) : nil,
+            phaseElapsed: phaseElapsed,
+            totalElapsed: totalElapsed(now: now),
+            bootDuration: bootEnd.flatMap { end in bootStart.map { end - $0 } },
+            bootStartWallClock: bootStartWallClock,
+            phaseBudget: status.phaseBudget,
+            phaseBudgetRemaining: status.phaseRemaining,
+            totalBudgetRemaining: status.totalRemaining,
+            phaseBudgetExceeded: failed ? exceededAtFailure.phase : status.phaseExceeded,
+            totalBudgetExceeded: failed ? exceededAtFailure.total : status.totalExceeded,
+            history: history,
+            counters: counters,
+            failureReason: failureReason,
+            failedPhase: failedPhase
+        )
+    }
+
+    /// Time left in the phase at the rate observed since `progressOrigin`, or `nil` when no rate
+    /// can be measured yet.
+    func eta(fraction: Double, now: Duration) -> Duration? {
+        if fraction >= 1 { return .zero }
+        guard let origin = progressOrigin, fraction > origin.fraction, now > origin.time else { return nil }
+        let seconds = (now - origin.time).secondsValue
+        let rate = (fraction - origin.fraction) / seconds
+        let left = (1 - fraction) / rate
+        let nanoseconds = (left * 1e9).rounded()
+        // An estimate past ~292 years is no estimate.
+        guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }
+        return .nanoseconds(Int64(nanoseconds))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    @inlinable
+    public var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
+    }
+
+    /// The duration in whole milliseconds, rounded down; negative durations count as 0.
+    @inlinable
+    public var wholeMilliseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0, attoseconds >= 0 else { return 0 }
+        return UInt64(seconds) &* 1000 &+ UInt64(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// `1800`, or `0.5` for fractions of a second: how budgets are written in failure reasons.
+func formatSeconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    if attoseconds == 0 { return String(seconds) }
+    return String(duration.secondsValue)
+}

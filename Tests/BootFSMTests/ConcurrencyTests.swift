@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Dispatch
+import Testing
+
+@Suite("Concurrency")
+struct ConcurrencyTests {
+    @Test("threads that transition, record and snapshot at once leave exact counters and consistent snapshots")
+    func stress() async throws {
+        let fsm = BootStateMachine(budgets: BootBudgets(), budgetPolicy: .failFast)
+        let recorders = 4
+        let perRecorder: UInt64 = 50_000
+        let readers = 2
+        let violations = ViolationCounter()
+        let order: [BootPhase] = [.initializing, .migrating, .recovering, .warmingUp, .ready, .shuttingDown]
+
+        DispatchQueue.concurrentPerform(iterations: recorders + readers + 1) { worker in
+            switch worker {
+            case 0:
+                // The driver walks the whole boot, reporting progress as it goes.
+                for phase in order {
+                    try! fsm.transition(to: phase)
+                    for step in 0..<2_000 {
+                        fsm.updateProgress(PhaseProgress(message: phase.name, itemsProcessed: UInt64(step), itemsTotal: 2_000))
+                    }
+                }
+            case 1...recorders:
+                for _ in 0..<perRecorder {
+                    fsm.recordWALProgress(records: 1, bytes: 3)
+                    fsm.recordPagesRecovered(1)
+                    fsm.recordTxnRollbacks(2)
+                }
+            default:
+                var lastPhaseIndex = -1
+                var lastRecords: UInt64 = 0
+                for _ in 0..<20_000 {
+                    let snapshot = fsm.snapshot()
+                    // The progress message is set only with the phase that owns it.
+                    if !snapshot.progress.message.isEmpty,
+                       snapshot.progress.message != snapshot.phase.name,
+                       snapshot.progress.message != "Initializing core subsystems" {
+                        violations.add("message \(snapshot.progress.message) in phase \(snapshot.phase.name)")
+                    }
+                    // Phases only move forward; the history always ends with the phase before the current one.
+                    let index = order.firstIndex(of: snapshot.phase) ?? -1
+                    if index < lastPhaseIndex { violations.add("phase went back to \(snapshot.phase.name)") }
+                    lastPhaseIndex = index
+                    if index > 0, snapshot.history.last?.phase != order[index - 1] {
+                        violations.add("history \(snapshot.history.map(\.phase)) in \(snapshot.phase.name)")
+                    }
+                    if snapshot.history.count != max(index, 0) { violations.add("history length") }
+                    if snapshot.counters.walRecordsReplayed < lastRecords { violations.add("counter went back") }
+                    lastRecords = snapshot.counters.walRecordsReplayed
+                    if snapshot.progressFraction < 0 || snapshot.progressFraction > 1 { violations.add("fraction") }
+                    let json = fsm.healthStatus().toJSON()
+                    if !json.hasPrefix("{\"phase\":") || !json.hasSuffix("]}") { violations.add("json") }
+                }
+            }
+        }
+
+        #expect(violations.all.isEmpty, "\(violations.all.prefix(5))")
+        let total = UInt64(recorders) * perRecorder
+        let counters = fsm.metrics.counters
+        #expect(counters.walRecordsReplayed == total)
+        #expect(counters.walBytesProcessed == 3 * total)
+        #expect(counters.pagesRecovered == total)
+        #expect(counters.txnsRolledBack == 2 * total)
+        #expect(fsm.currentPhase == .shuttingDown)
+    }
+
+    @Test("many threads racing to fail: exactly one reason wins and it is complete")
+    func racingFailures() throws {
+        for _ in 0..<200 {
+            let fsm = try machine(in: .recovering)
+            DispatchQueue.concurrentPerform(iterations: 8) { worker in
+                fsm.fail(reason: "worker \(worker)")
+                _ = fsm.snapshot()
+            }
+            let reason = try #require(fsm.failureReason)
+            #expect(reason.hasPrefix("Failed in recover: worker "))
+            #expect(fsm.snapshot().history.count == 3)
+        }
+    }
+}
+
+final class ViolationCounter: Sendable {
+    private let storage = Mutex<[String]>([])
+    func add(_ violation: String) { storage.withLock { $0.append(violation) } }
+    var all: [String] { storage.withLock { $0 } }
+}
+
+import Synchronization

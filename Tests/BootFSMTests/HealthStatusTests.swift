@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Foundation
+import Testing
+
+@Suite("Health status and its JSON")
+struct HealthStatusTests {
+    static let hostile = [
+        "plain",
+        #"say "hi""#,
+        #"back\slash \\ and \""#,
+        "new\nline\r\ttab",
+        "nul\u{0}bell\u{7}esc\u{1B}del\u{7F}",
+        "\u{8}\u{C}",
+        "unicode ✓ 数据库 🚀 \u{2028}",
+        "</script><script>alert(1)</script>",
+        "",
+    ]
+
+    @Test("correction 6: hostile strings survive a JSON round trip", arguments: hostile)
+    func hostileStringsRoundTrip(text: String) throws {
+        let fsm = BootStateMachine()
+        try fsm.startBoot()
+        fsm.updateProgress(PhaseProgress(message: text))
+        fsm.fail(reason: text)
+        let status = fsm.healthStatus()
+        let json = status.toJSON()
+        let decoded = try JSONDecoder().decode(HealthStatus.self, from: Data(json.utf8))
+        #expect(decoded == status)
+        #expect(decoded.failureReason == "Failed in init: \(text)")
+        // Any JSON parser accepts it, not only ours.
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["failure_reason"] as? String == "Failed in init: \(text)")
+    }
+
+    @Test func seedKeysComeFirstInTheSeedsOrder() throws {
+        let fsm = BootStateMachine()
+        let json = fsm.healthStatus().toJSON()
+        #expect(json.hasPrefix(#"{"phase":"uninitialized","is_ready":false,"is_alive":true,"is_booting":false,"progress_percent":0,"progress_message":"","phase_elapsed_ms":0,"total_elapsed_ms":0,"remaining_budget_ms":0,"failure_reason":null,"wal_records_replayed":0,"wal_bytes_processed":0,"#))
+    }
+
+    @Test func toJSONMatchesTheCodableEncoding() throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock)
+        try fsm.startBoot(mode: .force)
+        clock.advance(by: .milliseconds(1234))
+        try fsm.transition(to: .migrating)
+        fsm.metrics.recordMigrationSteps(2)
+        try fsm.transition(to: .forceRecovery)
+        fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: 0, itemsTotal: 8))
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: 3, itemsTotal: 8, bytesProcessed: 30, bytesTotal: 80))
+        fsm.recordWALProgress(records: 3, bytes: 30)
+        fsm.recordPagesRecovered(4)
+        fsm.recordTxnRollbacks(1)
+        fsm.metrics.recordCheckpointBytesScanned(512)
+        let status = fsm.healthStatus()
+        #expect(status.phaseEtaMs == 3333)
+        #expect(status.progressPercent == 37)
+        let ours = try JSONSerialization.jsonObject(with: Data(status.toJSON().utf8)) as! NSDictionary
+        let encoder = JSONEncoder()
+        let foundations = try JSONSerialization.jsonObject(with: encoder.encode(status)) as! NSDictionary
+        #expect(ours == foundations)
+        #expect(ours.count == 30)
+        let history = try #require(ours["phase_history"] as? [NSDictionary])
+        #expect(history.map { $0["phase"] as? String } == ["init", "migrate"])
+        #expect(history.map { $0["start_ms"] as? Int } == [0, 1234])
+        #expect(history.map { $0["duration_ms"] as? Int } == [1234, 0])
+        #expect(ours["boot_start_unix_ms"] as? UInt64 == 1_767_225_600_000)
+        #expect(ours["recovery_mode"] as? String == "force")
+        #expect(ours["phase_eta_ms"] as? Int == 3333)
+        #expect(ours["failed_phase"] is NSNull)
+    }
+
+    @Test func errorDescriptionIsTheSeeds() {
+        let error = BootError(phase: .recovering, message: "Phase budget exceeded")
+        #expect(error.description == "Boot error in phase recover: Phase budget exceeded (recoverable: false)")
+    }
+
+    @Test("correction 5: fail is one step and keeps the first reason")
+    func failIsAtomicAndFirstReasonWins() throws {
+        let fsm = try machine(in: .recovering)
+        fsm.fail(reason: "first")
+        fsm.fail(reason: "second")
+        try fsm.transition(to: .failed)
+        #expect(fsm.failureReason == "Failed in recover: first")
+        #expect(fsm.snapshot().failedPhase == .recovering)
+    }
+}

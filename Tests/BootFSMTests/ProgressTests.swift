@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Testing
+
+@Suite("Progress, ETA and history")
+struct ProgressTests {
+    @Test func fractionPrefersPercentThenItemsThenBytes() {
+        #expect(PhaseProgress().fraction == 0)
+        #expect(PhaseProgress(percent: 40, itemsProcessed: 1, itemsTotal: 10).fraction == 0.4)
+        #expect(PhaseProgress(itemsProcessed: 1, itemsTotal: 4, bytesProcessed: 3, bytesTotal: 4).fraction == 0.25)
+        #expect(PhaseProgress(bytesProcessed: 3, bytesTotal: 4).fraction == 0.75)
+        #expect(PhaseProgress(percent: 250).fraction == 1)
+        #expect(PhaseProgress(itemsProcessed: 9, itemsTotal: 4).fraction == 1)
+    }
+
+    @Test func currentProgressCarriesElapsed() throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock)
+        try fsm.startBoot()
+        clock.advance(by: .seconds(3))
+        fsm.updateProgress(PhaseProgress(percent: 10, message: "opening", elapsed: .seconds(99)))
+        let progress = fsm.currentProgress
+        #expect(progress.percent == 10)
+        #expect(progress.message == "opening")
+        #expect(progress.elapsed == .seconds(3))
+    }
+
+    @Test func etaFromTheObservedRate() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        #expect(fsm.snapshot().phaseETA == nil)
+        clock.advance(by: .seconds(5)) // reading the checkpoint: not part of the rate
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 0, itemsTotal: 1000))
+        #expect(fsm.snapshot().phaseETA == nil, "no rate before any progress")
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 250, itemsTotal: 1000))
+        var snapshot = fsm.snapshot()
+        #expect(snapshot.progressFraction == 0.25)
+        #expect(snapshot.phaseETA == .seconds(30))
+        // A stall lowers the observed rate and so raises the estimate.
+        clock.advance(by: .seconds(10))
+        snapshot = fsm.snapshot()
+        #expect(snapshot.phaseETA == .seconds(60))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 1000, itemsTotal: 1000))
+        #expect(fsm.snapshot().phaseETA == .zero)
+    }
+
+    @Test func etaWhenTheFirstReportAlreadyShowsProgress() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .migrating, clock: clock)
+        clock.advance(by: .seconds(4))
+        fsm.updateProgress(PhaseProgress(percent: 50))
+        #expect(fsm.snapshot().phaseETA == .seconds(4))
+    }
+
+    @Test func etaIsResetByATransitionAndAbsentOutsideBooting() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        clock.advance(by: .seconds(1))
+        fsm.updateProgress(PhaseProgress(percent: 50))
+        #expect(fsm.snapshot().phaseETA != nil)
+        try fsm.transition(to: .warmingUp)
+        let snapshot = fsm.snapshot()
+        #expect(snapshot.phaseETA == nil)
+        #expect(snapshot.progress == PhaseProgress())
+        try fsm.transition(to: .ready)
+        #expect(fsm.snapshot().phaseETA == nil)
+        #expect(fsm.snapshot().progressFraction == 1)
+    }
+
+    @Test func historyRecordsEveryCompletedPhase() throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock)
+        try fsm.startBoot()
+        clock.advance(by: .seconds(1))
+        try fsm.transition(to: .migrating)
+        clock.advance(by: .seconds(2))
+        try fsm.transition(to: .recovering)
+        clock.advance(by: .seconds(3))
+        try fsm.transition(to: .warmingUp)
+        clock.advance(by: .seconds(4))
+        try fsm.transition(to: .ready)
+        clock.advance(by: .seconds(5))
+        var snapshot = fsm.snapshot()
+        #expect(snapshot.history == [
+            PhaseTiming(phase: .initializing, start: .zero, duration: .seconds(1)),
+            PhaseTiming(phase: .migrating, start: .seconds(1), duration: .seconds(2)),
+            PhaseTiming(phase: .recovering, start: .seconds(3), duration: .seconds(3)),
+            PhaseTiming(phase: .warmingUp, start: .seconds(6), duration: .seconds(4)),
+        ])
+        #expect(snapshot.bootDuration == .seconds(10))
+        #expect(snapshot.totalElapsed == .seconds(15))
+        #expect(snapshot.phaseElapsed == .seconds(5))
+        try fsm.transition(to: .shuttingDown)
+        snapshot = fsm.snapshot()
+        #expect(snapshot.history.last == PhaseTiming(phase: .ready, start: .seconds(10), duration: .seconds(5)))
+        #expect(snapshot.bootDuration == .seconds(10))
+    }
+
+    @Test func phaseChangesAreObserved() throws {
+        let clock = ManualBootClock()
+        let seen = ChangeLog()
+        let fsm = BootStateMachine(budgets: BootBudgets(migrateBudget: .seconds(2)), clock: clock,
+                                   onPhaseChange: { seen.append($0) })
+        try fsm.startBoot()
+        clock.advance(by: .seconds(1))
+        fsm.recordWALProgress(records: 7, bytes: 70)
+        try fsm.transition(to: .migrating)
+        clock.advance(by: .seconds(2))
+        _ = fsm.currentPhase // the observation that fails the machine
+        let changes = seen.changes
+        #expect(changes.map(\.to) == [.initializing, .migrating, .failed])
+        #expect(changes[1].duration == .seconds(1))
+        #expect(changes[1].counters.walRecordsReplayed == 7)
+        #expect(changes[2].failureReason == "budget exceeded in phase migrate (budget 2 s)")
+        #expect(changes[2].totalElapsed == .seconds(3))
+    }
+}
+
+final class ChangeLog: Sendable {
+    private let storage = Mutex<[PhaseChange]>([])
+    func append(_ change: PhaseChange) { storage.withLock { $0.append(change) } }
+    var changes: [PhaseChange] { storage.withLock { $0 } }
+}
+
+import Synchronization
