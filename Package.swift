@@ -13,10 +13,34 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "BootFSM", targets: ["BootFSM"]),
+        .library(name: "BootExporter", targets: ["BootExporter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .target(name: "BootFSM", swiftSettings: strict),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "BootExporter",
+            dependencies: [
+                "BootFSM", "CMicroHTTPD", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BootFSMTests", dependencies: ["BootFSM"], swiftSettings: strict),
+        .testTarget(
+            name: "BootExporterTests", dependencies: ["BootExporter", "BootFSM", "CZlib"],
+            exclude: ["Fixtures"], swiftSettings: strict
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,9 @@
 # Debian package for each command or file the project needs.
 ensure_deps() {
     local missing=()
-    pkg-config --exists libmicrohttpd 2>/dev/null || missing+=(libmicrohttpd-dev pkg-config)
+    command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    pkg-config --exists libmicrohttpd 2>/dev/null || missing+=(libmicrohttpd-dev)
+    pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+public import BootFSM
+import CMicroHTTPD
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves one ``BootStateMachine`` over HTTP with libmicrohttpd: `/metrics`, `/health`, `/livez`,
+/// `/readyz`, `/startupz` and a landing page at `/`.
+///
+/// Embed it in any Swift process: ``start()`` binds and returns (port 0 picks a free port, which
+/// ``port`` reports), ``stop()`` stops accepting, lets in-flight requests finish and closes every
+/// connection. As a swift-service-lifecycle `Service`, ``run()`` serves until graceful shutdown.
+public final class BootExporterServer: Sendable {
+    /// The served machine.
+    public let machine: BootStateMachine
+    /// The settings it was made with.
+    public let configuration: ExporterConfiguration
+
+    private let router: RequestRouter
+    private let connection: ConnectionContext
+    private let daemon = Mutex<Daemon?>(nil)
+
+    /// A server for `machine`; nothing listens until ``start()``.
+    public init(machine: BootStateMachine, configuration: ExporterConfiguration = ExporterConfiguration(),
+                logger: Logger = Logger(label: "boot-exporter.http")) {
+        self.machine = machine
+        self.configuration = configuration
+        self.router = RequestRouter(machine: machine, metricsPath: configuration.metricsPath,
+                                    version: configuration.version,
+                                    processMetrics: configuration.processMetrics ?? { nil })
+        self.connection = ConnectionContext(router: router, logger: logger)
+    }
+
+    /// The port the server listens on, once started.
+    public var port: Int? { daemon.withLock { $0?.port } }
+
+    /// Starts listening; returns once the socket is bound.
+    public func start() throws(ExporterError) {
+        try configuration.validate()
+        try daemon.withLock { (daemon) throws(ExporterError) in
+            guard daemon == nil else { throw .alreadyStarted }
+            daemon = try Daemon.start(configuration: configuration, context: connection)
+        }
+        connection.logger.info("listening", metadata: [
+            "address": "\(configuration.host.isEmpty ? "*" : configuration.host):\(port ?? 0)",
+            "metrics_path": "\(configuration.metricsPath)",
+        ])
+    }
+
+    /// Makes `/readyz` fail from now on, ahead of ``stop()``: the first step of a graceful shutdown.
+    public func beginShutdown() {
+        router.draining.store(true, ordering: .relaxed)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (for at most the configured
+    /// grace period) and closes every connection. Does nothing if the server is not running.
+    public func stop() {
+        beginShutdown()
+        guard let running = daemon.withLock({ daemon -> Daemon? in defer { daemon = nil }; return daemon }) else { return }
+        running.stop(gracePeriod: configuration.shutdownGracePeriod, inFlight: connection.inFlight)
+        connection.logger.info("stopped")
+    }
+
+    deinit {
+        // A server dropped without stop() must not leave libmicrohttpd calling into freed memory.
+        if let running = daemon.withLock({ $0 }) {
+            running.stop(gracePeriod: .zero, inFlight: connection.inFlight)
+        }
+    }
+}
+
+extension BootExporterServer: Service {
+    /// Starts the server (unless already started) and serves until graceful shutdown or
+    /// cancellation, then stops.
+    public func run() async throws {
+        if port == nil { try start() }
+        try? await gracefulShutdown()
+        stop()
+    }
+}
+
+/// What libmicrohttpd's callbacks reach through their `cls` pointer; outlives the daemon.
+final class ConnectionContext: Sendable {
+    let router: RequestRouter
+    let logger: Logger
+    /// Requests begun and not yet completed.
+    let inFlight = Atomic<Int>(0)
+    /// The last message libmicrohttpd logged, to explain a failed start.
+    let lastLibraryMessage = Mutex<String?>(nil)
+
+    init(router: RequestRouter, logger: Logger) {
+        self.router = router
+        self.logger = logger
+    }
+}
+
+/// A running libmicrohttpd daemon.
+private struct Daemon: @unchecked Sendable {
+    // @unchecked: the pointers are only used under the server's lock or after being taken out of it.
+    let handle: OpaquePointer
+    let logger: UnsafeMutablePointer<bootfsm_mhd_logger>
+    let port: Int
+
+    static func start(configuration: ExporterConfiguration, context: ConnectionContext) throws(ExporterError) -> Daemon {
+        let contextPointer = Unmanaged.passUnretained(context).toOpaque()
+        let logger = UnsafeMutablePointer<bootfsm_mhd_logger>.allocate(capacity: 1)
+        logger.initialize(to: bootfsm_mhd_logger(sink: logSink, context: contextPointer))
+
+        var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue | MHD_USE_ITC.rawValue
+            | MHD_USE_TURBO.rawValue | MHD_USE_ERROR_LOG.rawValue)
+        var options: [MHD_OptionItem] = [
+            bootfsm_mhd_logger_option(logger),
+            bootfsm_mhd_completed_option(requestCompleted, contextPointer),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT,
+                           value: Int(configuration.connectionTimeout.components.seconds), ptr_value: nil),
+            MHD_OptionItem(option: MHD_OPTION.CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimit, ptr_value: nil),
+        ]
+        if configuration.threads > 1 {
+            options.append(MHD_OptionItem(option: MHD_OPTION.THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
+        }
+        if configuration.perIPConnectionLimit > 0 {
+            options.append(MHD_OptionItem(option: MHD_OPTION.PER_IP_CONNECTION_LIMIT,
+                                          value: configuration.perIPConnectionLimit, ptr_value: nil))
+        }
+
+        let port = UInt16(configuration.port)
+        var handle: OpaquePointer?
+        if configuration.host.isEmpty {
+            // Every interface: both stacks where the system has IPv6, IPv4 alone where it has not.
+            handle = startDaemon(flags | UInt32(MHD_USE_DUAL_STACK.rawValue), port, options, context)
+            if handle == nil { handle = startDaemon(flags, port, options, context) }
+        } else {
+            var address = try ListenAddress.resolve(host: configuration.host, port: port)
+            if address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
+            handle = withUnsafeMutableBytes(of: &address.storage) { storage in
+                var withAddress = options
+                withAddress.append(MHD_OptionItem(option: MHD_OPTION.SOCK_ADDR, value: 0, ptr_value: storage.baseAddress))
+                return startDaemon(flags, port, withAddress, context)
+            }
+        }
+        guard let handle else {
+            logger.deallocate()
+            let reason = context.lastLibraryMessage.withLock { $0 } ?? "libmicrohttpd could not start"
+            let host = configuration.host.isEmpty ? "" : configuration.host
+            throw .startFailed("cannot listen on \(host):\(configuration.port): \(reason)")
+        }
+        let bound = Int(bootfsm_mhd_bound_port(handle))
+        return Daemon(handle: handle, logger: logger, port: bound)
+    }
+
+    private static func startDaemon(_ flags: UInt32, _ port: UInt16, _ options: [MHD_OptionItem],
+                                    _ context: ConnectionContext) -> OpaquePointer? {
+        var options = options
+        options.append(MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil))
+        context.lastLibraryMessage.withLock { $0 = nil }
+        return options.withUnsafeBufferPointer { items in
+            bootfsm_mhd_start_daemon(flags, port, accessHandler, Unmanaged.passUnretained(context).toOpaque(),
+                                     items.baseAddress)
+        }
+    }
+
+    /// Quiesces, waits for in-flight requests (at most `gracePeriod`), then stops and frees.
+    func stop(gracePeriod: Duration, inFlight: borrowing Atomic<Int>) {
+        let listener = MHD_quiesce_daemon(handle)
+        let clock = ContinuousClock()
+        let deadline = clock.now + gracePeriod
+        while inFlight.load(ordering: .acquiring) > 0 && clock.now < deadline {
+            usleep(2_000)
+        }
+        MHD_stop_daemon(handle)
+        if listener >= 0 { close(listener) }
+        logger.deallocate()
+    }
+}
+
+/// libmicrohttpd's log messages, at debug level (its errors are also reported where they matter).
+private let logSink: bootfsm_mhd_log_sink = { context, message in
+    guard let context, let message else { return }
+    let connection = Unmanaged<ConnectionContext>.fromOpaque(context).takeUnretainedValue()
+    var text = String(cString: message)
+    while text.last == "\n" { text.removeLast() }
+    connection.lastLibraryMessage.withLock { $0 = text }
+    connection.logger.debug("libmicrohttpd", metadata: ["message": "\(text)"])
+}
+
+/// A non-nil marker for the per-request pointer: the request's first call has been seen.
+private var requestStarted: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 1)! }
+
+/// The access handler. libmicrohttpd calls it first when the headers have arrived, then again
+/// with any body, then once more with none. The response is queued on the second call at the
+/// earliest: queueing on the first makes libmicrohttpd answer `Connection: close`.
+private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, _, uploadDataSize, requestPointer in
+    guard let cls, let connection, let requestPointer else { return MHD_Result.NO }
+    let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
+    if requestPointer.pointee == nil {
+        requestPointer.pointee = requestStarted
+        context.inFlight.wrappingAdd(1, ordering: .relaxed)
+        return MHD_Result.YES
+    }
+    // A body is not for us: drop it and answer (a 405, since only GET and HEAD are served).
+    if let uploadDataSize, uploadDataSize.pointee != 0 {
+        uploadDataSize.pointee = 0
+        return MHD_Result.YES
+    }
+    let request = Request(
+        method: method.map(Request.Method.init(cString:)) ?? .other,
+        path: url.map { String(cString: $0) } ?? "/",
+        verbose: isVerbose(connection),
+        accept: header(connection, "Accept"),
+        acceptEncoding: header(connection, "Accept-Encoding")
+    )
+    return queue(context.router.respond(to: request), on: connection)
+}
+
+/// Called when a request ends, answered or not.
+private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, requestPointer, _ in
+    guard let cls, let requestPointer, requestPointer.pointee != nil else { return }
+    requestPointer.pointee = nil
+    Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue().inFlight.wrappingSubtract(1, ordering: .releasing)
+}
+
+/// Hands `response` to libmicrohttpd, which frees the body once sent. This is where bytes leave.
+private func queue(_ response: consuming Response, on connection: OpaquePointer) -> MHD_Result {
+    let status = UInt32(response.status)
+    let contentType = response.contentType
+    let gzipped = response.gzipped
+    let varies = response.varies
+    let allow = response.allow
+    let (body, count) = response.body.take()
+    guard let mhdResponse = MHD_create_response_from_buffer(count, body, .RESPMEM_MUST_FREE) else {
+        free(body)
+        return MHD_Result.NO
+    }
+    defer { MHD_destroy_response(mhdResponse) }
+    addHeader(mhdResponse, "Content-Type", contentType)
+    addHeader(mhdResponse, "Cache-Control", "no-cache")
+    addHeader(mhdResponse, "X-Content-Type-Options", "nosniff")
+    if gzipped { addHeader(mhdResponse, "Content-Encoding", "gzip") }
+    if varies { addHeader(mhdResponse, "Vary", "Accept, Accept-Encoding") }
+    if allow { addHeader(mhdResponse, "Allow", "GET, HEAD") }
+    return MHD_queue_response(connection, status, mhdResponse)
+}
+
+private func addHeader(_ response: OpaquePointer, _ name: StaticString, _ value: StaticString) {
+    _ = MHD_add_response_header(response, cString(name), cString(value))
+}
+
+private func cString(_ text: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+private func header(_ connection: OpaquePointer, _ name: StaticString) -> String? {
+    MHD_lookup_connection_value(connection, .HEADER_KIND, cString(name)).map { String(cString: $0) }
+}
+
+/// Whether the query has `verbose`, with no value or any value but `0` and `false`.
+private func isVerbose(_ connection: OpaquePointer) -> Bool {
+    var value: UnsafePointer<CChar>?
+    var length = 0
+    guard MHD_lookup_connection_value_n(connection, .GET_ARGUMENT_KIND, "verbose", 7, &value, &length) == MHD_Result.YES else {
+        return false
+    }
+    guard let value else { return true }
+    let text = String(cString: value)
+    return text != "0" && text != "false"
+}
+
+extension Request.Method {
+    init(cString method: UnsafePointer<CChar>) {
+        if strcmp(method, "GET") == 0 { self = .get } else if strcmp(method, "HEAD") == 0 { self = .head } else { self = .other }
+    }
+}

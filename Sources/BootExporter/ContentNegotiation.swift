@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+/// Picks the exposition format and encoding from a request's `Accept` and `Accept-Encoding`.
+enum ContentNegotiation {
+    /// OpenMetrics when the `Accept` header ranks `application/openmetrics-text` (version 1.0.0,
+    /// 0.0.1 or none) above every other type it accepts; the Prometheus text format otherwise — for
+    /// a missing header, a browser's, or anything unparseable.
+    static func format(accept: String?) -> ExpositionFormat {
+        guard let accept, !accept.isEmpty else { return .prometheusText }
+        var bestOpenMetrics = -1.0
+        var bestOther = -1.0
+        for range in accept.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let media = MediaRange(Substring(range)) else { continue }
+            if media.type == "application/openmetrics-text" {
+                if media.version == nil || media.version == "1.0.0" || media.version == "0.0.1" {
+                    bestOpenMetrics = max(bestOpenMetrics, media.quality)
+                }
+            } else {
+                bestOther = max(bestOther, media.quality)
+            }
+        }
+        return bestOpenMetrics > 0 && bestOpenMetrics >= bestOther ? .openMetrics : .prometheusText
+    }
+
+    /// Whether `Accept-Encoding` allows gzip (listed, or `*`, with a non-zero quality).
+    static func acceptsGzip(_ acceptEncoding: String?) -> Bool {
+        guard let acceptEncoding else { return false }
+        var gzip: Double?
+        var wildcard: Double?
+        for range in acceptEncoding.utf8.split(separator: UInt8(ascii: ",")) {
+            let parts = Substring(range).split(separator: ";", omittingEmptySubsequences: false)
+            let coding = parts[0].trimmed.lowercased()
+            let quality = parts.dropFirst().lazy.compactMap(Self.quality).first ?? 1
+            if coding == "gzip" || coding == "x-gzip" { gzip = max(gzip ?? 0, quality) }
+            if coding == "*" { wildcard = quality }
+        }
+        return (gzip ?? wildcard ?? 0) > 0
+    }
+
+    /// The value of a `q=…` parameter, or `nil` when the parameter is something else. A malformed
+    /// quality counts as 0: not acceptable.
+    static func quality(_ parameter: Substring) -> Double? {
+        let trimmed = parameter.trimmed
+        guard trimmed.lowercased().hasPrefix("q=") else { return nil }
+        guard let value = Double(trimmed.dropFirst(2)), value >= 0, value <= 1 else { return 0 }
+        return value
+    }
+
+    /// One element of an `Accept` header.
+    struct MediaRange {
+        var type: String
+        var version: String?
+        var quality = 1.0
+
+        init?(_ text: Substring) {
+            let parts = text.split(separator: ";", omittingEmptySubsequences: false)
+            let type = parts[0].trimmed.lowercased()
+            guard !type.isEmpty else { return nil }
+            self.type = type
+            for parameter in parts.dropFirst() {
+                if let quality = ContentNegotiation.quality(parameter) {
+                    self.quality = quality
+                    continue
+                }
+                let pair = parameter.split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0].trimmed.lowercased() == "version" {
+                    version = String(pair[1].trimmed)
+                }
+            }
+        }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    var trimmed: Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
+    }
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a ``BootExporterServer`` listens and what it tolerates. Every default is documented in the
+/// README.
+public struct ExporterConfiguration: Sendable {
+    /// The default port, 9851: outside the ports of Prometheus's own components (9090, 9091,
+    /// 9093, 9094) and of the common exporters (node_exporter's 9100, blackbox's 9115, …).
+    public static let defaultPort = 9851
+
+    /// The address to listen on: an IPv4 or IPv6 literal or a host name; empty for every
+    /// interface (both stacks where the system has IPv6).
+    public var host: String
+    /// The port; 0 picks a free one (``BootExporterServer/port`` tells which).
+    public var port: Int
+    /// Where the metrics are served.
+    public var metricsPath: String
+    /// Threads answering requests (a libmicrohttpd thread pool); default: the CPUs, at most 4.
+    public var threads: Int
+    /// Connections served at once; more are refused at accept.
+    public var connectionLimit: Int
+    /// Connections from one IP address at once (0: no limit beyond ``connectionLimit``).
+    public var perIPConnectionLimit: Int
+    /// An idle or slow connection is closed after this long.
+    public var connectionTimeout: Duration
+    /// Memory for one connection's request headers and buffers, in bytes; a request that needs
+    /// more is answered with an error.
+    public var connectionMemoryLimit: Int
+    /// How long ``BootExporterServer/stop()`` lets in-flight requests finish.
+    public var shutdownGracePeriod: Duration
+    /// The `version` label of `boot_exporter_build_info`.
+    public var version: String
+    /// The source of the `process_*` metrics; `nil` leaves them out.
+    public var processMetrics: (@Sendable () -> ProcessMetrics?)?
+
+    public init(
+        host: String = "",
+        port: Int = ExporterConfiguration.defaultPort,
+        metricsPath: String = "/metrics",
+        threads: Int = ExporterConfiguration.defaultThreads,
+        connectionLimit: Int = 512,
+        perIPConnectionLimit: Int = 0,
+        connectionTimeout: Duration = .seconds(10),
+        connectionMemoryLimit: Int = 32 * 1024,
+        shutdownGracePeriod: Duration = .seconds(5),
+        version: String = BootExporterVersion.current,
+        processMetrics: (@Sendable () -> ProcessMetrics?)? = { ProcessMetrics.current() }
+    ) {
+        self.host = host
+        self.port = port
+        self.metricsPath = metricsPath
+        self.threads = threads
+        self.connectionLimit = connectionLimit
+        self.perIPConnectionLimit = perIPConnectionLimit
+        self.connectionTimeout = connectionTimeout
+        self.connectionMemoryLimit = connectionMemoryLimit
+        self.shutdownGracePeriod = shutdownGracePeriod
+        self.version = version
+        self.processMetrics = processMetrics
+    }
+
+    /// The CPUs online, at most 4.
+    public static var defaultThreads: Int {
+        min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 4)
+    }
+
+    /// Checks every setting; the error names the first one that is wrong.
+    public func validate() throws(ExporterError) {
+        guard (0...65_535).contains(port) else {
+            throw .invalidConfiguration("port \(port) is out of range 0-65535")
+        }
+        guard metricsPath.hasPrefix("/"), metricsPath.count > 1, !metricsPath.contains("?"),
+              !["/health", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
+            throw .invalidConfiguration("telemetry path \"\(metricsPath)\" must start with / and not be / or another endpoint's path")
+        }
+        guard (1...256).contains(threads) else { throw .invalidConfiguration("threads must be 1-256, not \(threads)") }
+        guard connectionLimit >= 1 else { throw .invalidConfiguration("connection limit must be at least 1") }
+        guard perIPConnectionLimit >= 0 else { throw .invalidConfiguration("per-IP connection limit must not be negative") }
+        guard connectionTimeout >= .seconds(1) else { throw .invalidConfiguration("connection timeout must be at least 1s") }
+        guard connectionMemoryLimit >= 4096 else { throw .invalidConfiguration("connection memory limit must be at least 4096 bytes") }
+    }
+}
+
+/// The version of boot-exporter.
+public enum BootExporterVersion {
+    public static let current = "0.1.0"
+}
+
+/// Why the exporter cannot start.
+public enum ExporterError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A setting is wrong.
+    case invalidConfiguration(String)
+    /// The listen address does not resolve.
+    case invalidAddress(String)
+    /// libmicrohttpd would not start (the port is in use, for instance).
+    case startFailed(String)
+    /// ``BootExporterServer/start()`` was called twice.
+    case alreadyStarted
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let message): message
+        case .invalidAddress(let message): message
+        case .startFailed(let message): message
+        case .alreadyStarted: "the exporter is already running"
+        }
+    }
+}

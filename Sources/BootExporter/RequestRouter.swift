@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Synchronization
+
+/// What the router needs of a request.
+struct Request {
+    enum Method { case get, head, other }
+
+    var method: Method
+    var path: String
+    /// Whether `?verbose` was given (any value but `0` or `false`).
+    var verbose = false
+    var accept: String?
+    var acceptEncoding: String?
+}
+
+/// A response, its body in `malloc` memory ready to be handed to libmicrohttpd.
+struct Response: ~Copyable {
+    var status: UInt16
+    var contentType: StaticString
+    var body: OutputBuffer
+    var gzipped = false
+    /// Whether the body depends on `Accept` and `Accept-Encoding`.
+    var varies = false
+    /// Whether to add `Allow: GET, HEAD` (to a 405).
+    var allow = false
+    /// Whether the handler already counted the request (`/metrics` counts itself before rendering).
+    var counted = false
+}
+
+/// Maps a request to its response: the endpoints of the exporter. No I/O of its own beyond
+/// reading the machine and `/proc`; the server moves the bytes.
+final class RequestRouter: Sendable {
+    let machine: BootStateMachine
+    let metricsPath: String
+    private let writer: ExpositionWriter
+    let requests: HTTPRequestCounters
+    private let gzip = GzipEncoder()
+    private let processMetrics: @Sendable () -> ProcessMetrics?
+    private let landingPage: [UInt8]
+    /// Set once shutdown begins: readiness fails from then on.
+    let draining = Atomic<Bool>(false)
+    /// The size of the last exposition, to allocate the next one's buffer at once.
+    private let lastMetricsSize = Atomic<Int>(8192)
+
+    init(machine: BootStateMachine, metricsPath: String, version: String,
+         processMetrics: @escaping @Sendable () -> ProcessMetrics?) {
+        self.machine = machine
+        self.metricsPath = metricsPath
+        self.writer = ExpositionWriter(version: version)
+        self.requests = HTTPRequestCounters()
+        self.processMetrics = processMetrics
+        self.landingPage = LandingPage.html(version: version, metricsPath: metricsPath)
+    }
+
+    func handler(for path: String) -> Handler {
+        switch path {
+        case metricsPath: .metrics
+        case "/": .root
+        case "/health": .health
+        case "/livez": .livez
+        case "/readyz": .readyz
+        case "/startupz": .startupz
+        default: .other
+        }
+    }
+
+    func respond(to request: Request) -> Response {
+        let handler = handler(for: request.path)
+        let response = route(request, handler: handler)
+        if !response.counted { requests.record(handler, code: response.status) }
+        return response
+    }
+
+    private func route(_ request: Request, handler: Handler) -> Response {
+        if handler == .other {
+            var body = OutputBuffer(capacity: 64)
+            body.append("404 page not found\n" as StaticString)
+            return Response(status: 404, contentType: "text/plain; charset=utf-8", body: body)
+        }
+        guard request.method != .other else {
+            var body = OutputBuffer(capacity: 64)
+            body.append("405 method not allowed: use GET or HEAD\n" as StaticString)
+            return Response(status: 405, contentType: "text/plain; charset=utf-8", body: body, allow: true)
+        }
+        switch handler {
+        case .metrics: return metrics(request)
+        case .health: return health()
+        case .livez: return probe(.livez, request)
+        case .readyz: return probe(.readyz, request)
+        case .startupz: return probe(.startupz, request)
+        case .root, .other:
+            var body = OutputBuffer(capacity: landingPage.count)
+            body.append(landingPage)
+            return Response(status: 200, contentType: "text/html; charset=utf-8", body: body)
+        }
+    }
+
+    private func metrics(_ request: Request) -> Response {
+        let format = ContentNegotiation.format(accept: request.accept)
+        // This scrape counts itself, as client libraries' own request counters do.
+        requests.record(.metrics, code: 200)
+        var body = OutputBuffer(capacity: lastMetricsSize.load(ordering: .relaxed) + 512)
+        writer.write(machine.snapshot(), process: processMetrics(), requests: requests, format: format, into: &body)
+        writer.finish(format: format, into: &body)
+        lastMetricsSize.store(body.count, ordering: .relaxed)
+        if ContentNegotiation.acceptsGzip(request.acceptEncoding), let compressed = gzip.compress(body.bytes) {
+            return Response(status: 200, contentType: format.contentType, body: compressed, gzipped: true,
+                            varies: true, counted: true)
+        }
+        return Response(status: 200, contentType: format.contentType, body: body, varies: true, counted: true)
+    }
+
+    private func health() -> Response {
+        let status = machine.healthStatus()
+        var body = OutputBuffer(capacity: 1536)
+        body.append(status.toJSON())
+        body.append(UInt8(ascii: "\n"))
+        return Response(status: status.isAlive ? 200 : 503, contentType: "application/json", body: body)
+    }
+
+    private func probe(_ probe: Probe, _ request: Request) -> Response {
+        var body = OutputBuffer(capacity: 256)
+        let passed = probe.write(machine.snapshot(), draining: draining.load(ordering: .relaxed),
+                                 verbose: request.verbose, into: &body)
+        return Response(status: passed ? 200 : 503, contentType: "text/plain; charset=utf-8", body: body)
+    }
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The C glue Swift cannot express for libmicrohttpd: its variadic functions (start, daemon
+// info) and its printf-style logger. Everything else is called from Swift directly.
+#ifndef BOOTFSM_CMICROHTTPD_SHIM_H
+#define BOOTFSM_CMICROHTTPD_SHIM_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+
+/// A log sink for libmicrohttpd's messages, already formatted.
+typedef void (*bootfsm_mhd_log_sink)(void *context, const char *message);
+
+/// What the logger trampoline forwards to; must outlive the daemon.
+struct bootfsm_mhd_logger {
+    bootfsm_mhd_log_sink sink;
+    void *context;
+};
+
+static inline void bootfsm_mhd_log_trampoline(void *cls, const char *format, va_list arguments) {
+    const struct bootfsm_mhd_logger *logger = (const struct bootfsm_mhd_logger *)cls;
+    char message[512];
+    vsnprintf(message, sizeof message, format, arguments);
+    logger->sink(logger->context, message);
+}
+
+/// The option item that routes libmicrohttpd's log messages to `logger`.
+static inline struct MHD_OptionItem bootfsm_mhd_logger_option(struct bootfsm_mhd_logger *logger) {
+    struct MHD_OptionItem item = {
+        MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)&bootfsm_mhd_log_trampoline, logger
+    };
+    return item;
+}
+
+/// The option item for a request-completed callback.
+static inline struct MHD_OptionItem bootfsm_mhd_completed_option(MHD_RequestCompletedCallback callback, void *context) {
+    struct MHD_OptionItem item = { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)callback, context };
+    return item;
+}
+
+/// `MHD_start_daemon` with its options passed as an `MHD_OPTION_END`-terminated array.
+static inline struct MHD_Daemon *bootfsm_mhd_start_daemon(
+    unsigned int flags, uint16_t port,
+    MHD_AccessHandlerCallback handler, void *handler_context,
+    const struct MHD_OptionItem *options
+) {
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_context,
+                            MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// The port the daemon is bound to (`MHD_get_daemon_info` is variadic too), or 0.
+static inline uint16_t bootfsm_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
+
+#endif

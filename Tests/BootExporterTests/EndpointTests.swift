@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+@testable import BootExporter
+import BootFSM
+import Foundation
+import Testing
+
+@Suite("Endpoints")
+struct EndpointTests {
+    /// Expected status codes of /health, /livez, /readyz, /startupz per phase.
+    static let expectations: [(BootPhase, health: Int, livez: Int, readyz: Int, startupz: Int)] = [
+        (.uninitialized, 200, 200, 503, 503),
+        (.initializing, 200, 200, 503, 503),
+        (.migrating, 200, 200, 503, 503),
+        (.recovering, 200, 200, 503, 503),
+        (.readOnlyRecovery, 200, 200, 503, 503),
+        (.forceRecovery, 200, 200, 503, 503),
+        (.warmingUp, 200, 200, 503, 503),
+        (.ready, 200, 200, 200, 200),
+        (.shuttingDown, 200, 200, 503, 200),
+        (.failed, 503, 503, 503, 503),
+    ]
+
+    @Test("status codes of every endpoint in every phase", arguments: expectations.map(\.0))
+    func statusCodes(phase: BootPhase) throws {
+        let expected = Self.expectations.first { $0.0 == phase }!
+        let fsm = try drivenMachine(to: phase)
+        try withServer(fsm) { _, port in
+            #expect(try HTTPTestClient.get(port: port, "/health").status == expected.health)
+            #expect(try HTTPTestClient.get(port: port, "/livez").status == expected.livez)
+            #expect(try HTTPTestClient.get(port: port, "/readyz").status == expected.readyz)
+            #expect(try HTTPTestClient.get(port: port, "/startupz").status == expected.startupz)
+            #expect(try HTTPTestClient.get(port: port, "/metrics").status == 200)
+            #expect(try HTTPTestClient.get(port: port, "/").status == 200)
+            let health = try HTTPTestClient.get(port: port, "/health")
+            #expect(health.header("Content-Type") == "application/json")
+            let decoded = try JSONDecoder().decode(HealthStatus.self, from: Data(health.body))
+            #expect(decoded.phase == phase)
+        }
+    }
+
+    @Test func verboseProbesListTheirChecks() throws {
+        let fsm = try drivenMachine(to: .recovering)
+        try withServer(fsm) { _, port in
+            let readyz = try HTTPTestClient.get(port: port, "/readyz?verbose")
+            #expect(readyz.status == 503)
+            #expect(readyz.text == "[+]ping ok\n[-]boot failed: booting: phase recover, 40% done\n[+]shutdown ok\nreadyz check failed\n")
+            let livez = try HTTPTestClient.get(port: port, "/livez?verbose=1")
+            #expect(livez.text == "[+]ping ok\n[+]boot ok\nlivez check passed\n")
+            #expect(try HTTPTestClient.get(port: port, "/livez").text == "ok")
+            #expect(try HTTPTestClient.get(port: port, "/livez?verbose=false").text == "ok")
+            let startupz = try HTTPTestClient.get(port: port, "/startupz?verbose")
+            #expect(startupz.text.contains("[-]boot failed: booting: phase recover"))
+        }
+    }
+
+    @Test func failedProbesGiveTheReasonOnOneLine() throws {
+        let fsm = try drivenMachine(to: .recovering)
+        fsm.fail(reason: "disk\nerror \"7\"")
+        try withServer(fsm) { _, port in
+            let livez = try HTTPTestClient.get(port: port, "/livez?verbose")
+            #expect(livez.status == 503)
+            #expect(livez.text == "[+]ping ok\n[-]boot failed: boot failed in phase recover: Failed in recover: disk error \"7\"\nlivez check failed\n")
+        }
+    }
+
+    @Test func readyzFailsAsSoonAsShutdownBegins() throws {
+        let fsm = try drivenMachine(to: .ready)
+        try withServer(fsm) { server, port in
+            #expect(try HTTPTestClient.get(port: port, "/readyz").status == 200)
+            server.beginShutdown()
+            let readyz = try HTTPTestClient.get(port: port, "/readyz?verbose")
+            #expect(readyz.status == 503)
+            #expect(readyz.text.contains("[-]shutdown failed: shutting down"))
+            #expect(try HTTPTestClient.get(port: port, "/livez").status == 200)
+        }
+    }
+
+    @Test func landingPageLinksTheEndpoints() throws {
+        try withServer(BootStateMachine(), configure: { $0.metricsPath = "/boot/metrics" }) { _, port in
+            let page = try HTTPTestClient.get(port: port, "/")
+            #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+            for link in ["/boot/metrics", "/health", "/livez", "/readyz", "/startupz"] {
+                #expect(page.text.contains("href=\"\(link)"))
+            }
+            #expect(try HTTPTestClient.get(port: port, "/boot/metrics").status == 200)
+            #expect(try HTTPTestClient.get(port: port, "/metrics").status == 404)
+        }
+    }
+
+    @Test func unknownPathsAndMethods() throws {
+        try withServer(BootStateMachine()) { _, port in
+            let missing = try HTTPTestClient.get(port: port, "/nope")
+            #expect(missing.status == 404)
+            for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"] {
+                let response = try HTTPTestClient(port: port).request(method, "/metrics", body: method == "POST" ? "x=1" : nil)
+                #expect(response.status == 405, "\(method)")
+                #expect(response.header("Allow") == "GET, HEAD")
+            }
+            let metrics = try HTTPTestClient.get(port: port, "/metrics").text
+            #expect(metrics.contains(#"boot_exporter_http_requests_total{handler="/metrics",code="405"} 6"#))
+            #expect(metrics.contains(#"boot_exporter_http_requests_total{handler="other",code="404"} 1"#))
+            #expect(metrics.contains(#"boot_exporter_http_requests_total{handler="/metrics",code="200"} 1"#))
+        }
+    }
+
+    @Test func headHasTheHeadersButNoBody() throws {
+        let fsm = try drivenMachine(to: .recovering)
+        try withServer(fsm) { _, port in
+            let client = try HTTPTestClient(port: port)
+            for path in ["/metrics", "/health", "/readyz", "/"] {
+                let get = try client.request("GET", path)
+                let head = try client.request("HEAD", path)
+                #expect(head.status == get.status)
+                #expect(head.header("Content-Type") == get.header("Content-Type"))
+                #expect(head.body.isEmpty)
+                #expect(Int(head.header("Content-Length") ?? "") ?? -1 > 0)
+            }
+        }
+    }
+
+    @Test func keepAliveServesManyRequestsOnOneConnection() throws {
+        try withServer(try drivenMachine(to: .ready)) { _, port in
+            let client = try HTTPTestClient(port: port)
+            for index in 0..<20 {
+                let response = try client.request("GET", index % 2 == 0 ? "/metrics" : "/readyz")
+                #expect(response.status == 200)
+                #expect(response.header("Connection")?.lowercased() != "close")
+            }
+            // Pipelined: three requests in one write, three answers in order.
+            try client.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+            #expect(try client.readResponse().status == 404)
+            #expect(try client.readResponse().status == 200)
+        }
+    }
+
+    @Test func malformedRequestsGetAnErrorAndTheServerLivesOn() throws {
+        try withServer(BootStateMachine()) { _, port in
+            let garbage = try HTTPTestClient(port: port)
+            try garbage.send("\u{0}\u{1}GARBAGE\r\n\r\n")
+            _ = garbage.isClosedByPeer()
+            let huge = try HTTPTestClient(port: port)
+            try? huge.send("GET /" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+            if let response = try? huge.readResponse() { #expect(response.status >= 400) }
+            #expect(try HTTPTestClient.get(port: port, "/livez").status == 200)
+        }
+    }
+
+    @Test func startErrors() throws {
+        try withServer(BootStateMachine()) { server, port in
+            #expect(throws: ExporterError.alreadyStarted) { try server.start() }
+            let second = BootExporterServer(machine: BootStateMachine(),
+                                            configuration: ExporterConfiguration(host: "127.0.0.1", port: port))
+            let error = #expect(throws: ExporterError.self) { try second.start() }
+            #expect("\(error!)".contains("127.0.0.1:\(port)"))
+            #expect("\(error!)".lowercased().contains("in use"))
+        }
+        let badPath = BootExporterServer(machine: BootStateMachine(), configuration: ExporterConfiguration(metricsPath: "metrics"))
+        #expect(throws: ExporterError.self) { try badPath.start() }
+        let badHost = BootExporterServer(machine: BootStateMachine(),
+                                         configuration: ExporterConfiguration(host: "no-such-host.invalid", port: 0))
+        #expect(throws: ExporterError.self) { try badHost.start() }
+    }
+
+    @Test func stopClosesTheListenerAndCanBeRepeated() throws {
+        let server = BootExporterServer(machine: BootStateMachine(),
+                                        configuration: ExporterConfiguration(host: "127.0.0.1", port: 0))
+        try server.start()
+        let port = try #require(server.port)
+        let idle = try HTTPTestClient(port: port)
+        #expect(try idle.request("GET", "/livez").status == 200)
+        server.stop()
+        server.stop()
+        #expect(server.port == nil)
+        #expect(throws: (any Error).self) { try HTTPTestClient(port: port).request("GET", "/livez") }
+        #expect(idle.isClosedByPeer(), "idle keep-alive connections are closed at stop")
+    }
+}
