@@ -83,6 +83,7 @@ final class ExpositionWriter: Sendable {
         out.family(t.rollbacks, counters.txnsRolledBack)
         out.family(t.checkpointBytes, counters.checkpointBytesScanned)
         out.family(t.migrationSteps, counters.migrationStepsCompleted)
+        out.family(t.walSkipped, counters.walRecordsSkipped)
         out.family(t.warmupHitRatio, counters.warmupHitRatio)
 
         // The process.
@@ -114,7 +115,7 @@ final class ExpositionWriter: Sendable {
         let startTime, elapsed, phaseElapsed, phaseBudget, totalBudget, phaseRemaining, totalRemaining: MetricFamily
         let phaseDuration, eta: MetricFamily
         let progressRatio, processedItems, expectedItems, processedBytes, expectedBytes: MetricFamily
-        let walRecords, walBytes, pages, rollbacks, checkpointBytes, migrationSteps, warmupHitRatio: MetricFamily
+        let walRecords, walBytes, pages, rollbacks, checkpointBytes, migrationSteps, walSkipped, warmupHitRatio: MetricFamily
         let cpu, residentMemory, virtualMemory, openFDs, maxFDs, processStart: MetricFamily
         let buildInfo, httpRequests: MetricFamily
 
@@ -161,6 +162,7 @@ final class ExpositionWriter: Sendable {
             rollbacks = MetricFamily("boot_txns_rolled_back_total", .counter, "Transactions rolled back.", format: f)
             checkpointBytes = MetricFamily("boot_checkpoint_bytes_scanned_total", .counter, "Checkpoint bytes scanned.", format: f)
             migrationSteps = MetricFamily("boot_migration_steps_completed_total", .counter, "Format migration steps completed.", format: f)
+            walSkipped = MetricFamily("boot_wal_records_skipped_total", .counter, "Corrupt WAL records skipped by a force recovery.", format: f)
             warmupHitRatio = MetricFamily("boot_warmup_hit_ratio", .gauge, "Cache hit ratio of the warmup preload, 0 to 1.", format: f)
             cpu = MetricFamily("process_cpu_seconds_total", .counter, "Total user and system CPU time spent in seconds.", format: f)
             residentMemory = MetricFamily("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.", format: f)

@@ -15,6 +15,7 @@ public final class BootMetrics: Sendable {
     private let checkpointBytes = Atomic<UInt64>(0)
     private let migrationSteps = Atomic<UInt64>(0)
     private let warmupPermille = Atomic<UInt64>(0)
+    private let skippedRecords = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -32,6 +33,8 @@ public final class BootMetrics: Sendable {
     public var migrationStepsCompleted: UInt64 { migrationSteps.load(ordering: .relaxed) }
     /// Warmup cache hit rate in thousandths (0–1000), as the seed keeps it.
     public var warmupHitRatePermille: UInt64 { warmupPermille.load(ordering: .relaxed) }
+    /// Corrupt WAL records skipped by a force recovery (not in the seed).
+    public var walRecordsSkipped: UInt64 { skippedRecords.load(ordering: .relaxed) }
 
     /// Adds replayed WAL records and their bytes.
     @inline(__always)
@@ -64,6 +67,12 @@ public final class BootMetrics: Sendable {
         migrationSteps.wrappingAdd(count, ordering: .relaxed)
     }
 
+    /// Adds corrupt WAL records skipped.
+    @inline(__always)
+    public func recordWALRecordsSkipped(_ count: UInt64) {
+        skippedRecords.wrappingAdd(count, ordering: .relaxed)
+    }
+
     /// Sets the warmup hit rate in thousandths; values above 1000 are clamped.
     @inline(__always)
     public func recordWarmupHitRate(permille: UInt64) {
@@ -85,7 +94,8 @@ public final class BootMetrics: Sendable {
             txnsRolledBack: txnsRolledBack,
             checkpointBytesScanned: checkpointBytesScanned,
             migrationStepsCompleted: migrationStepsCompleted,
-            warmupHitRatePermille: warmupHitRatePermille
+            warmupHitRatePermille: warmupHitRatePermille,
+            walRecordsSkipped: walRecordsSkipped
         )
     }
 }
@@ -99,11 +109,12 @@ public struct BootCounters: Sendable, Equatable, Codable {
     public var checkpointBytesScanned: UInt64
     public var migrationStepsCompleted: UInt64
     public var warmupHitRatePermille: UInt64
+    public var walRecordsSkipped: UInt64
 
     public init(
         walRecordsReplayed: UInt64 = 0, walBytesProcessed: UInt64 = 0, pagesRecovered: UInt64 = 0,
         txnsRolledBack: UInt64 = 0, checkpointBytesScanned: UInt64 = 0, migrationStepsCompleted: UInt64 = 0,
-        warmupHitRatePermille: UInt64 = 0
+        warmupHitRatePermille: UInt64 = 0, walRecordsSkipped: UInt64 = 0
     ) {
         self.walRecordsReplayed = walRecordsReplayed
         self.walBytesProcessed = walBytesProcessed
@@ -112,6 +123,7 @@ public struct BootCounters: Sendable, Equatable, Codable {
         self.checkpointBytesScanned = checkpointBytesScanned
         self.migrationStepsCompleted = migrationStepsCompleted
         self.warmupHitRatePermille = warmupHitRatePermille
+        self.walRecordsSkipped = walRecordsSkipped
     }
 
     /// The warmup hit rate as a ratio in `0…1`.

@@ -40,6 +40,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
     public var checkpointBytesScanned: UInt64
     public var migrationStepsCompleted: UInt64
     public var warmupHitRatio: Double
+    public var walRecordsSkipped: UInt64
     public var phaseHistory: [PhaseEntry]
 
     /// One completed phase in ``phaseHistory``.
@@ -85,6 +86,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         case checkpointBytesScanned = "checkpoint_bytes_scanned"
         case migrationStepsCompleted = "migration_steps_completed"
         case warmupHitRatio = "warmup_hit_ratio"
+        case walRecordsSkipped = "wal_records_skipped"
         case phaseHistory = "phase_history"
     }
 
@@ -120,6 +122,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         checkpointBytesScanned = snapshot.counters.checkpointBytesScanned
         migrationStepsCompleted = snapshot.counters.migrationStepsCompleted
         warmupHitRatio = snapshot.counters.warmupHitRatio
+        walRecordsSkipped = snapshot.counters.walRecordsSkipped
         phaseHistory = snapshot.history.map {
             PhaseEntry(phase: $0.phase, startMs: $0.start.wholeMilliseconds, durationMs: $0.duration.wholeMilliseconds)
         }
@@ -157,6 +160,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         try c.encode(checkpointBytesScanned, forKey: .checkpointBytesScanned)
         try c.encode(migrationStepsCompleted, forKey: .migrationStepsCompleted)
         try c.encode(warmupHitRatio, forKey: .warmupHitRatio)
+        try c.encode(walRecordsSkipped, forKey: .walRecordsSkipped)
         try c.encode(phaseHistory, forKey: .phaseHistory)
     }
 
@@ -197,6 +201,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         w.key("checkpoint_bytes_scanned"); w.number(checkpointBytesScanned)
         w.key("migration_steps_completed"); w.number(migrationStepsCompleted)
         w.key("warmup_hit_ratio"); w.number(warmupHitRatio)
+        w.key("wal_records_skipped"); w.number(walRecordsSkipped)
         w.key("phase_history"); w.beginArray()
         for entry in phaseHistory {
             w.beginObject()

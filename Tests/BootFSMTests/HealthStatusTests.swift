@@ -62,7 +62,7 @@ struct HealthStatusTests {
         let encoder = JSONEncoder()
         let foundations = try JSONSerialization.jsonObject(with: encoder.encode(status)) as! NSDictionary
         #expect(ours == foundations)
-        #expect(ours.count == 30)
+        #expect(ours.count == 31)
         let history = try #require(ours["phase_history"] as? [NSDictionary])
         #expect(history.map { $0["phase"] as? String } == ["init", "migrate"])
         #expect(history.map { $0["start_ms"] as? Int } == [0, 1234])

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few file operations the store makes, each reporting a ``StoreError`` that names the path.
+enum FileIO {
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func size(_ path: String) throws(StoreError) -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .system("stat", path) }
+        return Int(info.st_size)
+    }
+
+    /// The whole file.
+    static func read(_ path: String) throws(StoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw .system("read", path) }
+            if n == 0 { break }
+            total += n
+        }
+        return Array(bytes[..<total])
+    }
+
+    /// `count` bytes at `offset`.
+    static func read(fd: Int32, path: String, offset: Int, count: Int) throws(StoreError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var total = 0
+        while total < count {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + total, count - total, off_t(offset + total)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                if n == 0 { throw .corrupt(path: path, reason: "ends at \(offset + total), expected \(count) bytes at \(offset)") }
+                throw .system("read", path)
+            }
+            total += n
+        }
+        return bytes
+    }
+
+    static func writeAll(fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        var written = 0
+        while written < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .system("write", path) }
+            written += n
+        }
+    }
+
+    static func writeAll(fd: Int32, path: String, _ bytes: [UInt8]) throws(StoreError) {
+        let failure = bytes.withUnsafeBytes { raw -> StoreError? in
+            do throws(StoreError) { try writeAll(fd: fd, path: path, raw) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    static func fsync(fd: Int32, path: String) throws(StoreError) {
+        guard Glibc.fsync(fd) == 0 else { throw .system("fsync", path) }
+    }
+
+    /// Makes a rename or a new file in `directory` durable.
+    static func fsyncDirectory(_ directory: String) throws(StoreError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", directory) }
+        defer { close(fd) }
+        try fsync(fd: fd, path: directory)
+    }
+
+    /// Replaces `path` with `bytes` atomically: a temporary file beside it, fsync, rename, fsync of
+    /// the directory. A crash leaves either the old file or the new one, never a mix.
+    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("create", temporary) }
+        do throws(StoreError) {
+            try writeAll(fd: fd, path: temporary, bytes)
+            try fsync(fd: fd, path: temporary)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let error = StoreError.system("rename", temporary)
+            unlink(temporary)
+            throw error
+        }
+        try fsyncDirectory(parent(of: path))
+    }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .system("mkdir", path) }
+    }
+
+    static func remove(_ path: String) throws(StoreError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw .system("unlink", path) }
+    }
+
+    /// The names in `directory`, sorted, without `.` and `..`.
+    static func list(_ directory: String) throws(StoreError) -> [String] {
+        guard let handle = opendir(directory) else { throw .system("opendir", directory) }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}

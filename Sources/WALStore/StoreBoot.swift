@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+public import BootFSM
+import Synchronization
+
+/// Boots a ``WALStore`` through every phase of a ``BootStateMachine``: the work of each phase is
+/// the store's, its progress and counters are the machine's.
+public final class StoreBoot: Sendable {
+    public struct Options: Sendable {
+        public var path: String
+        public var mode: RecoveryMode
+        public var maxRecordsPerSecond: UInt64?
+
+        public init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil) {
+            self.path = path
+            self.mode = mode
+            self.maxRecordsPerSecond = maxRecordsPerSecond
+        }
+    }
+
+    /// What a finished boot leaves: the open store and the reports of its phases.
+    public struct Outcome: @unchecked Sendable {
+        // @unchecked: the store is handed over whole to the one thread that uses it next.
+        public let store: WALStore
+        public let migrationSteps: Int
+        public let recovery: RecoveryReport
+        public let warmup: WarmupReport?
+    }
+
+    public let fsm: BootStateMachine
+    public let options: Options
+    private let stopRequested = Atomic<Bool>(false)
+
+    public init(fsm: BootStateMachine, options: Options) {
+        self.fsm = fsm
+        self.options = options
+    }
+
+    /// Asks a running boot to stop at its next progress report (a shutdown during the boot).
+    public func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Runs the boot on the calling thread (it blocks on I/O). A phase that fails fails the machine
+    /// and is rethrown; so is an exceeded budget (fail-fast) and a stop request.
+    public func run() throws(BootError) -> Outcome {
+        let fsm = self.fsm
+        var store: WALStore?
+        var steps = 0
+        var recovery: RecoveryReport?
+        var warmup: WarmupReport?
+        try BootOrchestrator(fsm: fsm).runBoot(
+            mode: options.mode,
+            initialize: { fsm in
+                fsm.updateProgress(PhaseProgress(message: "opening and locking \(options.path)"))
+                store = try WALStore.open(path: options.path, access: options.mode == .readOnly ? .readOnly : .readWrite)
+                try checkStillWanted()
+            },
+            migrate: { fsm in
+                guard let store else { return }
+                let from = store.format
+                let total = max(DataDirectory.currentFormat - from, 0)
+                fsm.updateProgress(PhaseProgress(message: "format \(from), current \(DataDirectory.currentFormat)",
+                                                 itemsTotal: UInt64(total)))
+                steps = try store.migrate { reached in
+                    fsm.metrics.recordMigrationSteps(1)
+                    fsm.updateProgress(PhaseProgress(message: "migrated to format \(reached)",
+                                                     itemsProcessed: UInt64(reached - from), itemsTotal: UInt64(total)))
+                }
+                try checkStillWanted()
+            },
+            recover: { fsm in
+                guard let store else { return PreloadHints() }
+                let report = try store.recover(RecoveryOptions(
+                    mode: options.mode,
+                    maxRecordsPerSecond: options.maxRecordsPerSecond,
+                    onCheckpointRead: { fsm.metrics.recordCheckpointBytesScanned($0) },
+                    onProgress: { progress in
+                        fsm.updateProgress(PhaseProgress(
+                            message: progress.message, itemsProcessed: progress.recordsDone, itemsTotal: progress.recordsTotal,
+                            bytesProcessed: progress.bytesDone, bytesTotal: progress.bytesTotal))
+                    },
+                    onReplayed: { records, bytes in fsm.recordWALProgress(records: records, bytes: bytes) },
+                    shouldContinue: { self.stillWanted }
+                ))
+                fsm.recordPagesRecovered(report.pagesRecovered)
+                fsm.recordTxnRollbacks(report.transactionsRolledBack)
+                fsm.metrics.recordWALRecordsSkipped(report.corruptRecordsSkipped)
+                recovery = report
+                return report.hints
+            },
+            warmup: { fsm, hints in
+                guard let store else { return }
+                let report = try store.warmUp(hints) { done, total in
+                    fsm.updateProgress(PhaseProgress(message: "preloading pages", itemsProcessed: UInt64(done), itemsTotal: UInt64(total)))
+                }
+                fsm.metrics.recordWarmupHitRatio(report.hitRatio)
+                warmup = report
+                try checkStillWanted()
+            }
+        )
+        return Outcome(store: store!, migrationSteps: steps, recovery: recovery!, warmup: warmup)
+    }
+
+    /// Whether the boot should go on: no stop was requested and the machine (checked against its
+    /// budgets now) has not failed.
+    private var stillWanted: Bool {
+        fsm.checkBudgets()
+        return !stopRequested.load(ordering: .relaxed) && fsm.currentPhase != .failed
+    }
+
+    private func checkStillWanted() throws(StoreError) {
+        guard stillWanted else {
+            throw .interrupted(stopRequested.load(ordering: .relaxed) ? "shutdown requested during the boot" : "the machine failed")
+        }
+    }
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+
+/// The analysis pass of recovery: checks every frame of the WAL, finds where the valid log ends and
+/// which transactions committed, and counts what redo will replay, so progress has its totals
+/// before replay starts.
+struct WALAnalysis {
+    /// A run of valid frames in one segment.
+    struct Span {
+        var segment: Int
+        var range: Range<Int>
+    }
+
+    /// Where the valid log stops, if it stops before the files end.
+    struct Tail {
+        var segment: Int
+        var offset: Int
+        var reason: String
+    }
+
+    var spans: [Span] = []
+    var committed: Set<UInt64> = []
+    /// Transactions with records after the checkpoint that did not commit.
+    var rolledBack: Set<UInt64> = []
+    /// Records and frame bytes after the checkpoint LSN: what redo replays.
+    var recordsToReplay: UInt64 = 0
+    var bytesToReplay: UInt64 = 0
+    var lastLSN: UInt64
+    var maxTxID: UInt64 = 0
+    /// Corrupt stretches skipped in force mode.
+    var skippedRecords: UInt64 = 0
+    /// A torn or corrupt end of the log (the valid log ends at `offset` of `segment`).
+    var tail: Tail?
+    /// Segments after the tail's: nothing valid in them.
+    var segmentsAfterTail: [Int] = []
+
+    /// Analyses `segments` for a checkpoint at `checkpointLSN`.
+    ///
+    /// A frame that is cut short or damaged ends the log when nothing valid follows it (a torn tail).
+    /// When valid frames follow, the log is damaged in the middle: force mode skips the damage and
+    /// goes on; read-only mode stops there; normal mode throws rather than truncate valid records.
+    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode) throws(StoreError) {
+        lastLSN = checkpointLSN
+        // LSNs must rise through the whole log, including records the checkpoint already holds
+        // (a crash between writing a checkpoint and removing old segments leaves those behind).
+        var previous: UInt64 = 0
+        var begun: Set<UInt64> = []
+        for (segmentNumber, segment) in segments.enumerated() {
+            if tail != nil {
+                segmentsAfterTail.append(segmentNumber)
+                continue
+            }
+            try segment.withContents { (bytes) throws(StoreError) in
+                guard segment.hasValidHeader(bytes) else {
+                    let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
+                    try stop(at: 0, in: segmentNumber, reason: reason,
+                             validAfter: laterSegmentsHaveFrames(segments, after: segmentNumber), mode: mode, path: segment.path)
+                    return
+                }
+                var offset = WALSegment.headerSize
+                var spanStart = offset
+                while offset < bytes.count {
+                    let parsed = WALFrame.parse(bytes, at: offset)
+                    if case .frame(let frame) = parsed, frame.lsn > previous {
+                        previous = frame.lsn
+                        lastLSN = max(lastLSN, frame.lsn)
+                        maxTxID = max(maxTxID, frame.txid)
+                        if frame.lsn > checkpointLSN {
+                            recordsToReplay += 1
+                            bytesToReplay += UInt64(frame.size)
+                            switch frame.kind {
+                            case .begin, .put, .delete: begun.insert(frame.txid)
+                            case .commit: committed.insert(frame.txid)
+                            case .abort: begun.insert(frame.txid)
+                            }
+                        }
+                        offset += frame.size
+                        continue
+                    }
+                    // Cut short, damaged, or an LSN that goes backwards (stale bytes): the valid run ends.
+                    let reason: String
+                    switch parsed {
+                    case .truncated: reason = "record cut short"
+                    case .corrupt: reason = "checksum or layout mismatch"
+                    case .frame: reason = "LSN out of order"
+                    }
+                    if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
+                    let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
+                    let validAfter = resume != nil || laterSegmentsHaveFrames(segments, after: segmentNumber)
+                    if mode == .force, validAfter {
+                        skippedRecords += 1
+                        guard let resume else { offset = bytes.count; spanStart = offset; break }
+                        offset = resume
+                        spanStart = offset
+                        continue
+                    }
+                    try stop(at: offset, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
+                    return
+                }
+                if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
+            }
+        }
+        rolledBack = begun.subtracting(committed)
+    }
+
+    private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,
+                               mode: RecoveryMode, path: String) throws(StoreError) {
+        if validAfter && mode == .normal {
+            throw .corruptWAL(path: path, offset: offset, reason: reason)
+        }
+        tail = Tail(segment: segment, offset: offset, reason: reason)
+    }
+
+    /// The offset of the next frame after `offset` that parses and checks out with an LSN above
+    /// `lsn`, found byte by byte; `nil` if there is none.
+    static func nextValidFrame(_ bytes: UnsafeRawBufferPointer, after offset: Int, lsnAbove lsn: UInt64) -> Int? {
+        var candidate = offset + 1
+        while candidate + WALRecord.frameHeaderSize + WALRecord.bodyHeaderSize <= bytes.count {
+            if case .frame(let frame) = WALFrame.parse(bytes, at: candidate), frame.lsn > lsn { return candidate }
+            candidate += 1
+        }
+        return nil
+    }
+
+    /// Whether any segment after `segment` starts with a valid header and frame.
+    private func laterSegmentsHaveFrames(_ segments: [WALSegment], after segment: Int) -> Bool {
+        for later in segments[(segment + 1)...] {
+            let valid = (try? later.withContents { bytes in
+                later.hasValidHeader(bytes)
+                    && { if case .frame = WALFrame.parse(bytes, at: WALSegment.headerSize) { return true }; return false }()
+            }) ?? false
+            if valid { return true }
+        }
+        return false
+    }
+}

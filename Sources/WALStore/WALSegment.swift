@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A WAL segment file, `wal/<index>.wal` (16 hex digits): a 16-byte header — `"BFWALSEG"` and
+/// the index as u64 — then frames (see ``WALRecord``) until the file ends.
+struct WALSegment {
+    static let magic: [UInt8] = Array("BFWALSEG".utf8)
+    static let headerSize = 16
+
+    let index: UInt64
+    let path: String
+
+    static func name(index: UInt64) -> String {
+        let hex = String(index, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - hex.count)) + hex + ".wal"
+    }
+
+    static func header(index: UInt64) -> [UInt8] {
+        var bytes = magic
+        bytes.appendLE(index)
+        return bytes
+    }
+
+    /// The segments of `walDirectory`, in order. Other files are ignored.
+    static func list(_ walDirectory: String) throws(StoreError) -> [WALSegment] {
+        guard FileIO.isDirectory(walDirectory) else { return [] }
+        return try FileIO.list(walDirectory).compactMap { name in
+            guard name.hasSuffix(".wal"), name.count == 20, let index = UInt64(name.prefix(16), radix: 16) else { return nil }
+            return WALSegment(index: index, path: FileIO.join(walDirectory, name))
+        }.sorted { $0.index < $1.index }
+    }
+
+    /// Maps the segment read-only and hands its bytes to `body`.
+    func withContents<T>(_ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
+        let size = Int(info.st_size)
+        guard size > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapping != MAP_FAILED else {
+            throw .system("mmap", path)
+        }
+        defer { munmap(mapping, size) }
+        madvise(mapping, size, MADV_SEQUENTIAL)
+        return try body(UnsafeRawBufferPointer(start: mapping, count: size))
+    }
+
+    /// Whether `bytes` start with this segment's header.
+    func hasValidHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= Self.headerSize else { return false }
+        return Array(bytes[..<Self.headerSize]) == Self.header(index: index)
+    }
+}
+
+/// Appends records to the WAL: one open segment at a time, a new one past `segmentSize`.
+/// ``sync()`` makes everything appended so far durable.
+final class WALWriter {
+    let directory: String
+    let segmentSize: Int
+    private var fd: Int32 = -1
+    private var path = ""
+    private var size = 0
+    private var nextIndex: UInt64
+    private var buffer: [UInt8] = []
+    /// Whether a segment was created since the last sync (its directory entry needs an fsync).
+    private var createdSegment = false
+
+    /// A writer appending to the last of `segments` (or starting the first).
+    init(directory: String, segments: [WALSegment], segmentSize: Int = 4 << 20) throws(StoreError) {
+        self.directory = directory
+        self.segmentSize = segmentSize
+        try FileIO.makeDirectory(directory)
+        nextIndex = (segments.last?.index ?? 0) + 1
+        if let last = segments.last {
+            fd = open(last.path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            guard fd >= 0 else { throw .system("open", last.path) }
+            path = last.path
+            size = try FileIO.size(last.path)
+        }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Buffers `record`; it reaches the file at the next ``flush()`` or ``sync()``.
+    func append(_ record: WALRecord) throws(StoreError) {
+        if fd < 0 || size + buffer.count >= segmentSize {
+            try flush()
+            try startSegment()
+        }
+        record.encode(into: &buffer)
+        if buffer.count >= 256 * 1024 { try flush() }
+    }
+
+    /// Writes buffered records to the file.
+    func flush() throws(StoreError) {
+        guard !buffer.isEmpty else { return }
+        try FileIO.writeAll(fd: fd, path: path, buffer)
+        size += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes and fsyncs everything appended (and the directory, after a new segment).
+    func sync() throws(StoreError) {
+        try flush()
+        guard fd >= 0 else { return }
+        try FileIO.fsync(fd: fd, path: path)
+        if createdSegment {
+            try FileIO.fsyncDirectory(directory)
+            createdSegment = false
+        }
+    }
+
+    private func startSegment() throws(StoreError) {
+        if fd >= 0 {
+            try FileIO.fsync(fd: fd, path: path)
+            close(fd)
+        }
+        path = FileIO.join(directory, WALSegment.name(index: nextIndex))
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system("create", path) }
+        nextIndex += 1
+        let header = WALSegment.header(index: nextIndex - 1)
+        try FileIO.writeAll(fd: fd, path: path, header)
+        size = header.count
+        createdSegment = true
+    }
+}

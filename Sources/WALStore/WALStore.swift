@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+public import BootFSM
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The reference store booted by `boot-exporter`: pages of tuple slots, a write-ahead log of
+/// transactions, and a checkpoint. Each boot phase does real work on it:
+///
+/// - ``open(path:access:)`` (init): opens or creates the directory and locks it;
+/// - ``migrate(onStep:)`` (migrate): upgrades older formats step by step;
+/// - ``recover(_:)`` (recover): analyses the WAL, redoes committed transactions, rolls back the rest;
+/// - ``warmUp(_:)`` (warmup): preloads the pages recovery named;
+/// - ``checkpoint()`` (shutdown): writes the applied state so the next boot replays nothing.
+///
+/// Not thread-safe: one boot drives it from one thread.
+public final class WALStore {
+    /// How the directory may be used.
+    public enum Access: Sendable {
+        /// Shared lock; nothing in the directory is ever written.
+        case readOnly
+        /// Exclusive lock; creates the directory if it is missing or empty.
+        case readWrite
+    }
+
+    public let path: String
+    public let access: Access
+    let directory: DataDirectory
+    private var lock: DirectoryLock?
+    /// The on-disk format before migration.
+    public private(set) var format: Int
+    var checkpointState = Checkpoint()
+    private var pageFile: PageFile?
+    /// Pages in memory: those recovery changed and those warmup loaded.
+    private(set) var pool: [UInt64: Page] = [:]
+    /// The end of the valid log and the next transaction id, once recovered.
+    private(set) var lastLSN: UInt64 = 0
+    private(set) var nextTxID: UInt64 = 1
+    private var recovered = false
+
+    private init(path: String, access: Access, directory: DataDirectory, lock: DirectoryLock?, format: Int) {
+        self.path = path
+        self.access = access
+        self.directory = directory
+        self.lock = lock
+        self.format = format
+    }
+
+    /// Opens the data directory at `path` and locks it: exclusively for `.readWrite` (creating
+    /// it when missing or empty), shared for `.readOnly`. Throws ``StoreError/locked(path:holder:)``
+    /// when another process holds it.
+    public static func open(path: String, access: Access) throws(StoreError) -> WALStore {
+        let directory = DataDirectory(path: path)
+        if access == .readWrite, directory.isMissingOrEmpty {
+            try directory.create()
+        }
+        guard FileIO.isDirectory(path) else { throw .system("open", path) }
+        guard let format = try directory.readFormat() else { throw .notADataDirectory(path: path) }
+        let lock = try DirectoryLock.acquire(directory, exclusive: access == .readWrite)
+        guard format <= DataDirectory.currentFormat else {
+            throw .newerFormat(path: path, found: format, supported: DataDirectory.currentFormat)
+        }
+        return WALStore(path: path, access: access, directory: directory, lock: lock, format: format)
+    }
+
+    // MARK: Migrate
+
+    /// Upgrades the directory to the current format one step at a time, calling `onStep` after
+    /// each (with the version reached). Read-only stores are upgraded in memory only. Returns the
+    /// number of steps.
+    @discardableResult
+    public func migrate(onStep: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
+        var migration = try FormatMigration(directory: directory, format: format, writes: access == .readWrite)
+        var steps = 0
+        while migration.format < DataDirectory.currentFormat {
+            try migration.step()
+            steps += 1
+            onStep(migration.format)
+        }
+        checkpointState = migration.checkpoint
+        pageFile = migration.pageFile
+        pool = migration.convertedPages
+        format = migration.format
+        return steps
+    }
+
+    // MARK: Recover
+
+    /// Replays the WAL from the checkpoint's LSN. See ``RecoveryOptions`` and ``RecoveryReport``.
+    public func recover(_ options: RecoveryOptions) throws(StoreError) -> RecoveryReport {
+        if pageFile == nil && pool.isEmpty { try migrate() }
+        let started = SystemBootClock().monotonicNow()
+        let checkpointBytes = try FileIO.size(directory.checkpointFile)
+        options.onCheckpointRead(UInt64(checkpointBytes))
+        let segments = try WALSegment.list(directory.walDirectory)
+        var walBytes: UInt64 = 0
+        for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
+        options.onProgress(RecoveryProgress(message: "analysing \(segments.count) WAL segments", bytesTotal: walBytes))
+
+        let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode)
+        lastLSN = analysis.lastLSN
+        nextTxID = max(checkpointState.nextTxID, analysis.maxTxID + 1)
+        if let tail = analysis.tail, options.mode != .readOnly {
+            try truncate(segments: segments, at: tail, removing: analysis.segmentsAfterTail)
+        }
+
+        var replay = WALReplay(store: self, options: options, totalRecords: analysis.recordsToReplay,
+                               totalBytes: analysis.bytesToReplay)
+        for span in analysis.spans {
+            let segment = segments[span.segment]
+            try segment.withContents { (bytes) throws(StoreError) in
+                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, committed: analysis.committed)
+            }
+        }
+        try replay.finish()
+        recovered = true
+
+        let recoveredPages = replay.changedPages.sorted()
+        var hints = Set(checkpointState.hotPages)
+        hints.formUnion(recoveredPages)
+        return RecoveryReport(
+            checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
+            recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
+            pagesRecovered: UInt64(recoveredPages.count),
+            transactionsCommitted: UInt64(analysis.committed.count),
+            transactionsRolledBack: UInt64(analysis.rolledBack.count),
+            corruptRecordsSkipped: analysis.skippedRecords,
+            tornTail: analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
+            tailTruncated: analysis.tail != nil && options.mode != .readOnly,
+            checkpointBytes: UInt64(checkpointBytes),
+            duration: SystemBootClock().monotonicNow() - started,
+            hints: PreloadHints(pageIDs: hints.sorted(), workingSetBytes: UInt64(hints.count * Page.size))
+        )
+    }
+
+    /// Cuts the log at a torn tail: the tail's segment is truncated (or removed if nothing valid is
+    /// left in it) and the empty segments after it are removed.
+    private func truncate(segments: [WALSegment], at tail: WALAnalysis.Tail, removing later: [Int]) throws(StoreError) {
+        let segment = segments[tail.segment]
+        if tail.offset <= WALSegment.headerSize {
+            try FileIO.remove(segment.path)
+        } else {
+            guard Glibc.truncate(segment.path, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
+            let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { defer { Glibc.close(fd) }; try FileIO.fsync(fd: fd, path: segment.path) }
+        }
+        for index in later { try FileIO.remove(segments[index].path) }
+        try FileIO.fsyncDirectory(directory.walDirectory)
+    }
+
+    /// The page `id`: from memory, else from the page file (and then kept in memory), else `nil`.
+    func loadPage(_ id: UInt64) throws(StoreError) -> Page? {
+        if let page = pool[id] { return page }
+        guard let page = try pageFile?.page(id) else { return nil }
+        pool[id] = page
+        return page
+    }
+
+    /// The page `id`, created empty when it exists nowhere yet.
+    func pageForWriting(_ id: UInt64) throws(StoreError) -> Page {
+        if let page = try loadPage(id) { return page }
+        let page = Page(id: id)
+        pool[id] = page
+        return page
+    }
+
+    // MARK: Warm up
+
+    /// Preloads `hints.pageIDs` into memory. A page already there (recovery just changed it) is a
+    /// hit; one read from the page file is a miss; a page that exists nowhere is neither.
+    public func warmUp(_ hints: PreloadHints, onProgress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) -> WarmupReport {
+        var hits = 0, misses = 0
+        for (index, id) in hints.pageIDs.enumerated() {
+            if pool[id] != nil {
+                hits += 1
+            } else if let page = try pageFile?.page(id) {
+                pool[id] = page
+                misses += 1
+            }
+            if index % 256 == 255 { onProgress(index + 1, hints.pageIDs.count) }
+        }
+        onProgress(hints.pageIDs.count, hints.pageIDs.count)
+        return WarmupReport(pagesRequested: hints.pageIDs.count, hits: hits, misses: misses)
+    }
+
+    // MARK: Checkpoint
+
+    /// Writes every page (changed ones from memory, the rest copied from the current page file) to a
+    /// new page file, then a checkpoint naming it and the end of the log, then removes the old page
+    /// file and the WAL segments the checkpoint covers. A crash at any point leaves a complete
+    /// checkpoint: the old one or the new one.
+    public func checkpoint() throws(StoreError) {
+        guard access == .readWrite else { throw .readOnly(path: path) }
+        guard recovered else { return }
+        let oldGeneration = checkpointState.generation
+        let generation = oldGeneration + 1
+        var ids = Set(checkpointState.pageIDs)
+        ids.formUnion(pool.keys)
+        let pageIDs = ids.sorted()
+        let newPath = directory.pageFile(generation: generation)
+        try PageFile.write(path: newPath, pageIDs: pageIDs) { (id) throws(StoreError) -> [UInt8] in
+            if let page = pool[id] { return page.encoded }
+            guard let bytes = try pageFile?.rawPage(id) else { return Page(id: id).encoded }
+            return bytes
+        }
+        let hot = pool.values.filter(\.isDirty).map(\.id).sorted().prefix(4096)
+        let next = Checkpoint(lsn: lastLSN, nextTxID: nextTxID, generation: generation, pageIDs: pageIDs, hotPages: Array(hot))
+        try FileIO.writeAtomically(directory.checkpointFile, next.encode(version: DataDirectory.currentFormat))
+        checkpointState = next
+        pageFile = try PageFile(path: newPath, pageIDs: pageIDs)
+        for page in pool.values { page.isDirty = false }
+        try FileIO.remove(directory.pageFile(generation: oldGeneration))
+        for segment in try WALSegment.list(directory.walDirectory) { try FileIO.remove(segment.path) }
+        try FileIO.fsyncDirectory(path)
+    }
+
+    // MARK: Reading
+
+    /// The value of `slot` in page `pageID` as recovered (call after ``recover(_:)``).
+    public func value(pageID: UInt64, slot: UInt8) throws(StoreError) -> [UInt8]? {
+        try loadPage(pageID)?.value(slot: slot)
+    }
+
+    /// Every page id the store holds.
+    public var pageIDs: [UInt64] {
+        Set(checkpointState.pageIDs).union(pool.keys).sorted()
+    }
+
+    /// Every occupied slot of page `pageID`.
+    public func tuples(pageID: UInt64) throws(StoreError) -> [(slot: UInt8, value: [UInt8])] {
+        try loadPage(pageID)?.tuples ?? []
+    }
+
+    /// Releases the directory's lock and the page file. The store must not be used afterwards.
+    public func close() {
+        lock = nil
+        pageFile = nil
+        pool = [:]
+    }
+
+    /// A writer appending to the recovered log (read-write stores only).
+    func makeWriter(segmentSize: Int) throws(StoreError) -> WALWriter {
+        guard access == .readWrite else { throw .readOnly(path: path) }
+        return try WALWriter(directory: directory.walDirectory, segments: try WALSegment.list(directory.walDirectory),
+                             segmentSize: segmentSize)
+    }
+
+    /// Takes the next LSN and transaction id for records a writer appends.
+    func reserve(lsns: UInt64) -> UInt64 {
+        defer { lastLSN += lsns }
+        return lastLSN + 1
+    }
+
+    func reserveTxID() -> UInt64 {
+        defer { nextTxID += 1 }
+        return nextTxID
+    }
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Foundation
+import Testing
+@testable import WALStore
+
+@Suite("Data directory: formats, migration, locking")
+struct DirectoryTests {
+    /// The state the fixtures' checkpoint and WAL add up to (see make_fixtures.py).
+    static let fixtureState: [UInt64: [UInt8: [UInt8]]] = [
+        1: [0: Array("alpha".utf8)],
+        2: [1: Array("gamma".utf8), 3: Array("new".utf8)],
+        3: [31: [UInt8](repeating: UInt8(ascii: "z"), count: 120)],
+    ]
+
+    func copyFixture(_ name: String, to path: String) throws {
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent(name).path, toPath: path)
+    }
+
+    @Test("migration from the checked-in fixtures", arguments: [(1, 2), (2, 1)])
+    func migrates(version: Int, steps: Int) throws {
+        try withTemporaryDirectory { path in
+            try copyFixture("format-\(version)", to: path)
+            let store = try WALStore.open(path: path, access: .readWrite)
+            #expect(store.format == version)
+            var reached: [Int] = []
+            #expect(try store.migrate { reached.append($0) } == steps)
+            #expect(reached == Array((version + 1)...3))
+            #expect(try String(contentsOfFile: path + "/FORMAT", encoding: .utf8) == "format=3\n")
+            let report = try store.recover(RecoveryOptions())
+            #expect(report.recordsReplayed == 6)
+            #expect(report.transactionsRolledBack == 1)
+            #expect(report.pagesRecovered == 2)
+            #expect(try store.contents() == Self.fixtureState)
+            try store.checkpoint()
+            store.close()
+            // The upgraded directory boots again as format 3, with nothing to replay.
+            let (again, againReport) = try { () throws -> (WALStore, RecoveryReport) in
+                let reopened = try WALStore.open(path: path, access: .readWrite)
+                #expect(reopened.format == 3)
+                #expect(try reopened.migrate() == 0)
+                return (reopened, try reopened.recover(RecoveryOptions()))
+            }()
+            #expect(againReport.recordsReplayed == 0)
+            #expect(try again.contents() == Self.fixtureState)
+        }
+    }
+
+    @Test func readOnlyMigratesInMemoryOnly() throws {
+        try withTemporaryDirectory { path in
+            try copyFixture("format-1", to: path)
+            let before = try directoryImage(path)
+            let store = try WALStore.open(path: path, access: .readOnly)
+            #expect(try store.migrate() == 2)
+            _ = try store.recover(RecoveryOptions(mode: .readOnly))
+            #expect(try store.contents() == Self.fixtureState)
+            #expect(try directoryImage(path) == before)
+        }
+    }
+
+    @Test func aNewerFormatIsRefusedAndLeftUntouched() throws {
+        try withTemporaryDirectory { path in
+            try copyFixture("format-2", to: path)
+            try "format=4\n".write(toFile: path + "/FORMAT", atomically: true, encoding: .utf8)
+            let before = try directoryImage(path)
+            for access in [WALStore.Access.readWrite, .readOnly] {
+                let error = #expect(throws: StoreError.self) { try WALStore.open(path: path, access: access) }
+                #expect(error == .newerFormat(path: path, found: 4, supported: 3))
+                #expect("\(error!)".contains("left untouched"))
+            }
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before)
+        }
+    }
+
+    @Test func corruptCheckpointIsAClearError() throws {
+        try withTemporaryDirectory { path in
+            try copyFixture("format-2", to: path)
+            let checkpoint = try Data(contentsOf: URL(fileURLWithPath: path + "/checkpoint"))
+            try checkpoint.prefix(30).write(to: URL(fileURLWithPath: path + "/checkpoint"))
+            let store = try WALStore.open(path: path, access: .readWrite)
+            let error = #expect(throws: StoreError.self) { try store.migrate() }
+            #expect("\(error!)".contains("checkpoint is corrupt"))
+        }
+    }
+
+    @Test func aSecondWriterIsLockedOut() throws {
+        try withTemporaryDirectory { path in
+            let first = try WALStore.open(path: path, access: .readWrite)
+            let error = #expect(throws: StoreError.self) { try WALStore.open(path: path, access: .readWrite) }
+            #expect("\(error!)".contains("is locked by another process (pid \(getpid()))"))
+            #expect(throws: StoreError.self) { try WALStore.open(path: path, access: .readOnly) }
+            _ = first
+        }
+        try withTemporaryDirectory { path in
+            _ = try WALStore.open(path: path, access: .readWrite)
+            let reader = try WALStore.open(path: path, access: .readOnly)
+            let otherReader = try WALStore.open(path: path, access: .readOnly)
+            #expect(throws: StoreError.self) { try WALStore.open(path: path, access: .readWrite) }
+            _ = (reader, otherReader)
+        }
+    }
+
+    @Test func notADataDirectory() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try "hello".write(toFile: path + "/notes.txt", atomically: true, encoding: .utf8)
+            #expect(throws: StoreError.notADataDirectory(path: path)) { try WALStore.open(path: path, access: .readWrite) }
+            #expect(throws: StoreError.self) { try WALStore.open(path: path + "/missing", access: .readOnly) }
+        }
+    }
+
+    @Test func crcMatchesTheStandardCheckValue() {
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let split = long.withUnsafeBytes { raw in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[500...]),
+                            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<500])))
+        }
+        #expect(split == CRC32C.checksum(long))
+    }
+}

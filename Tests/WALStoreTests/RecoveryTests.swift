@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Foundation
+import Testing
+@testable import WALStore
+
+@Suite("Recovery")
+struct RecoveryTests {
+    @Test("every committed write is present and nothing else", arguments: [1, 2, 50, 3_000])
+    func recoversGeneratedLog(records: Int) throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: records)
+            #expect(summary.log.count == records)
+            let expected = ExpectedState(summary.log)
+            let (store, report) = try recoverStore(at: path)
+            #expect(try store.contents() == expected.tuples)
+            #expect(report.recordsReplayed == UInt64(records))
+            #expect(report.bytesReplayed == UInt64(summary.log.map { $0.encoded.count }.reduce(0, +)))
+            #expect(report.transactionsCommitted == UInt64(expected.committed))
+            #expect(report.transactionsRolledBack == UInt64(expected.rolledBack))
+            #expect(report.transactionsRolledBack == UInt64(summary.aborted + summary.unfinished))
+            #expect(report.pagesRecovered == UInt64(expected.changedPages.count))
+            #expect(report.tornTail == nil)
+            #expect(Set(report.hints.pageIDs) == expected.changedPages)
+        }
+    }
+
+    @Test func generatedLogIsRealistic() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 5_000)
+            #expect(summary.committed > 500)
+            #expect(summary.aborted > 10)
+            #expect(summary.unfinished >= 1)
+            #expect(summary.segments > 3)
+            #expect(Set(summary.log.filter { $0.kind == .put }.map(\.pageID)).count > 100)
+            #expect(summary.log.contains { $0.kind == .delete })
+            // Transactions interleave.
+            let firstKinds = summary.log.prefix(50).map(\.txid)
+            #expect(Set(firstKinds).count > 2)
+        }
+    }
+
+    @Test func checkpointMakesTheNextBootReplayNothing() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 2_000)
+            let expected = ExpectedState(summary.log)
+            do {
+                let (store, _) = try recoverStore(at: path)
+                try store.checkpoint()
+                store.close()
+            }
+            #expect(try WALSegment.list(path + "/wal").isEmpty)
+            let (store, report) = try recoverStore(at: path)
+            #expect(report.recordsReplayed == 0)
+            #expect(report.checkpointLSN == UInt64(summary.log.count))
+            #expect(!report.hints.pageIDs.isEmpty, "the checkpoint remembers the hot pages")
+            let warm = try store.warmUp(report.hints)
+            #expect(warm.misses == report.hints.pageIDs.count)
+            #expect(warm.hitRatio == 0)
+            #expect(try store.contents() == expected.tuples)
+        }
+    }
+
+    @Test func warmupHitsThePagesRecoveryLoaded() throws {
+        try withTemporaryDirectory { path in
+            let first = try generateStore(at: path, records: 1_000)
+            do {
+                let (store, _) = try recoverStore(at: path)
+                try store.checkpoint()
+                store.close()
+            }
+            // More writes after the checkpoint: recovery loads some pages, warmup reads the others.
+            let second = try {
+                let store = try WALStore.open(path: path, access: .readWrite)
+                defer { store.close() }
+                _ = try store.recover(RecoveryOptions())
+                return try WALGenerator.generate(into: store, options: .init(records: 300, seed: 99, pages: 5, segmentSize: 16 * 1024),
+                                                 keepLog: true)
+            }()
+            let (recovered, report) = try recoverStore(at: path)
+            let warm = try recovered.warmUp(report.hints)
+            #expect(warm.hits == Int(report.pagesRecovered))
+            #expect(warm.misses > 0)
+            #expect(warm.hitRatio > 0 && warm.hitRatio < 1)
+            #expect(try recovered.contents() == ExpectedState(first.log + second.log).tuples)
+        }
+    }
+
+    @Test("a torn tail is truncated in normal and force mode", arguments: [RecoveryMode.normal, .force])
+    func tornTailTruncated(mode: RecoveryMode) throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 400)
+            let last = try #require(try WALSegment.list(path + "/wal").last)
+            let size = try FileIO.size(last.path)
+            // Cut the last record in half.
+            let lastRecord = summary.log.last!.encoded
+            #expect(truncate(last.path, off_t(size - lastRecord.count / 2)) == 0)
+            let (store, report) = try recoverStore(at: path, mode: mode)
+            #expect(report.tornTail != nil)
+            #expect(report.tailTruncated)
+            #expect(report.recordsReplayed == UInt64(summary.log.count - 1))
+            #expect(try FileIO.size(last.path) == size - lastRecord.count)
+            #expect(try store.contents() == ExpectedState(Array(summary.log.dropLast())).tuples)
+            store.close()
+            // The next boot finds a clean log.
+            let (_, again) = try recoverStore(at: path)
+            #expect(again.tornTail == nil)
+        }
+    }
+
+    @Test("read-only recovery leaves the directory byte-for-byte unchanged")
+    func readOnlyWritesNothing() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 400)
+            let last = try #require(try WALSegment.list(path + "/wal").last)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: last.path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data([0x40, 0, 0, 0, 1, 2, 3]))  // a torn frame
+            try handle.close()
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            let (store, report) = try recoverStore(at: path, mode: .readOnly)
+            #expect(report.tornTail != nil)
+            #expect(!report.tailTruncated)
+            #expect(try store.contents() == ExpectedState(summary.log).tuples)
+            #expect(throws: StoreError.self) { try store.checkpoint() }
+            #expect(try directoryImage(path) == before)
+        }
+    }
+
+    @Test func midLogCorruptionIsRefusedInNormalModeAndSkippedInForce() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 600)
+            let first = try #require(try WALSegment.list(path + "/wal").first)
+            // Damage the value of a put in the middle of the first segment.
+            var offset = WALSegment.headerSize
+            var target: WALRecord?
+            for record in summary.log {
+                let size = record.encoded.count
+                if record.kind == .put && offset > 4_000 { target = record; offset += size - 1; break }
+                offset += size
+            }
+            let damaged = try #require(target)
+            let file = try FileHandle(forUpdating: URL(fileURLWithPath: first.path))
+            try file.seek(toOffset: UInt64(offset))
+            let byte = try file.read(upToCount: 1)![0]
+            try file.seek(toOffset: UInt64(offset))
+            try file.write(contentsOf: Data([byte ^ 0xFF]))
+            try file.close()
+
+            let before = try directoryImage(path)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect("\(error!)".contains("--recovery-mode force"))
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+
+            let (readOnly, readOnlyReport) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnlyReport.recordsReplayed < UInt64(summary.log.count - 1))
+            readOnly.close()
+
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(report.recordsReplayed == UInt64(summary.log.count - 1))
+            let survivors = summary.log.filter { $0.lsn != damaged.lsn }
+            #expect(try store.contents() == ExpectedState(survivors).tuples)
+        }
+    }
+
+    @Test func garbageInsteadOfAWALIsATornTailInEveryMode() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 0)
+            var random = SystemRandomNumberGenerator()
+            let garbage = Data((0..<50_000).map { _ in UInt8.random(in: 0...255, using: &random) })
+            try garbage.write(to: URL(fileURLWithPath: path + "/wal/" + WALSegment.name(index: 1)))
+            let (_, report) = try recoverStore(at: path, mode: .normal)
+            #expect(report.recordsReplayed == 0)
+            #expect(report.tornTail != nil)
+            #expect(try WALSegment.list(path + "/wal").isEmpty, "a segment with nothing valid is removed")
+        }
+    }
+
+    @Test func recoveryReportsProgressWithTotalsKnownUpFront() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 2_000)
+            let store = try WALStore.open(path: path, access: .readWrite)
+            var reports: [RecoveryProgress] = []
+            var replayed: UInt64 = 0
+            var checkpointBytes: UInt64 = 0
+            _ = try store.recover(RecoveryOptions(reportEvery: 500, onCheckpointRead: { checkpointBytes = $0 },
+                                                  onProgress: { reports.append($0) }, onReplayed: { records, _ in replayed += records }))
+            let replay = reports.filter { $0.message == "replaying WAL" }
+            #expect(replay.count >= 4)
+            #expect(replay.allSatisfy { $0.recordsTotal == 2_000 })
+            #expect(replay.last?.recordsDone == 2_000)
+            #expect(replayed == 2_000)
+            #expect(checkpointBytes > 0)
+        }
+    }
+
+    @Test func throttledReplayTakesItsTimeAndCanBeStopped() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 300)
+            let store = try WALStore.open(path: path, access: .readWrite)
+            var calls = 0
+            let error = #expect(throws: StoreError.self) {
+                _ = try store.recover(RecoveryOptions(maxRecordsPerSecond: 1_000, shouldContinue: { calls += 1; return calls < 3 }))
+            }
+            #expect(error == .interrupted("recovery stopped"))
+        }
+    }
+}
