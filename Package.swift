@@ -14,10 +14,12 @@ let package = Package(
     products: [
         .library(name: "BootFSM", targets: ["BootFSM"]),
         .library(name: "BootExporter", targets: ["BootExporter"]),
+        .executable(name: "boot-exporter", targets: ["boot-exporter"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
         .target(name: "BootFSM", swiftSettings: strict),
@@ -36,11 +38,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "WALStore", dependencies: ["BootFSM"], swiftSettings: strict),
+        .executableTarget(
+            name: "boot-exporter",
+            dependencies: [
+                "BootFSM", "BootExporter", "WALStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .testTarget(name: "BootFSMTests", dependencies: ["BootFSM"], swiftSettings: strict),
         .testTarget(
             name: "BootExporterTests", dependencies: ["BootExporter", "BootFSM", "CZlib"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
+        .testTarget(name: "WALStoreTests", dependencies: ["WALStore", "BootFSM"], exclude: ["Fixtures"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

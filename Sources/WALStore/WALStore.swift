@@ -65,6 +65,11 @@ public final class WALStore {
         return WALStore(path: path, access: access, directory: directory, lock: lock, format: format)
     }
 
+    /// Whether `path` is missing or an empty directory: a place `open` would create a store.
+    public static func isMissingOrEmpty(_ path: String) -> Bool {
+        DataDirectory(path: path).isMissingOrEmpty
+    }
+
     // MARK: Migrate
 
     /// Upgrades the directory to the current format one step at a time, calling `onStep` after

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+
+/// `boot-exporter`: boots a write-ahead-log store and serves its boot to Prometheus and Kubernetes.
+@main
+struct BootExporterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot-exporter",
+        abstract: "Boots a write-ahead-log store through init, migrate, recover and warmup, serving /metrics, /health and Kubernetes probes all along.",
+        version: "0.1.0",
+        subcommands: [RunCommand.self, GenerateCommand.self, WriteCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+
+    /// Runs the command line. Usage errors exit with 2, runtime errors with 1, each with one line
+    /// on standard error.
+    static func main() async {
+        // libdispatch receives SIGTERM and SIGINT for swift-service-lifecycle only if no thread
+        // takes them first; block them before libmicrohttpd and the thread pools start threads,
+        // which inherit the mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            usageError(message(for: error))
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
+        } catch let error as ValidationError {
+            usageError(error.message)
+        } catch {
+            FileHandle.standardError.write(Data("boot-exporter: error: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    /// One line naming what is wrong with the command line, then exit status 2.
+    static func usageError(_ message: String) -> Never {
+        let line = message.split(separator: "\n").first.map(String.init) ?? message
+        FileHandle.standardError.write(Data("boot-exporter: error: \(line)\nRun 'boot-exporter --help' for usage.\n".utf8))
+        Foundation.exit(2)
+    }
+}
+
+/// An error at run time (as opposed to a usage error): exit status 1.
+struct RuntimeFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ message: String) { description = message }
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootExporter
+import BootFSM
+import Dispatch
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WALStore
+
+/// The boot as a service: generates a WAL into an empty data directory, boots the store on its own
+/// thread, then waits for graceful shutdown to move to `shutting_down` and write a checkpoint.
+final class BootService: Service, Sendable {
+    let fsm: BootStateMachine
+    let server: BootExporterServer
+    let logger: Logger
+    let boot: StoreBoot
+    let generateRecords: Int
+    private let failure = Mutex<String?>(nil)
+
+    init(fsm: BootStateMachine, server: BootExporterServer, logger: Logger, options: StoreBoot.Options, generateRecords: Int) {
+        self.fsm = fsm
+        self.server = server
+        self.logger = logger
+        self.boot = StoreBoot(fsm: fsm, options: options)
+        self.generateRecords = generateRecords
+    }
+
+    /// Why the process should exit with status 1, if it should.
+    var exitFailure: String? { failure.withLock { $0 } }
+
+    func run() async throws {
+        let outcome = await withGracefulShutdownHandler {
+            await Self.onThread { [self] in bootStore() }
+        } onGracefulShutdown: { [boot] in
+            boot.requestStop()
+        }
+        try? await gracefulShutdown()
+        server.beginShutdown()
+        guard let outcome else { return }
+        do {
+            try fsm.transition(to: .shuttingDown)
+        } catch {
+            logger.warning("cannot shut down cleanly", metadata: ["reason": "\(error)"])
+        }
+        guard boot.options.mode != .readOnly else {
+            outcome.store.close()
+            return
+        }
+        let result: String? = await Self.onThread {
+            let store = outcome.store
+            do {
+                try store.checkpoint()
+                store.close()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        if let result {
+            logger.error("checkpoint failed", metadata: ["reason": "\(result)"])
+            failure.withLock { $0 = "checkpoint failed: \(result)" }
+        } else {
+            logger.info("checkpoint written", metadata: ["data_dir": "\(boot.options.path)"])
+        }
+    }
+
+    /// Generates a WAL when the directory is empty, then boots. Returns the outcome, or `nil` when
+    /// the boot failed (the machine says why).
+    private func bootStore() -> StoreBoot.Outcome? {
+        let path = boot.options.path
+        if generateRecords > 0, boot.options.mode != .readOnly, StoreGeneration.isEmpty(path) {
+            logger.info("generating a WAL into the empty data directory", metadata: ["data_dir": "\(path)", "records": "\(generateRecords)"])
+            do {
+                let summary = try StoreGeneration.generate(path: path, records: generateRecords)
+                logger.info("generated", metadata: [
+                    "records": "\(summary.records)", "committed": "\(summary.committed)", "aborted": "\(summary.aborted)",
+                    "unfinished": "\(summary.unfinished)", "segments": "\(summary.segments)",
+                ])
+            } catch {
+                fsm.fail(reason: "cannot generate a WAL: \(error)")
+                failure.withLock { $0 = "cannot generate a WAL in \(path): \(error)" }
+                return nil
+            }
+        }
+        do {
+            let outcome = try boot.run()
+            logger.info("ready", metadata: [
+                "records_replayed": "\(outcome.recovery.recordsReplayed)",
+                "pages_recovered": "\(outcome.recovery.pagesRecovered)",
+                "txns_rolled_back": "\(outcome.recovery.transactionsRolledBack)",
+                "corrupt_records_skipped": "\(outcome.recovery.corruptRecordsSkipped)",
+                "torn_tail": "\(outcome.recovery.tornTail ?? "none")",
+                "migration_steps": "\(outcome.migrationSteps)",
+                "warmup_hit_ratio": "\(outcome.warmup?.hitRatio ?? 0)",
+            ])
+            return outcome
+        } catch {
+            let reason = fsm.failureReason ?? error.message
+            logger.error("boot failed", metadata: ["reason": "\(reason)"])
+            if !reason.hasSuffix("shutdown requested during the boot") {
+                failure.withLock { $0 = "boot failed: \(reason)" }
+            }
+            return nil
+        }
+    }
+
+    /// Runs blocking work on a thread of its own, off the cooperative pool.
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}

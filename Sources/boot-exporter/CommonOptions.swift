@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import ArgumentParser
+import BootFSM
+import Logging
+
+/// `--log.level` and `--log.format`, shared by every subcommand.
+struct LogOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case logfmt, json
+    }
+
+    @Option(name: .customLong("log.level"), help: "Only log messages of this level or higher: trace, debug, info, notice, warning, error, critical.")
+    var level: Logger.Level = .info
+
+    @Option(name: .customLong("log.format"), help: "Log line format: logfmt or json.")
+    var format: Format = .logfmt
+
+    /// Sets up swift-log; the executable is the only place that does.
+    func bootstrap() -> Logger {
+        let level = self.level
+        switch format {
+        case .logfmt: LoggingSystem.bootstrap { LogfmtLogHandler(logLevel: level, label: $0) }
+        case .json: LoggingSystem.bootstrap { JSONLogHandler(logLevel: level, label: $0) }
+        }
+        return Logger(label: "boot-exporter")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+extension RecoveryMode: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
+}
+
+extension BudgetPolicy: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
+}
+
+/// A duration flag: `30s`, `5m`, `1h30m`.
+struct DurationArgument: ExpressibleByArgument {
+    let duration: Duration
+
+    init?(argument: String) {
+        guard let duration = try? DurationParser.parse(argument) else { return nil }
+        self.duration = duration
+    }
+
+    var defaultValueDescription: String { DurationParser.format(duration) }
+}
+
+/// `--data-dir`.
+struct DataDirectoryOption: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The data directory of the store.")
+    var path = "./boot-data"
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import Foundation
+import Logging
+import Synchronization
+
+/// Where log lines go: standard error, one whole line per write so threads never interleave.
+enum LogOutput {
+    private static let lock = Mutex(())
+
+    static func write(_ line: String) {
+        lock.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    static func timestamp() -> String {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        var seconds = time_t(time.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, time.tv_nsec / 1_000_000)
+    }
+}
+
+/// `--log.format logfmt`: `ts=… level=info msg="phase changed" from=init to=migrate …`, as
+/// Prometheus components log.
+struct LogfmtLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
+    let label: String
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var line = "ts=\(LogOutput.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+            line += " \(key)=\(Self.quote(value.description))"
+        }
+        LogOutput.write(line)
+    }
+
+    /// A value as logfmt writes it: bare when it has no space, quote or `=`, quoted otherwise.
+    static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.isNewline || $0 == "\\" }
+        guard needsQuotes else { return value }
+        var escaped = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return "\"\(escaped)\""
+    }
+}
+
+/// `--log.format json`: one JSON object per line.
+struct JSONLogHandler: LogHandler {
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level
+    let label: String
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: String] = ["ts": LogOutput.timestamp(), "level": event.level.rawValue, "msg": event.message.description]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) where object[key] == nil {
+            object[key] = value.description
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(object) else { return }
+        LogOutput.write(String(decoding: data, as: UTF8.self))
+    }
+}
