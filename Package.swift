@@ -54,6 +54,9 @@ let package = Package(
             name: "BootExporterTests", dependencies: ["BootExporter", "BootFSM", "CZlib"],
             exclude: ["Fixtures"], swiftSettings: strict
         ),
+        .testTarget(
+            name: "BootExporterCLITests", dependencies: ["boot-exporter", "WALStore", "BootFSM"], swiftSettings: strict
+        ),
         .testTarget(name: "WALStoreTests", dependencies: ["WALStore", "BootFSM"], exclude: ["Fixtures"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Foundation
+import Testing
+import WALStore
+
+@Suite("boot-exporter, the binary", .serialized)
+struct BootExporterCLITests {
+    @Test("a whole boot served live: phases in order, counters equal to the WAL, SIGTERM ends in shutting_down and 0")
+    func endToEnd() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let generated = try BinaryProcess.run(["generate", "--data-dir", data, "--records", "20000"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        #expect(generated.stdout.hasPrefix("generated 20000 records"))
+
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0",
+                                        "--recover.max-records-per-second", "10000"])
+        let port = try server.listeningPort()
+        var phases: [Int] = []
+        var lastRecords = -1.0
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let metrics = try httpGet(port: port, "/metrics")
+            #expect(metrics.status == 200)
+            let phase = Int(sample("boot_phase_code", in: metrics.body) ?? -1)
+            if phases.last != phase { phases.append(phase) }
+            let records = sample("boot_wal_records_replayed_total", in: metrics.body) ?? -1
+            #expect(records >= lastRecords, "counters never go back")
+            lastRecords = records
+            if phase == Int(BootPhase.ready.rawValue) { break }
+            usleep(50_000)
+        }
+        #expect(phases.first.map { $0 <= 3 } == true, "the boot was watched before recovery ended: \(phases)")
+        #expect(phases.contains(Int(BootPhase.recovering.rawValue)))
+        #expect(phases.last == Int(BootPhase.ready.rawValue))
+        #expect(phases == phases.sorted(by: { order($0) < order($1) }), "phases pass in order: \(phases)")
+
+        let final = try httpGet(port: port, "/metrics").body
+        #expect(sample("boot_wal_records_replayed_total", in: final) == 20000)
+        let walBytes = try walSize(data)
+        #expect(sample("boot_wal_bytes_processed_total", in: final) == Double(walBytes - 16))
+        #expect(try httpGet(port: port, "/readyz").status == 200)
+        #expect(try httpGet(port: port, "/startupz").status == 200)
+
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        #expect(server.stderr.contains("from=ready") && server.stderr.contains("to=shutting_down"))
+        #expect(server.stderr.contains("msg=\"checkpoint written\""))
+        // The checkpoint holds everything: the next boot replays nothing.
+        let store = try WALStore.open(path: data, access: .readOnly)
+        #expect(try store.recover(RecoveryOptions(mode: .readOnly)).recordsReplayed == 0)
+    }
+
+    @Test("a budget run out under fail-fast ends in failed, with the reason on /health and boot_failure_info")
+    func budgetExceeded() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "20000",
+                                        "--recover.max-records-per-second", "2000", "--boot.budget.recover", "1s"])
+        let port = try server.listeningPort()
+        var health = (status: 0, body: "")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            health = try httpGet(port: port, "/health")
+            if health.status == 503 { break }
+            usleep(100_000)
+        }
+        #expect(health.status == 503)
+        let status = try JSONDecoder().decode(HealthStatus.self, from: Data(health.body.utf8))
+        #expect(status.phase == .failed)
+        #expect(status.failureReason == "budget exceeded in phase recover (budget 1 s)")
+        #expect(status.budgetExceeded)
+        let metrics = try httpGet(port: port, "/metrics").body
+        #expect(metrics.contains(#"boot_failure_info{phase="recover",reason="budget exceeded in phase recover (budget 1 s)"} 1"#))
+        #expect(sample("boot_budget_exceeded", in: metrics) == 1)
+        #expect(try httpGet(port: port, "/livez").status == 503)
+        server.signal(SIGINT)
+        #expect(server.wait() == 1, "a failed boot exits 1 at shutdown")
+        #expect(server.stderr.contains("boot-exporter: error: boot failed: budget exceeded in phase recover"))
+    }
+
+    @Test("a second process on the same data directory gets a clear error and exits non-zero")
+    func lockContention() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let first = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "1000"])
+        let port = try first.listeningPort()
+        while try httpGet(port: port, "/readyz").status != 200 { usleep(20_000) }
+        let second = try BinaryProcess.run(["write", "--data-dir", data, "--transactions", "1"])
+        #expect(second.status == 1)
+        #expect(second.stderr == "boot-exporter: error: data directory \(data) is locked by another process (pid \(first.process.processIdentifier))\n")
+        first.signal(SIGTERM)
+        #expect(first.wait() == 0)
+    }
+
+    @Test("killed at random points, write never loses a committed transaction")
+    func crashLoop() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "2000"]).status == 0)
+        var committed: [UInt64: [String]] = [:]
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<25 {
+            let writer = try BinaryProcess(["write", "--data-dir", data, "--transactions", "100000", "--seed", "\(round + 1)"])
+            usleep(UInt32.random(in: 20_000...150_000, using: &random))
+            writer.signal(SIGKILL)
+            writer.wait()
+            var aborted: [UInt64: [String]] = [:]
+            for line in writer.stdout.split(separator: "\n") {
+                let fields = line.split(separator: " ").map(String.init)
+                // A line cut by the kill is not a confirmed commit.
+                guard fields.count >= 3, let txid = UInt64(fields[1]), line.hasSuffix(fields.last!) else { continue }
+                if fields[0] == "committed" { committed[txid] = Array(fields.dropFirst(2)) }
+                if fields[0] == "aborted" { aborted[txid] = Array(fields.dropFirst(2)) }
+            }
+            let store = try WALStore.open(path: data, access: .readWrite)
+            _ = try store.recover(RecoveryOptions())
+            for (txid, writes) in committed {
+                for write in writes {
+                    let (key, value) = write.split(separator: "=", maxSplits: 1).map(String.init).pair
+                    let (page, slot) = key.split(separator: ":").map(String.init).pair
+                    let stored = try store.value(pageID: UInt64(page)!, slot: UInt8(slot)!)
+                    #expect(stored.map { String(decoding: $0, as: UTF8.self) } == value, "round \(round): txid \(txid) lost \(key)")
+                }
+            }
+            for (_, writes) in aborted {
+                for write in writes {
+                    let (page, slot) = String(write.split(separator: "=")[0]).split(separator: ":").map(String.init).pair
+                    #expect(try store.value(pageID: UInt64(page)!, slot: UInt8(slot)!) == nil)
+                }
+            }
+            store.close()
+        }
+        #expect(committed.count > 25, "the rounds committed something")
+    }
+
+    @Test("usage errors exit 2 with one line, runtime errors 1", arguments: [
+        (["--web.listen-address", "nonsense"], Int32(2), "invalid listen address"),
+        (["--web.listen-address", ":99999"], 2, "port must be a number"),
+        (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover"),
+        (["--recovery-mode", "yolo"], 2, "recovery-mode"),
+        (["--no-such-flag"], 2, "no-such-flag"),
+        (["generate", "--records", "-5"], 2, "records"),
+        (["write", "--data-dir", "/proc/nope/data", "--transactions", "1"], 1, "/proc/nope/data"),
+    ])
+    func badInput(arguments: [String], status: Int32, mentions: String) throws {
+        let result = try BinaryProcess.run(arguments)
+        #expect(result.status == status)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("boot-exporter: error: ") == true, "\(result.stderr)")
+        #expect(lines.first?.contains(mentions) == true, "\(result.stderr)")
+        #expect(lines.count <= 2)
+    }
+
+    @Test func aPortInUseIsARuntimeError() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let first = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "10"])
+        let port = try first.listeningPort()
+        let second = try BinaryProcess.run(["--data-dir", data + "-2", "--web.listen-address", "127.0.0.1:\(port)"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
+        #expect(second.stderr.contains("in use"))
+        first.signal(SIGTERM)
+        first.wait()
+    }
+
+    /// Position of a phase code along the normal boot.
+    private func order(_ code: Int) -> Int {
+        [0, 1, 2, 3, 4, 5, 8].firstIndex(of: code) ?? 99
+    }
+
+    private func walSize(_ data: String) throws -> Int {
+        let wal = data + "/wal"
+        return try FileManager.default.contentsOfDirectory(atPath: wal).map {
+            (try FileManager.default.attributesOfItem(atPath: wal + "/" + $0)[.size] as? Int) ?? 0
+        }.reduce(0, +)
+    }
+}
+
+extension Array {
+    /// The first two elements.
+    var pair: (Element, Element) { (self[0], self[1]) }
+}
