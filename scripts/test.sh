@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
-ensure_deps
+ensure_test_deps
 swift build --build-tests
 swift test --skip-build

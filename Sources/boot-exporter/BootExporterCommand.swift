@@ -43,11 +43,21 @@ struct BootExporterCommand: AsyncParsableCommand {
             }
         } catch let exit as ExitCode {
             Foundation.exit(exit.rawValue)
-        } catch let error as ValidationError {
-            usageError(error.message)
-        } catch {
-            FileHandle.standardError.write(Data("boot-exporter: error: \(error)\n".utf8))
+        } catch let failure as RuntimeFailure {
+            FileHandle.standardError.write(Data("boot-exporter: error: \(failure)\n".utf8))
             Foundation.exit(1)
+        } catch {
+            // Help, version and usage errors can also surface here (from a default subcommand).
+            switch exitCode(for: error) {
+            case .success:
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            case .validationFailure:
+                usageError(message(for: error))
+            default:
+                FileHandle.standardError.write(Data("boot-exporter: error: \(error)\n".utf8))
+                Foundation.exit(1)
+            }
         }
     }
 

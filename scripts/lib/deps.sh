@@ -1,19 +1,29 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Installs the Debian packages the build and the tests need, only where they are missing.
+# Installs the Debian packages the project needs, only where they are missing.
 
-# Debian package for each command or file the project needs.
-ensure_deps() {
+# apt-get install, as root or through sudo, quietly.
+install_packages() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing: $*" >&2
+    $sudo apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# What building boot-exporter needs: libmicrohttpd and zlib headers, found through pkg-config.
+ensure_build_deps() {
     local missing=()
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     pkg-config --exists libmicrohttpd 2>/dev/null || missing+=(libmicrohttpd-dev)
     pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+    if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
+}
+
+# What the tests need besides: promtool and Prometheus (prometheus), curl.
+ensure_test_deps() {
+    ensure_build_deps
+    local missing=()
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
-    if [ ${#missing[@]} -gt 0 ]; then
-        local sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        echo "installing: ${missing[*]}" >&2
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-    fi
+    if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
