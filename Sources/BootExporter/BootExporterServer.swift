@@ -212,9 +212,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     let request = Request(
         method: method.map(Request.Method.init(cString:)) ?? .other,
         path: url.map { String(cString: $0) } ?? "/",
-        verbose: isVerbose(connection),
-        accept: header(connection, "Accept"),
-        acceptEncoding: header(connection, "Accept-Encoding")
+        fields: ConnectionFields(connection: connection)
     )
     return queue(context.router.respond(to: request), on: connection)
 }
@@ -240,10 +238,13 @@ private func queue(_ response: consuming Response, on connection: OpaquePointer)
     }
     defer { MHD_destroy_response(mhdResponse) }
     addHeader(mhdResponse, "Content-Type", contentType)
-    addHeader(mhdResponse, "Cache-Control", "no-cache")
-    addHeader(mhdResponse, "X-Content-Type-Options", "nosniff")
     if gzipped { addHeader(mhdResponse, "Content-Encoding", "gzip") }
-    if varies { addHeader(mhdResponse, "Vary", "Accept, Accept-Encoding") }
+    if varies {
+        addHeader(mhdResponse, "Vary", "Accept, Accept-Encoding")
+    } else {
+        // Probes, health and errors describe this instant: never reuse them.
+        addHeader(mhdResponse, "Cache-Control", "no-store")
+    }
     if allow { addHeader(mhdResponse, "Allow", "GET, HEAD") }
     return MHD_queue_response(connection, status, mhdResponse)
 }
@@ -256,20 +257,24 @@ private func cString(_ text: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
-private func header(_ connection: OpaquePointer, _ name: StaticString) -> String? {
-    MHD_lookup_connection_value(connection, .HEADER_KIND, cString(name)).map { String(cString: $0) }
-}
+/// A request's headers and query arguments, read from libmicrohttpd while the request is handled.
+private struct ConnectionFields: RequestFields {
+    let connection: OpaquePointer
 
-/// Whether the query has `verbose`, with no value or any value but `0` and `false`.
-private func isVerbose(_ connection: OpaquePointer) -> Bool {
-    var value: UnsafePointer<CChar>?
-    var length = 0
-    guard MHD_lookup_connection_value_n(connection, .GET_ARGUMENT_KIND, "verbose", 7, &value, &length) == MHD_Result.YES else {
-        return false
+    func header(_ name: StaticString) -> String? {
+        MHD_lookup_connection_value(connection, .HEADER_KIND, cString(name)).map { String(cString: $0) }
     }
-    guard let value else { return true }
-    let text = String(cString: value)
-    return text != "0" && text != "false"
+
+    var verbose: Bool {
+        var value: UnsafePointer<CChar>?
+        var length = 0
+        guard MHD_lookup_connection_value_n(connection, .GET_ARGUMENT_KIND, "verbose", 7, &value, &length) == MHD_Result.YES else {
+            return false
+        }
+        guard let value else { return true }
+        let text = String(cString: value)
+        return text != "0" && text != "false"
+    }
 }
 
 extension Request.Method {

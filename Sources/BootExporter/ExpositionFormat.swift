@@ -22,29 +22,74 @@ enum MetricType: String, Sendable {
     case gauge
 }
 
+/// A run of bytes in a ``TextTemplate``: two integers, so handing one around costs no reference
+/// counting on the scrape path.
+struct TextRange: Sendable {
+    var start: Int
+    var count: Int
+}
+
 /// The text that never changes in one metric family: its `# HELP` and `# TYPE` lines and each of
 /// its samples' name-and-labels prefix, rendered once per format so a scrape only appends numbers.
+/// The bytes live in a ``TextTemplate``; a family only knows where.
 struct MetricFamily: Sendable {
     /// `# HELP …\n# TYPE …\n`.
-    let header: [UInt8]
-    /// `name{label="value"} ` for each label set given, in order.
-    let prefixes: [[UInt8]]
+    let header: TextRange
+    /// Index of the first `name{label="value"} ` prefix in the template's prefix table.
+    let firstPrefix: Int
+    let prefixCount: Int
+}
 
-    /// A family whose samples carry `labels`: one label name per position, one array of values per sample.
-    init(_ name: String, _ type: MetricType, _ help: String, format: ExpositionFormat,
-         labelNames: [String] = [], labelSets: [[String]] = [[]]) {
+/// Every fixed byte of an exposition format in one allocation, made once and never freed while
+/// the writer lives: a scrape copies from it without touching a reference count.
+final class TextTemplate: @unchecked Sendable {
+    // @unchecked: written only while building, before the template is shared; read-only after.
+    private var bytes: [UInt8] = []
+    private var prefixes: [TextRange] = []
+    private(set) var base = UnsafeRawPointer(bitPattern: 1)!
+    private(set) var prefixTable = UnsafePointer<TextRange>(bitPattern: 8)!
+    let format: ExpositionFormat
+
+    init(format: ExpositionFormat) {
+        self.format = format
+    }
+
+    /// Adds a family whose samples carry `labels`: one label name per position, one array of values
+    /// per sample.
+    func family(_ name: String, _ type: MetricType, _ help: String,
+                labelNames: [String] = [], labelSets: [[String]] = [[]]) -> MetricFamily {
         // OpenMetrics names a counter family without its `_total` suffix; its samples keep it.
         let familyName = format == .openMetrics && type == .counter && name.hasSuffix("_total")
             ? String(name.dropLast("_total".count)) : name
-        header = Array("# HELP \(familyName) \(Self.escapeHelp(help))\n# TYPE \(familyName) \(type.rawValue)\n".utf8)
-        prefixes = labelSets.map { values in
+        let header = add("# HELP \(familyName) \(Self.escapeHelp(help))\n# TYPE \(familyName) \(type.rawValue)\n")
+        let first = prefixes.count
+        for values in labelSets {
             precondition(values.count == labelNames.count, "label values do not match label names")
-            return Array((Self.sampleName(name, labelNames: labelNames, values: values) + " ").utf8)
+            prefixes.append(add(Self.sampleName(name, labelNames: labelNames, values: values) + " "))
         }
+        return MetricFamily(header: header, firstPrefix: first, prefixCount: labelSets.count)
     }
 
-    /// The prefix of the only sample of an unlabelled family.
-    var prefix: [UInt8] { prefixes[0] }
+    /// Freezes the template: from here on only ``base`` and ``prefixTable`` are used.
+    func seal() {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        memory.copyMemory(from: bytes, byteCount: bytes.count)
+        base = UnsafeRawPointer(memory)
+        let table = UnsafeMutablePointer<TextRange>.allocate(capacity: max(prefixes.count, 1))
+        table.initialize(from: prefixes, count: prefixes.count)
+        prefixTable = UnsafePointer(table)
+    }
+
+    deinit {
+        if !bytes.isEmpty { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        if !prefixes.isEmpty { UnsafeMutablePointer(mutating: prefixTable).deallocate() }
+    }
+
+    private func add(_ text: String) -> TextRange {
+        let range = TextRange(start: bytes.count, count: text.utf8.count)
+        bytes.append(contentsOf: text.utf8)
+        return range
+    }
 
     static func sampleName(_ name: String, labelNames: [String], values: [String]) -> String {
         guard !labelNames.isEmpty else { return name }

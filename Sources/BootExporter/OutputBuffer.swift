@@ -100,6 +100,32 @@ struct OutputBuffer: ~Copyable {
         count += digits
     }
 
+    /// Appends `duration` in seconds, exactly to the nanosecond and without going through a
+    /// floating-point conversion: `12`, `0.25`, `1767225602.123456789`.
+    mutating func append(seconds duration: Duration) {
+        var (seconds, attoseconds) = duration.components
+        if seconds < 0 || attoseconds < 0 {
+            append(UInt8(ascii: "-"))
+            seconds = -seconds
+            attoseconds = -attoseconds
+        }
+        append(decimal: UInt64(seconds))
+        var nanoseconds = UInt64(attoseconds / 1_000_000_000)
+        guard nanoseconds > 0 else { return }
+        var digits = 9
+        while nanoseconds % 10 == 0 {
+            nanoseconds /= 10
+            digits -= 1
+        }
+        reserve(digits + 1)
+        base[count] = UInt8(ascii: ".")
+        for index in stride(from: digits, to: 0, by: -1) {
+            base[count + index] = UInt8(ascii: "0") + UInt8(nanoseconds % 10)
+            nanoseconds /= 10
+        }
+        count += digits + 1
+    }
+
     /// Appends `value` as the Prometheus formats write floats: `NaN`, `+Inf`, `-Inf`, whole numbers
     /// without a fraction, everything else in Swift's shortest round-tripping form.
     mutating func append(sample value: Double) {

@@ -3,16 +3,21 @@
 import BootFSM
 import Synchronization
 
-/// What the router needs of a request.
+/// What the router needs of a request. Headers and query are read only by the routes that use
+/// them, through `fields`.
 struct Request {
     enum Method { case get, head, other }
 
     var method: Method
     var path: String
+    var fields: any RequestFields
+}
+
+/// Where a request's headers and query arguments come from.
+protocol RequestFields {
+    func header(_ name: StaticString) -> String?
     /// Whether `?verbose` was given (any value but `0` or `false`).
-    var verbose = false
-    var accept: String?
-    var acceptEncoding: String?
+    var verbose: Bool { get }
 }
 
 /// A response, its body in `malloc` memory ready to be handed to libmicrohttpd.
@@ -98,14 +103,14 @@ final class RequestRouter: Sendable {
     }
 
     private func metrics(_ request: Request) -> Response {
-        let format = ContentNegotiation.format(accept: request.accept)
+        let format = ContentNegotiation.format(accept: request.fields.header("Accept"))
         // This scrape counts itself, as client libraries' own request counters do.
         requests.record(.metrics, code: 200)
         var body = OutputBuffer(capacity: lastMetricsSize.load(ordering: .relaxed) + 512)
         writer.write(machine.snapshot(), process: processMetrics(), requests: requests, format: format, into: &body)
         writer.finish(format: format, into: &body)
         lastMetricsSize.store(body.count, ordering: .relaxed)
-        if ContentNegotiation.acceptsGzip(request.acceptEncoding), let compressed = gzip.compress(body.bytes) {
+        if ContentNegotiation.acceptsGzip(request.fields.header("Accept-Encoding")), let compressed = gzip.compress(body.bytes) {
             return Response(status: 200, contentType: format.contentType, body: compressed, gzipped: true,
                             varies: true, counted: true)
         }
@@ -123,7 +128,7 @@ final class RequestRouter: Sendable {
     private func probe(_ probe: Probe, _ request: Request) -> Response {
         var body = OutputBuffer(capacity: 256)
         let passed = probe.write(machine.snapshot(), draining: draining.load(ordering: .relaxed),
-                                 verbose: request.verbose, into: &body)
+                                 verbose: request.fields.verbose, into: &body)
         return Response(status: passed ? 200 : 503, contentType: "text/plain; charset=utf-8", body: body)
     }
 }

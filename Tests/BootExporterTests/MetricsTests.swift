@@ -127,6 +127,12 @@ struct MetricsTests {
         let now = Date().timeIntervalSince1970
         #expect(process.startTimeSeconds > now - 3600 && process.startTimeSeconds <= now + 1, "start \(process.startTimeSeconds) now \(now)")
         #expect(process.cpuSeconds > 0)
+        // A reading is reused for at most 100 ms: then new descriptors show.
+        let opened = (0..<10).map { _ in open("/dev/null", O_RDONLY) }
+        defer { opened.forEach { close($0) } }
+        usleep(150_000)
+        let later = try #require(ProcessMetrics.current())
+        #expect(later.openFileDescriptors >= process.openFileDescriptors + 10)
     }
 
     @Test("scrapes while other threads drive the machine through a whole boot")
