@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "BootFSM", targets: ["BootFSM"]),
         .library(name: "BootExporter", targets: ["BootExporter"]),
+        .library(name: "WALStore", targets: ["WALStore"]),
         .executable(name: "boot-exporter", targets: ["boot-exporter"]),
     ],
     dependencies: [
