@@ -167,6 +167,33 @@ struct BootExporterCLITests {
         first.wait()
     }
 
+    @Test("probes: the startup probe's window covers BootBudgets.forKubernetes' total", arguments: [(600, 10), (601, 10), (45, 5), (3600, 15)] as [(UInt64, UInt64)])
+    func probes(seconds: UInt64, period: UInt64) throws {
+        let result = try BinaryProcess.run(["probes", "--startup-probe-seconds", "\(seconds)", "--period-seconds", "\(period)", "--port", "8080"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let budgets = BootBudgets.forKubernetes(startupProbeTotalSeconds: seconds)
+        let seconds64 = { (d: Duration) in d.components.seconds }
+        #expect(lines[0].contains("init \(format(seconds64(budgets.initBudget)))"))
+        #expect(lines[0].contains("recover \(format(seconds64(budgets.recoverBudget)))"))
+        #expect(lines[1] == "# Run boot-exporter with --boot.startup-probe-seconds \(seconds).")
+        let threshold = try #require(lines.first { $0.contains("failureThreshold") }.flatMap { UInt64($0.split(separator: " ").last!) })
+        #expect(threshold * period >= UInt64(seconds64(budgets.totalBudget)))
+        #expect(threshold * period < UInt64(seconds64(budgets.totalBudget)) + period)
+        #expect(lines.contains("    path: /startupz") && lines.contains("    path: /readyz") && lines.contains("    path: /livez"))
+        #expect(lines.filter { $0 == "    port: 8080" }.count == 3)
+    }
+
+    /// `90` seconds as the probes comment writes it: `1m30s`.
+    private func format(_ seconds: Int64) -> String {
+        var rest = seconds, text = ""
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
+            text += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return text.isEmpty ? "0s" : text
+    }
+
     /// Position of a phase code along the normal boot.
     private func order(_ code: Int) -> Int {
         [0, 1, 2, 3, 4, 5, 8].firstIndex(of: code) ?? 99
