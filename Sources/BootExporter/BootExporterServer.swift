@@ -33,8 +33,10 @@ public final class BootExporterServer: Sendable {
         self.configuration = configuration
         self.router = RequestRouter(machine: machine, metricsPath: configuration.metricsPath,
                                     version: configuration.version,
-                                    processMetrics: configuration.processMetrics ?? { nil })
-        self.connection = ConnectionContext(router: router, logger: logger)
+                                    processMetrics: configuration.processMetrics ?? { nil },
+                                    tls: configuration.tls, basicAuthUsers: configuration.basicAuthUsers)
+        self.connection = ConnectionContext(router: router, logger: logger,
+                                            responseHeaders: configuration.responseHeaders.sorted { $0.key < $1.key })
     }
 
     /// The port the server listens on, once started.
@@ -50,6 +52,8 @@ public final class BootExporterServer: Sendable {
         connection.logger.info("listening", metadata: [
             "address": "\(configuration.host.isEmpty ? "*" : configuration.host):\(port ?? 0)",
             "metrics_path": "\(configuration.metricsPath)",
+            "tls": "\(configuration.tls != nil)",
+            "basic_auth": "\(!configuration.basicAuthUsers.isEmpty)",
         ])
     }
 
@@ -93,10 +97,13 @@ final class ConnectionContext: Sendable {
     let inFlight = Atomic<Int>(0)
     /// The last message libmicrohttpd logged, to explain a failed start.
     let lastLibraryMessage = Mutex<String?>(nil)
+    /// Added to every response.
+    let responseHeaders: [(String, String)]
 
-    init(router: RequestRouter, logger: Logger) {
+    init(router: RequestRouter, logger: Logger, responseHeaders: [(String, String)] = []) {
         self.router = router
         self.logger = logger
+        self.responseHeaders = responseHeaders
     }
 }
 
@@ -106,6 +113,8 @@ private struct Daemon: @unchecked Sendable {
     let handle: OpaquePointer
     let logger: UnsafeMutablePointer<bootfsm_mhd_logger>
     let port: Int
+    /// C strings handed to libmicrohttpd (TLS key, certificates, priorities), freed at stop.
+    let strings: [UnsafeMutablePointer<CChar>]
 
     static func start(configuration: ExporterConfiguration, context: ConnectionContext) throws(ExporterError) -> Daemon {
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
@@ -129,6 +138,19 @@ private struct Daemon: @unchecked Sendable {
             options.append(MHD_OptionItem(option: MHD_OPTION.PER_IP_CONNECTION_LIMIT,
                                           value: configuration.perIPConnectionLimit, ptr_value: nil))
         }
+        var strings: [UnsafeMutablePointer<CChar>] = []
+        if let tls = configuration.tls {
+            flags |= UInt32(MHD_USE_TLS.rawValue)
+            func string(_ option: MHD_OPTION, _ text: String) {
+                let copy = strdup(text)!
+                strings.append(copy)
+                options.append(MHD_OptionItem(option: option, value: 0, ptr_value: copy))
+            }
+            string(.HTTPS_MEM_KEY, tls.keyPEM)
+            string(.HTTPS_MEM_CERT, tls.certificatePEM)
+            string(.HTTPS_PRIORITIES, tls.minVersion.priorities)
+            if let ca = tls.clientCAPEM, tls.clientAuth != .noClientCert { string(.HTTPS_MEM_TRUST, ca) }
+        }
 
         let port = UInt16(configuration.port)
         var handle: OpaquePointer?
@@ -147,12 +169,13 @@ private struct Daemon: @unchecked Sendable {
         }
         guard let handle else {
             logger.deallocate()
+            strings.forEach { free($0) }
             let reason = context.lastLibraryMessage.withLock { $0 } ?? "libmicrohttpd could not start"
             let host = configuration.host.isEmpty ? "" : configuration.host
             throw .startFailed("cannot listen on \(host):\(configuration.port): \(reason)")
         }
         let bound = Int(bootfsm_mhd_bound_port(handle))
-        return Daemon(handle: handle, logger: logger, port: bound)
+        return Daemon(handle: handle, logger: logger, port: bound, strings: strings)
     }
 
     private static func startDaemon(_ flags: UInt32, _ port: UInt16, _ options: [MHD_OptionItem],
@@ -177,6 +200,7 @@ private struct Daemon: @unchecked Sendable {
         MHD_stop_daemon(handle)
         if listener >= 0 { close(listener) }
         logger.deallocate()
+        strings.forEach { free($0) }
     }
 }
 
@@ -214,7 +238,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         path: url.map { String(cString: $0) } ?? "/",
         fields: ConnectionFields(connection: connection)
     )
-    return queue(context.router.respond(to: request), on: connection)
+    return queue(context.router.respond(to: request), on: connection, headers: context.responseHeaders)
 }
 
 /// Called when a request ends, answered or not.
@@ -225,12 +249,13 @@ private let requestCompleted: MHD_RequestCompletedCallback = { cls, _, requestPo
 }
 
 /// Hands `response` to libmicrohttpd, which frees the body once sent. This is where bytes leave.
-private func queue(_ response: consuming Response, on connection: OpaquePointer) -> MHD_Result {
+private func queue(_ response: consuming Response, on connection: OpaquePointer, headers: [(String, String)]) -> MHD_Result {
     let status = UInt32(response.status)
     let contentType = response.contentType
     let gzipped = response.gzipped
     let varies = response.varies
     let allow = response.allow
+    let challenge = response.challenge
     let (body, count) = response.body.take()
     guard let mhdResponse = MHD_create_response_from_buffer(count, body, .RESPMEM_MUST_FREE) else {
         free(body)
@@ -246,6 +271,8 @@ private func queue(_ response: consuming Response, on connection: OpaquePointer)
         addHeader(mhdResponse, "Cache-Control", "no-store")
     }
     if allow { addHeader(mhdResponse, "Allow", "GET, HEAD") }
+    if challenge { addHeader(mhdResponse, "WWW-Authenticate", "Basic realm=\"boot-exporter\", charset=\"UTF-8\"") }
+    for (name, value) in headers { _ = MHD_add_response_header(mhdResponse, name, value) }
     return MHD_queue_response(connection, status, mhdResponse)
 }
 
@@ -274,6 +301,14 @@ private struct ConnectionFields: RequestFields {
         guard let value else { return true }
         let text = String(cString: value)
         return text != "0" && text != "false"
+    }
+
+    var clientCertificate: ClientCertificate {
+        switch bootfsm_mhd_client_certificate(connection) {
+        case BOOTFSM_CLIENT_CERT_VALID: .valid
+        case BOOTFSM_CLIENT_CERT_INVALID: .invalid
+        default: .none
+        }
     }
 }
 

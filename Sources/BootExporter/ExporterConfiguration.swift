@@ -35,6 +35,12 @@ public struct ExporterConfiguration: Sendable {
     public var version: String
     /// The source of the `process_*` metrics; `nil` leaves them out.
     public var processMetrics: (@Sendable () -> ProcessMetrics?)?
+    /// Serve HTTPS with these settings; plain HTTP when `nil`.
+    public var tls: TLSConfiguration?
+    /// User name → bcrypt hash; when not empty every request needs basic authentication.
+    public var basicAuthUsers: [String: String]
+    /// Headers added to every response (only ``ResponseHeaders/allowed`` names).
+    public var responseHeaders: [String: String]
 
     public init(
         host: String = "",
@@ -47,7 +53,10 @@ public struct ExporterConfiguration: Sendable {
         connectionMemoryLimit: Int = 32 * 1024,
         shutdownGracePeriod: Duration = .seconds(5),
         version: String = BootExporterVersion.current,
-        processMetrics: (@Sendable () -> ProcessMetrics?)? = { ProcessMetrics.current() }
+        processMetrics: (@Sendable () -> ProcessMetrics?)? = { ProcessMetrics.current() },
+        tls: TLSConfiguration? = nil,
+        basicAuthUsers: [String: String] = [:],
+        responseHeaders: [String: String] = [:]
     ) {
         self.host = host
         self.port = port
@@ -60,6 +69,9 @@ public struct ExporterConfiguration: Sendable {
         self.shutdownGracePeriod = shutdownGracePeriod
         self.version = version
         self.processMetrics = processMetrics
+        self.tls = tls
+        self.basicAuthUsers = basicAuthUsers
+        self.responseHeaders = responseHeaders
     }
 
     /// The CPUs online, at most 4.
@@ -81,6 +93,30 @@ public struct ExporterConfiguration: Sendable {
         guard perIPConnectionLimit >= 0 else { throw .invalidConfiguration("per-IP connection limit must not be negative") }
         guard connectionTimeout >= .seconds(1) else { throw .invalidConfiguration("connection timeout must be at least 1s") }
         guard connectionMemoryLimit >= 4096 else { throw .invalidConfiguration("connection memory limit must be at least 4096 bytes") }
+        for (user, hash) in basicAuthUsers.sorted(by: { $0.key < $1.key }) {
+            guard !user.isEmpty, !user.contains(":") else {
+                throw .invalidConfiguration("basic_auth_users: \"\(user)\" is not a valid user name")
+            }
+            // Never echo the value: it may be a password written where its hash belongs.
+            guard BasicAuthenticator.isBcryptHash(hash) else {
+                throw .invalidConfiguration("basic_auth_users: the entry of \"\(user)\" is not a bcrypt hash ($2a$, $2b$ or $2y$); store hashes, never passwords")
+            }
+        }
+        for (name, value) in responseHeaders {
+            guard ResponseHeaders.allowed.contains(name) else {
+                throw .invalidConfiguration("http_server_config.headers: \(name) cannot be set (allowed: \(ResponseHeaders.allowed.joined(separator: ", ")))")
+            }
+            guard !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
+                throw .invalidConfiguration("http_server_config.headers: the value of \(name) holds a line break")
+            }
+        }
+        if let tls {
+            guard tls.certificatePEM.contains("-----BEGIN") else { throw .invalidConfiguration("tls_server_config: the certificate is not PEM") }
+            guard tls.keyPEM.contains("-----BEGIN") else { throw .invalidConfiguration("tls_server_config: the key is not PEM") }
+            if tls.clientAuth != .noClientCert && tls.clientCAPEM == nil {
+                throw .invalidConfiguration("tls_server_config: client_auth_type \(tls.clientAuth.rawValue) needs client_ca_file")
+            }
+        }
     }
 }
 

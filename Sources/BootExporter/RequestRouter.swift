@@ -13,11 +13,13 @@ struct Request {
     var fields: any RequestFields
 }
 
-/// Where a request's headers and query arguments come from.
+/// Where a request's headers, query arguments and client certificate come from.
 protocol RequestFields {
     func header(_ name: StaticString) -> String?
     /// Whether `?verbose` was given (any value but `0` or `false`).
     var verbose: Bool { get }
+    /// The client certificate of a TLS connection, checked against the trusted CAs.
+    var clientCertificate: ClientCertificate { get }
 }
 
 /// A response, its body in `malloc` memory ready to be handed to libmicrohttpd.
@@ -32,6 +34,8 @@ struct Response: ~Copyable {
     var allow = false
     /// Whether the handler already counted the request (`/metrics` counts itself before rendering).
     var counted = false
+    /// Whether to ask for basic authentication (`WWW-Authenticate`, with a 401).
+    var challenge = false
 }
 
 /// Maps a request to its response: the endpoints of the exporter. No I/O of its own beyond
@@ -48,9 +52,14 @@ final class RequestRouter: Sendable {
     let draining = Atomic<Bool>(false)
     /// The size of the last exposition, to allocate the next one's buffer at once.
     private let lastMetricsSize = Atomic<Int>(8192)
+    private let tls: TLSConfiguration?
+    private let authenticator: BasicAuthenticator?
 
     init(machine: BootStateMachine, metricsPath: String, version: String,
-         processMetrics: @escaping @Sendable () -> ProcessMetrics?) {
+         processMetrics: @escaping @Sendable () -> ProcessMetrics?,
+         tls: TLSConfiguration? = nil, basicAuthUsers: [String: String] = [:]) {
+        self.tls = tls
+        self.authenticator = basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: basicAuthUsers)
         self.machine = machine
         self.metricsPath = metricsPath
         self.writer = ExpositionWriter(version: version)
@@ -79,6 +88,18 @@ final class RequestRouter: Sendable {
     }
 
     private func route(_ request: Request, handler: Handler) -> Response {
+        if let tls, let refusal = tls.admits(request.fields.clientCertificate) {
+            var body = OutputBuffer(capacity: 128)
+            body.append("403 forbidden: " as StaticString)
+            body.append(refusal)
+            body.append(UInt8(ascii: "\n"))
+            return Response(status: 403, contentType: "text/plain; charset=utf-8", body: body)
+        }
+        if let authenticator, !authenticator.authenticates(request.fields.header("Authorization")) {
+            var body = OutputBuffer(capacity: 64)
+            body.append("401 unauthorized\n" as StaticString)
+            return Response(status: 401, contentType: "text/plain; charset=utf-8", body: body, challenge: true)
+        }
         if handler == .other {
             var body = OutputBuffer(capacity: 64)
             body.append("404 page not found\n" as StaticString)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 /// A log sink for libmicrohttpd's messages, already formatted.
 typedef void (*bootfsm_mhd_log_sink)(void *context, const char *message);
@@ -48,6 +50,27 @@ static inline struct MHD_Daemon *bootfsm_mhd_start_daemon(
 ) {
     return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_context,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+}
+
+/// How a client certificate checked out, for `client_auth_type`.
+enum bootfsm_client_certificate {
+    BOOTFSM_CLIENT_CERT_NONE = 0,      /* the client sent none (or the connection is not TLS) */
+    BOOTFSM_CLIENT_CERT_VALID = 1,     /* sent, and it verifies against the trusted CAs */
+    BOOTFSM_CLIENT_CERT_INVALID = 2,   /* sent, and it does not verify */
+};
+
+/// Checks the client certificate of a TLS connection (`MHD_get_connection_info` is variadic).
+static inline enum bootfsm_client_certificate bootfsm_mhd_client_certificate(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL) return BOOTFSM_CLIENT_CERT_NONE;
+    gnutls_session_t session = (gnutls_session_t)info->tls_session;
+    unsigned int count = 0;
+    if (gnutls_certificate_get_peers(session, &count) == NULL || count == 0) return BOOTFSM_CLIENT_CERT_NONE;
+    unsigned int status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) {
+        return BOOTFSM_CLIENT_CERT_INVALID;
+    }
+    return BOOTFSM_CLIENT_CERT_VALID;
 }
 
 /// The port the daemon is bound to (`MHD_get_daemon_info` is variadic too), or 0.

@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which the metrics are served.")
     var telemetryPath = "/metrics"
 
+    @Option(name: .customLong("web.config.file"), help: "Web configuration file (TLS, basic auth, headers) in the exporter toolkit's format.")
+    var webConfigFile: String?
+
     @Option(name: .customLong("web.threads"), help: "Threads answering HTTP requests (default: the CPUs, at most 4).")
     var threads = ExporterConfiguration.defaultThreads
 
@@ -102,6 +105,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         let address = try parsedAddress()
+        var web = WebConfigFile()
+        if let webConfigFile {
+            do {
+                web = try WebConfigFile.load(webConfigFile)
+            } catch {
+                throw RuntimeFailure("\(error)")
+            }
+        }
         let fsm = BootStateMachine(budgets: budgets, budgetPolicy: budgetPolicy, onPhaseChange: { change in
             PhaseChangeLog.log(change, to: logger)
         })
@@ -110,7 +121,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration: ExporterConfiguration(
                 host: address.host, port: address.port, metricsPath: telemetryPath, threads: threads,
                 connectionLimit: maxConnections, perIPConnectionLimit: maxConnectionsPerIP,
-                connectionTimeout: connectionTimeout.duration, connectionMemoryLimit: connectionMemoryLimit
+                connectionTimeout: connectionTimeout.duration, connectionMemoryLimit: connectionMemoryLimit,
+                tls: web.tls, basicAuthUsers: web.basicAuthUsers, responseHeaders: web.headers
             ),
             logger: logger
         )

@@ -10,20 +10,23 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-# What building boot-exporter needs: libmicrohttpd and zlib headers, found through pkg-config.
+# What building boot-exporter needs: libmicrohttpd, GnuTLS, zlib and libcrypt headers, found through pkg-config.
 ensure_build_deps() {
     local missing=()
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     pkg-config --exists libmicrohttpd 2>/dev/null || missing+=(libmicrohttpd-dev)
     pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+    pkg-config --exists gnutls 2>/dev/null || missing+=(libgnutls28-dev)
+    pkg-config --exists libcrypt 2>/dev/null || missing+=(libcrypt-dev)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
 
-# What the tests need besides: promtool and Prometheus (prometheus), curl.
+# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl.
 ensure_test_deps() {
     ensure_build_deps
     local missing=()
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }

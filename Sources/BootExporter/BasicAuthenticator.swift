@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import CCrypt
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP basic authentication against bcrypt hashes, verified with the system's crypt library.
+///
+/// bcrypt is slow on purpose (tens of milliseconds); as the exporter toolkit does, credentials that
+/// verified once are remembered (at most 64 pairs), so a scraper pays the cost once. Passwords and
+/// hashes are never logged.
+final class BasicAuthenticator: Sendable {
+    private let users: [String: String]
+    private let verified = Mutex<Set<String>>([])
+
+    /// `users` maps user names to bcrypt hashes (`$2a$`, `$2b$` or `$2y$`).
+    init(users: [String: String]) {
+        self.users = users
+    }
+
+    /// Whether `hash` is a bcrypt hash: `$2b$10$` and 53 characters of salt and digest.
+    static func isBcryptHash(_ hash: String) -> Bool {
+        let bytes = Array(hash.utf8)
+        guard bytes.count == 60, hash.hasPrefix("$2a$") || hash.hasPrefix("$2b$") || hash.hasPrefix("$2y$"),
+              bytes[6] == UInt8(ascii: "$"),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[4]),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[5]) else { return false }
+        let alphabet = Set("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        return bytes[7...].allSatisfy(alphabet.contains)
+    }
+
+    /// Whether an `Authorization` header carries a known user and the right password.
+    func authenticates(_ authorization: String?) -> Bool {
+        guard let authorization, let (user, password) = Self.credentials(authorization),
+              let hash = users[user] else { return false }
+        let key = user + "\u{0}" + password
+        if verified.withLock({ $0.contains(key) }) { return true }
+        guard Self.verify(password: password, hash: hash) else { return false }
+        verified.withLock { remembered in
+            if remembered.count >= 64 { remembered.removeAll() }
+            remembered.insert(key)
+        }
+        return true
+    }
+
+    /// User and password of `Basic <base64(user:password)>`.
+    static func credentials(_ authorization: String) -> (String, String)? {
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let decoded = Base64.decode(parts[1].trimmingSpaces) else { return nil }
+        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self))
+    }
+
+    /// crypt(3) of `password` with the hash's salt, compared in constant time with the hash.
+    static func verify(password: String, hash: String) -> Bool {
+        let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
+        defer { data.deallocate() }
+        memset(data, 0, MemoryLayout<crypt_data>.size)
+        guard let result = crypt_rn(password, hash, data, Int32(MemoryLayout<crypt_data>.size)) else { return false }
+        let computed = Array(String(cString: result).utf8)
+        let expected = Array(hash.utf8)
+        guard computed.count == expected.count else { return false }
+        var difference: UInt8 = 0
+        for index in computed.indices { difference |= computed[index] ^ expected[index] }
+        return difference == 0
+    }
+
+    /// A bcrypt hash of `password` (cost 10), for tests and tooling.
+    static func hash(password: String, cost: UInt = 10) -> String? {
+        var salt = [CChar](repeating: 0, count: 64)
+        guard crypt_gensalt_rn("$2b$", cost, nil, 0, &salt, Int32(salt.count)) != nil else { return nil }
+        let data = UnsafeMutablePointer<crypt_data>.allocate(capacity: 1)
+        defer { data.deallocate() }
+        memset(data, 0, MemoryLayout<crypt_data>.size)
+        return crypt_rn(password, salt, data, Int32(MemoryLayout<crypt_data>.size)).map { String(cString: $0) }
+    }
+}
+
+/// Standard base64 (RFC 4648), decoding only, padding required when the length needs it.
+enum Base64 {
+    static func decode(_ text: Substring) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        var padding = 0
+        for byte in text.utf8 {
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = byte - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = byte - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "+"): value = 62
+            case UInt8(ascii: "/"): value = 63
+            case UInt8(ascii: "="): padding += 1; continue
+            default: return nil
+            }
+            guard padding == 0 else { return nil }
+            values.append(value)
+        }
+        guard (values.count + padding) % 4 == 0, padding <= 2 else { return nil }
+        var output: [UInt8] = []
+        var index = 0
+        while index + 1 < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var word: UInt32 = 0
+            for (offset, value) in chunk.enumerated() { word |= UInt32(value) << (18 - 6 * offset) }
+            output.append(UInt8(word >> 16 & 0xFF))
+            if chunk.count > 2 { output.append(UInt8(word >> 8 & 0xFF)) }
+            if chunk.count > 3 { output.append(UInt8(word & 0xFF)) }
+            index += 4
+        }
+        return output
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring { trimmed }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+/// TLS for the exporter's listener, as the exporter toolkit's `tls_server_config` describes it.
+public struct TLSConfiguration: Sendable, Equatable {
+    /// Whether and how clients must present certificates.
+    public enum ClientAuth: String, Sendable, CaseIterable {
+        case noClientCert = "NoClientCert"
+        case requestClientCert = "RequestClientCert"
+        case requireAnyClientCert = "RequireAnyClientCert"
+        case verifyClientCertIfGiven = "VerifyClientCertIfGiven"
+        case requireAndVerifyClientCert = "RequireAndVerifyClientCert"
+    }
+
+    /// The oldest TLS version accepted.
+    public enum Version: String, Sendable, CaseIterable {
+        case tls10 = "TLS10"
+        case tls11 = "TLS11"
+        case tls12 = "TLS12"
+        case tls13 = "TLS13"
+
+        /// The GnuTLS priority string enabling this version and every newer one.
+        var priorities: String {
+            let versions: [String] = switch self {
+            case .tls10: ["TLS1.3", "TLS1.2", "TLS1.1", "TLS1.0"]
+            case .tls11: ["TLS1.3", "TLS1.2", "TLS1.1"]
+            case .tls12: ["TLS1.3", "TLS1.2"]
+            case .tls13: ["TLS1.3"]
+            }
+            return "NORMAL:-VERS-ALL:" + versions.map { "+VERS-" + $0 }.joined(separator: ":")
+        }
+    }
+
+    /// The server's certificate chain, PEM.
+    public var certificatePEM: String
+    /// The server's private key, PEM.
+    public var keyPEM: String
+    public var clientAuth: ClientAuth
+    /// The CAs client certificates are checked against, PEM; required for any `clientAuth` but
+    /// `noClientCert` (libmicrohttpd asks for client certificates only when it has CAs to name).
+    public var clientCAPEM: String?
+    public var minVersion: Version
+
+    public init(certificatePEM: String, keyPEM: String, clientAuth: ClientAuth = .noClientCert,
+                clientCAPEM: String? = nil, minVersion: Version = .tls12) {
+        self.certificatePEM = certificatePEM
+        self.keyPEM = keyPEM
+        self.clientAuth = clientAuth
+        self.clientCAPEM = clientCAPEM
+        self.minVersion = minVersion
+    }
+
+    /// Whether a request with this client certificate may go on, or why not.
+    func admits(_ certificate: ClientCertificate) -> String? {
+        switch (clientAuth, certificate) {
+        case (.noClientCert, _), (.requestClientCert, _): nil
+        case (.requireAnyClientCert, .none): "a client certificate is required"
+        case (.requireAnyClientCert, _): nil
+        case (.verifyClientCertIfGiven, .invalid): "the client certificate does not verify"
+        case (.verifyClientCertIfGiven, _): nil
+        case (.requireAndVerifyClientCert, .valid): nil
+        case (.requireAndVerifyClientCert, .none): "a verified client certificate is required"
+        case (.requireAndVerifyClientCert, .invalid): "the client certificate does not verify"
+        }
+    }
+}
+
+/// What a client presented, as far as the exporter checked it.
+enum ClientCertificate {
+    case none
+    case valid
+    case invalid
+}
+
+/// Response headers the web configuration may set (`http_server_config.headers`), as the
+/// exporter toolkit allows them.
+public enum ResponseHeaders {
+    public static let allowed = [
+        "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options",
+        "X-XSS-Protection", "Content-Security-Policy",
+    ]
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import Foundation
+import Testing
+
+/// Runs a command (found on PATH) to the end: its status and output.
+@discardableResult
+func shell(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate it signed, plus a stranger's
+/// self-signed client certificate, all made with openssl in a temporary directory.
+struct TestPKI: Sendable {
+    /// One set for the whole suite: making RSA keys takes a while.
+    static let shared = Result { try TestPKI() }
+
+    let directory = temporaryPath()
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let steps: [[String]] = [
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.crt"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"],
+            ["sh", "-c", "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext"],
+            ["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "server.ext", "-out", "server.crt"],
+            ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=prometheus", "-keyout", "client.key", "-out", "client.csr"],
+            ["openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-out", "client.crt"],
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=stranger", "-keyout", "stranger.key", "-out", "stranger.crt"],
+        ]
+        for step in steps {
+            let result = try shell(step, in: directory)
+            guard result.status == 0 else { throw Failure("\(step.joined(separator: " ")): \(result.output)") }
+        }
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    /// Writes `text` to a new file of the set, named uniquely from `name`.
+    func write(_ name: String, _ text: String) throws -> String {
+        let unique = path(UUID().uuidString + "-" + name)
+        try text.write(toFile: unique, atomically: true, encoding: .utf8)
+        return unique
+    }
+
+    /// A fresh data directory path inside the set.
+    func dataDirectory() -> String { path("data-" + UUID().uuidString) }
+}
+
+/// A bcrypt hash made with the system's crypt library, through Python's crypt module.
+func bcryptHash(_ password: String) throws -> String {
+    let result = try shell(["python3", "-W", "ignore", "-c",
+                            "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))", password])
+    let hash = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard result.status == 0, hash.hasPrefix("$2") else { throw Failure("cannot make a bcrypt hash: \(result.output)") }
+    return hash
+}
+
+@Suite("TLS and basic auth (--web.config.file)", .serialized)
+struct WebSecurityTests {
+    func curl(_ arguments: [String]) throws -> (code: Int, output: String) {
+        let result = try shell(["curl", "-s", "-o", "/dev/stderr", "-w", "%{http_code}", "--max-time", "5"] + arguments)
+        let code = Int(result.output.suffix(3)) ?? 0
+        return (code, String(result.output.dropLast(3)))
+    }
+
+    @Test func httpsWithBasicAuthAndHeaders() throws {
+        let pki = try TestPKI.shared.get()
+        let hash = try bcryptHash("s3cret")
+        let config = try pki.write("web.yml", """
+        tls_server_config:
+          cert_file: server.crt
+          key_file: server.key
+        basic_auth_users:
+          prometheus: \(hash)
+        http_server_config:
+          headers:
+            X-Frame-Options: deny
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100", "--log.level", "debug",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let url = "https://127.0.0.1:\(port)/metrics"
+        #expect(try curl(["--cacert", pki.path("ca.crt"), "-u", "prometheus:s3cret", url]).code == 200)
+        let wrong = try shell(["curl", "-s", "-i", "--cacert", pki.path("ca.crt"), "-u", "prometheus:nope", url])
+        #expect(wrong.output.hasPrefix("HTTP/1.1 401"))
+        #expect(wrong.output.contains("WWW-Authenticate: Basic realm=\"boot-exporter\""))
+        #expect(try curl(["--cacert", pki.path("ca.crt"), url]).code == 401)
+        #expect(try curl(["--cacert", pki.path("ca.crt"), "-u", "stranger:s3cret", url]).code == 401)
+        let headers = try shell(["curl", "-s", "-I", "--cacert", pki.path("ca.crt"), "-u", "prometheus:s3cret", "https://127.0.0.1:\(port)/readyz"])
+        #expect(headers.output.contains("X-Frame-Options: deny"))
+        #expect(try curl(["http://127.0.0.1:\(port)/metrics"]).code == 0, "plain HTTP gets no answer")
+        let metrics = try shell(["curl", "-s", "--cacert", pki.path("ca.crt"), "-u", "prometheus:s3cret", url]).output
+        #expect(metrics.contains(#"boot_exporter_http_requests_total{handler="/metrics",code="401"} 3"#))
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        #expect(!server.stderr.contains("s3cret") && !server.stderr.contains(hash), "no password or hash is ever logged")
+    }
+
+    @Test func clientCertificatesAreVerified() throws {
+        let pki = try TestPKI.shared.get()
+        let config = try pki.write("web.yml", """
+        tls_server_config:
+          cert_file: server.crt
+          key_file: server.key
+          client_auth_type: RequireAndVerifyClientCert
+          client_ca_file: ca.crt
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let url = "https://127.0.0.1:\(port)/livez"
+        let ca = ["--cacert", pki.path("ca.crt")]
+        #expect(try curl(ca + ["--cert", pki.path("client.crt"), "--key", pki.path("client.key"), url]).code == 200)
+        #expect(try curl(ca + [url]).code == 403)
+        #expect(try curl(ca + ["--cert", pki.path("stranger.crt"), "--key", pki.path("stranger.key"), url]).code == 403)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+    }
+
+    @Test func minimumTLSVersion() throws {
+        let pki = try TestPKI.shared.get()
+        let config = try pki.write("web.yml", """
+        tls_server_config:
+          cert_file: server.crt
+          key_file: server.key
+          min_version: TLS13
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let url = "https://127.0.0.1:\(port)/livez"
+        #expect(try curl(["--cacert", pki.path("ca.crt"), "--tlsv1.3", url]).code == 200)
+        #expect(try curl(["--cacert", pki.path("ca.crt"), "--tls-max", "1.2", url]).code == 0)
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
+    @Test("broken web configurations stop the start with one clear line", arguments: [
+        ("basic_auth_users:\n  alice: hunter2\n", "not a bcrypt hash"),
+        ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt cannot be read"),
+        ("tls_server_config:\n  cert_file: server.crt\n", "key_file is missing"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n", "needs client_ca_file"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: SSL3\n", "min_version"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n", "unknown key \"cipher_suites\""),
+        ("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", "Set-Cookie cannot be set"),
+        ("basic_auth_users: [\n", "web config file"),
+        ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "cannot listen"),
+    ])
+    func brokenConfigurations(config: String, mentions: String) throws {
+        let pki = try TestPKI.shared.get()
+        let path = try pki.write("web.yml", config)
+        let result = try BinaryProcess.run(["--data-dir", pki.dataDirectory(), "--web.listen-address", "127.0.0.1:0", "--web.config.file", path])
+        #expect(result.status == 1)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("boot-exporter: error:") }
+        #expect(errors.count == 1, "\(result.stderr)")
+        #expect(errors.first?.contains(mentions) == true, "\(result.stderr)")
+        #expect(!result.stderr.contains("hunter2"), "a password is never echoed")
+        #expect(try BinaryProcess.run(["--web.config.file", pki.path("nope.yml")]).status == 1)
+    }
+
+    @Test("Prometheus scrapes over TLS with basic auth")
+    func prometheusScrapes() throws {
+        let pki = try TestPKI.shared.get()
+        let hash = try bcryptHash("s3cret")
+        let config = try pki.write("web.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: \(hash)\n")
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let prometheusPort = try freePort()
+        let prometheusConfig = try pki.write("prometheus.yml", """
+        global:
+          scrape_interval: 1s
+        scrape_configs:
+          - job_name: boot
+            scheme: https
+            tls_config:
+              ca_file: \(pki.path("ca.crt"))
+            basic_auth:
+              username: prometheus
+              password: s3cret
+            static_configs:
+              - targets: ["127.0.0.1:\(port)"]
+        """)
+        let prometheus = Process()
+        prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        prometheus.arguments = ["prometheus", "--config.file", prometheusConfig, "--storage.tsdb.path", pki.path("tsdb-" + UUID().uuidString),
+                                "--web.listen-address", "127.0.0.1:\(prometheusPort)"]
+        prometheus.standardOutput = FileHandle.nullDevice
+        prometheus.standardError = FileHandle.nullDevice
+        try prometheus.run()
+        defer { prometheus.terminate(); prometheus.waitUntilExit() }
+        var ready = ""
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let answer = try? httpGet(port: prometheusPort, "/api/v1/query?query=boot_ready"), answer.body.contains("\"value\"") {
+                ready = answer.body
+                break
+            }
+            usleep(250_000)
+        }
+        #expect(ready.contains("\"job\":\"boot\""), "Prometheus got samples: \(ready)")
+        let up = try httpGet(port: prometheusPort, "/api/v1/query?query=up").body
+        #expect(up.contains("\"1\""))
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
+    private func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
