@@ -20,9 +20,12 @@ public struct ExporterConfiguration: Sendable {
     public var metricsPath: String
     /// Threads answering requests (a libmicrohttpd thread pool); default: the CPUs, at most 4.
     public var threads: Int
-    /// Connections served at once; more are refused at accept.
+    /// Connections served at once; more are refused at accept. 1024 by default: with the per-connection
+    /// memory limit that bounds request memory to 32 MiB, and stays far below usual descriptor limits.
     public var connectionLimit: Int
-    /// Connections from one IP address at once (0: no limit beyond ``connectionLimit``).
+    /// Connections from one IP address at once (0: no limit beyond ``connectionLimit``). 64 by default,
+    /// so one misbehaving or slow source (a slowloris) cannot take every slot from the scrapers
+    /// and the kubelet.
     public var perIPConnectionLimit: Int
     /// An idle or slow connection is closed after this long.
     public var connectionTimeout: Duration
@@ -47,8 +50,8 @@ public struct ExporterConfiguration: Sendable {
         port: Int = ExporterConfiguration.defaultPort,
         metricsPath: String = "/metrics",
         threads: Int = ExporterConfiguration.defaultThreads,
-        connectionLimit: Int = 512,
-        perIPConnectionLimit: Int = 0,
+        connectionLimit: Int = 1024,
+        perIPConnectionLimit: Int = 64,
         connectionTimeout: Duration = .seconds(10),
         connectionMemoryLimit: Int = 32 * 1024,
         shutdownGracePeriod: Duration = .seconds(5),

@@ -29,10 +29,10 @@ struct RunCommand: AsyncParsableCommand {
     var threads = ExporterConfiguration.defaultThreads
 
     @Option(name: .customLong("web.max-connections"), help: "Connections served at once.")
-    var maxConnections = 512
+    var maxConnections = 1024
 
     @Option(name: .customLong("web.max-connections-per-ip"), help: "Connections from one IP address at once (0: no limit).")
-    var maxConnectionsPerIP = 0
+    var maxConnectionsPerIP = 64
 
     @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.")
     var connectionTimeout = DurationArgument(argument: "10s")!
