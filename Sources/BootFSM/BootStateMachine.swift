@@ -19,7 +19,7 @@ public final class BootStateMachine: Sendable {
 
     private let clock: any BootClock
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
-    private let state: Mutex<MachineState>
+    private let state: StateMutex<MachineState>
 
     /// A machine in `uninitialized`.
     ///
@@ -40,7 +40,7 @@ public final class BootStateMachine: Sendable {
         self.metrics = BootMetrics()
         self.clock = clock
         self.onPhaseChange = onPhaseChange
-        self.state = Mutex(MachineState(now: clock.monotonicNow()))
+        self.state = StateMutex(MachineState(now: clock.monotonicNow()))
     }
 
     // MARK: Reads (each one also enforces the budgets)

@@ -25,6 +25,9 @@ struct BootExporterCommand: AsyncParsableCommand {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)
+        // A file size limit (a full disk's cousin) must fail a write with EFBIG, reported and
+        // survived, not kill the process mid-record.
+        signal(SIGXFSZ, SIG_IGN)
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

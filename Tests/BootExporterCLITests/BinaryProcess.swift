@@ -20,13 +20,13 @@ final class BinaryProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], executable: String = BinaryProcess.binary) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("boot-exporter-\(UUID().uuidString)").path
         stdoutPath = base + ".out"
         stderrPath = base + ".err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))

@@ -154,6 +154,69 @@ struct BootExporterCLITests {
         #expect(lines.count <= 2)
     }
 
+    @Test("a full disk during write: one clear line, exit 1, every confirmed commit recovered")
+    func fullDiskDuringWrite() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "100"]).status == 0)
+        // RLIMIT_FSIZE of 64 KiB stands in for a full disk: the WAL segment cannot grow past it.
+        let limited = try BinaryProcess(["-c", "ulimit -f 64; exec \"$0\" \"$@\"", BinaryProcess.binary,
+                                         "write", "--data-dir", data, "--transactions", "100000"], executable: "/bin/sh")
+        #expect(limited.wait() == 1)
+        let errors = limited.stderr.split(separator: "\n")
+        #expect(errors.count == 1 && errors[0].hasPrefix("boot-exporter: error: write ") && errors[0].contains("File too large"),
+                "\(limited.stderr)")
+        let committed = limited.stdout.split(separator: "\n").filter { $0.hasPrefix("committed ") }
+        #expect(committed.count > 50)
+        let store = try WALStore.open(path: data, access: .readWrite)
+        let report = try store.recover(RecoveryOptions())
+        for line in committed {
+            for write in line.split(separator: " ").dropFirst(2) {
+                let (key, value) = write.split(separator: "=", maxSplits: 1).map(String.init).pair
+                let (page, slot) = key.split(separator: ":").map(String.init).pair
+                #expect(try store.value(pageID: UInt64(page)!, slot: UInt8(slot)!).map { String(decoding: $0, as: UTF8.self) } == value)
+            }
+        }
+        _ = report
+    }
+
+    @Test("bad data directories: one clear line and exit 1, nothing lost")
+    func badDataDirectories() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        // A read-only file system (sysfs is mounted read-only here), as generate and write see it.
+        let readOnly = try BinaryProcess.run(["generate", "--data-dir", "/sys/boot-data", "--records", "10"])
+        #expect(readOnly.status == 1)
+        #expect(readOnly.stderr.hasPrefix("boot-exporter: error: mkdir /sys/boot-data: "), "\(readOnly.stderr)")
+        // A truncated checkpoint: write refuses, the file is left as it was.
+        #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "100"]).status == 0)
+        let checkpoint = URL(fileURLWithPath: data + "/checkpoint")
+        let bytes = try Data(contentsOf: checkpoint)
+        try bytes.prefix(20).write(to: checkpoint)
+        let truncated = try BinaryProcess.run(["write", "--data-dir", data, "--transactions", "1"])
+        #expect(truncated.status == 1)
+        #expect(truncated.stderr == "boot-exporter: error: \(data)/checkpoint is corrupt: not a valid checkpoint (20 bytes; truncated, checksum mismatch or unknown layout)\n")
+        #expect(try Data(contentsOf: checkpoint) == bytes.prefix(20))
+        // The same directory under run: the boot fails with the reason, the server keeps answering.
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
+        let port = try server.listeningPort()
+        var health = try httpGet(port: port, "/health")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while health.status != 503 && ContinuousClock.now < deadline { usleep(50_000); health = try httpGet(port: port, "/health") }
+        #expect(health.body.contains("checkpoint is corrupt"))
+        server.signal(SIGTERM)
+        #expect(server.wait() == 1)
+        // A directory that is not a data directory is refused, not taken over.
+        let other = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try "keep me".write(toFile: other + "/notes.txt", atomically: true, encoding: .utf8)
+        let refused = try BinaryProcess.run(["write", "--data-dir", other])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is not a boot-exporter data directory"))
+        #expect(try String(contentsOfFile: other + "/notes.txt", encoding: .utf8) == "keep me")
+    }
+
     @Test func aPortInUseIsARuntimeError() throws {
         let data = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: data) }

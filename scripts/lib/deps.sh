@@ -21,12 +21,13 @@ ensure_build_deps() {
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
 
-# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl.
+# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk.
 ensure_test_deps() {
     ensure_build_deps
     local missing=()
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
