@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // Only for the test that serves an application's own registry beside the boot metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         .target(name: "BootFSM", swiftSettings: strict),
@@ -60,6 +62,14 @@ let package = Package(
         ),
         .testTarget(
             name: "BootExporterCLITests", dependencies: ["boot-exporter", "WALStore", "BootFSM"], swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CombinedMetricsTests",
+            dependencies: [
+                "BootExporter", "BootFSM",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
         ),
         .testTarget(name: "WALStoreTests", dependencies: ["WALStore", "BootFSM"], exclude: ["Fixtures"], swiftSettings: strict),
     ],

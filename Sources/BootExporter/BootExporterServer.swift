@@ -34,7 +34,8 @@ public final class BootExporterServer: Sendable {
         self.router = RequestRouter(machine: machine, metricsPath: configuration.metricsPath,
                                     version: configuration.version,
                                     processMetrics: configuration.processMetrics ?? { nil },
-                                    tls: configuration.tls, basicAuthUsers: configuration.basicAuthUsers)
+                                    tls: configuration.tls, basicAuthUsers: configuration.basicAuthUsers,
+                                    sources: configuration.additionalSources)
         self.connection = ConnectionContext(router: router, logger: logger,
                                             responseHeaders: configuration.responseHeaders.sorted { $0.key < $1.key })
     }

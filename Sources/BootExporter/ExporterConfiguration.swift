@@ -44,6 +44,8 @@ public struct ExporterConfiguration: Sendable {
     public var basicAuthUsers: [String: String]
     /// Headers added to every response (only ``ResponseHeaders/allowed`` names).
     public var responseHeaders: [String: String]
+    /// Other metrics served on the same `/metrics`, after the boot's.
+    public var additionalSources: [any ExpositionSource]
 
     public init(
         host: String = "",
@@ -59,7 +61,8 @@ public struct ExporterConfiguration: Sendable {
         processMetrics: (@Sendable () -> ProcessMetrics?)? = { ProcessMetrics.current() },
         tls: TLSConfiguration? = nil,
         basicAuthUsers: [String: String] = [:],
-        responseHeaders: [String: String] = [:]
+        responseHeaders: [String: String] = [:],
+        additionalSources: [any ExpositionSource] = []
     ) {
         self.host = host
         self.port = port
@@ -75,6 +78,7 @@ public struct ExporterConfiguration: Sendable {
         self.tls = tls
         self.basicAuthUsers = basicAuthUsers
         self.responseHeaders = responseHeaders
+        self.additionalSources = additionalSources
     }
 
     /// The CPUs online, at most 4.

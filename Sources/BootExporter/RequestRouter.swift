@@ -54,11 +54,17 @@ final class RequestRouter: Sendable {
     private let lastMetricsSize = Atomic<Int>(8192)
     private let tls: TLSConfiguration?
     private let authenticator: BasicAuthenticator?
+    private let sources: [any ExpositionSource]
+    /// Whether every additional source can write OpenMetrics (else scrapes get the text format).
+    private let openMetricsAllowed: Bool
 
     init(machine: BootStateMachine, metricsPath: String, version: String,
          processMetrics: @escaping @Sendable () -> ProcessMetrics?,
-         tls: TLSConfiguration? = nil, basicAuthUsers: [String: String] = [:]) {
+         tls: TLSConfiguration? = nil, basicAuthUsers: [String: String] = [:],
+         sources: [any ExpositionSource] = []) {
         self.tls = tls
+        self.sources = sources
+        self.openMetricsAllowed = sources.allSatisfy(\.supportsOpenMetrics)
         self.authenticator = basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: basicAuthUsers)
         self.machine = machine
         self.metricsPath = metricsPath
@@ -124,11 +130,16 @@ final class RequestRouter: Sendable {
     }
 
     private func metrics(_ request: Request) -> Response {
-        let format = ContentNegotiation.format(accept: request.fields.header("Accept"))
+        let format = openMetricsAllowed ? ContentNegotiation.format(accept: request.fields.header("Accept")) : .prometheusText
         // This scrape counts itself, as client libraries' own request counters do.
         requests.record(.metrics, code: 200)
         var body = OutputBuffer(capacity: lastMetricsSize.load(ordering: .relaxed) + 512)
         writer.write(machine.snapshot(), process: processMetrics(), requests: requests, format: format, into: &body)
+        if !sources.isEmpty {
+            var text: [UInt8] = []
+            for source in sources { source.writeExposition(format: format, into: &text) }
+            body.append(text)
+        }
         writer.finish(format: format, into: &body)
         lastMetricsSize.store(body.count, ordering: .relaxed)
         if ContentNegotiation.acceptsGzip(request.fields.header("Accept-Encoding")), let compressed = gzip.compress(body.bytes) {
