@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import ArgumentParser
+import BootExporter
+import BootFSM
+import Logging
+
+/// The `--web.*` flags of the commands that serve a machine (`run`, `follow`).
+struct WebOptions: ParsableArguments {
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on: host:port, :port for every interface, [ipv6]:port.")
+    var listenAddress = ":\(ExporterConfiguration.defaultPort)"
+
+    @Option(name: .customLong("web.telemetry-path"), help: "Path under which the metrics are served.")
+    var telemetryPath = "/metrics"
+
+    @Option(name: .customLong("web.config.file"), help: "Web configuration file (TLS, basic auth, headers) in the exporter toolkit's format.")
+    var webConfigFile: String?
+
+    @Option(name: .customLong("web.threads"), help: "Threads answering HTTP requests (default: the CPUs, at most 4).")
+    var threads = ExporterConfiguration.defaultThreads
+
+    @Option(name: .customLong("web.max-connections"), help: "Connections served at once.")
+    var maxConnections = 1024
+
+    @Option(name: .customLong("web.max-connections-per-ip"), help: "Connections from one IP address at once (0: no limit).")
+    var maxConnectionsPerIP = 64
+
+    @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.")
+    var connectionTimeout = DurationArgument(argument: "10s")!
+
+    @Option(name: .customLong("web.connection-memory-limit"), help: "Bytes of memory for one connection's request.")
+    var connectionMemoryLimit = 32 * 1024
+
+    func validate() throws {
+        _ = try parsedAddress()
+        guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1 else {
+            throw ValidationError("--web.telemetry-path must start with / and name a path, not \"\(telemetryPath)\"")
+        }
+        guard (1...256).contains(threads) else { throw ValidationError("--web.threads must be 1-256") }
+        guard maxConnections >= 1 else { throw ValidationError("--web.max-connections must be at least 1") }
+        guard maxConnectionsPerIP >= 0 else { throw ValidationError("--web.max-connections-per-ip must not be negative") }
+        guard connectionTimeout.duration >= .seconds(1) else { throw ValidationError("--web.connection-timeout must be at least 1s") }
+        guard connectionMemoryLimit >= 4096 else { throw ValidationError("--web.connection-memory-limit must be at least 4096") }
+    }
+
+    func parsedAddress() throws -> ListenAddress {
+        do {
+            return try ListenAddress(parsing: listenAddress)
+        } catch {
+            throw ValidationError("--web.listen-address: \(error)")
+        }
+    }
+
+    /// A started server for `machine`; a bad web configuration file or a busy port is a runtime failure.
+    func startServer(for machine: BootStateMachine, logger: Logger) throws -> BootExporterServer {
+        let address = try parsedAddress()
+        var web = WebConfigFile()
+        if let webConfigFile {
+            do {
+                web = try WebConfigFile.load(webConfigFile)
+            } catch {
+                throw RuntimeFailure("\(error)")
+            }
+        }
+        let server = BootExporterServer(
+            machine: machine,
+            configuration: ExporterConfiguration(
+                host: address.host, port: address.port, metricsPath: telemetryPath, threads: threads,
+                connectionLimit: maxConnections, perIPConnectionLimit: maxConnectionsPerIP,
+                connectionTimeout: connectionTimeout.duration, connectionMemoryLimit: connectionMemoryLimit,
+                tls: web.tls, basicAuthUsers: web.basicAuthUsers, responseHeaders: web.headers
+            ),
+            logger: logger
+        )
+        do {
+            try server.start()
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+        return server
+    }
+}
+
+/// The `--boot.*` flags: budgets and their policy.
+struct BudgetOptions: ParsableArguments {
+    @Option(name: .customLong("boot.budget.init"), help: "Time budget of the init phase (default 30s).")
+    var initBudget: DurationArgument?
+    @Option(name: .customLong("boot.budget.migrate"), help: "Time budget of the migrate phase (default 5m).")
+    var migrateBudget: DurationArgument?
+    @Option(name: .customLong("boot.budget.recover"), help: "Time budget of the recovery phase (default 30m).")
+    var recoverBudget: DurationArgument?
+    @Option(name: .customLong("boot.budget.warmup"), help: "Time budget of the warmup phase (default 5m).")
+    var warmupBudget: DurationArgument?
+    @Option(name: .customLong("boot.budget.total"), help: "Time budget of the whole boot (default 1h).")
+    var totalBudget: DurationArgument?
+
+    @Option(name: .customLong("boot.startup-probe-seconds"),
+            help: "Derive every budget from a startup probe of this many seconds (failureThreshold × periodSeconds), as BootBudgets.forKubernetes does; --boot.budget.* flags override single budgets.")
+    var startupProbeSeconds: UInt64?
+
+    @Option(name: .customLong("boot.budget-policy"), help: "fail-fast (an exceeded budget fails the boot) or report-only.")
+    var budgetPolicy: BudgetPolicy = .failFast
+
+    func validate() throws {
+        if let startupProbeSeconds, startupProbeSeconds == 0 {
+            throw ValidationError("--boot.startup-probe-seconds must be at least 1")
+        }
+    }
+
+    /// The budgets the flags describe.
+    var budgets: BootBudgets {
+        var budgets = startupProbeSeconds.map { BootBudgets.forKubernetes(startupProbeTotalSeconds: $0) } ?? BootBudgets()
+        if let initBudget { budgets.initBudget = initBudget.duration }
+        if let migrateBudget { budgets.migrateBudget = migrateBudget.duration }
+        if let recoverBudget { budgets.recoverBudget = recoverBudget.duration }
+        if let warmupBudget { budgets.warmupBudget = warmupBudget.duration }
+        if let totalBudget { budgets.totalBudget = totalBudget.duration }
+        return budgets
+    }
+
+    /// A machine with these budgets that logs every change of phase.
+    func makeMachine(logger: Logger) -> BootStateMachine {
+        BootStateMachine(budgets: budgets, budgetPolicy: budgetPolicy, onPhaseChange: { change in
+            PhaseChangeLog.log(change, to: logger)
+        })
+    }
+}
