@@ -20,7 +20,7 @@ final class BinaryProcess {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ arguments: [String], executable: String = BinaryProcess.binary) throws {
+    init(_ arguments: [String], executable: String = BinaryProcess.binary, standardInput: Any? = nil) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("boot-exporter-\(UUID().uuidString)").path
         stdoutPath = base + ".out"
         stderrPath = base + ".err"
@@ -30,7 +30,7 @@ final class BinaryProcess {
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         try process.run()
     }
 
