@@ -40,16 +40,18 @@ struct DataDirectory {
         try FileIO.writeAtomically(formatFile, Array("format=\(version)\n".utf8))
     }
 
-    /// Whether the directory is missing or holds nothing.
+    /// Whether the directory is missing or holds nothing but a boot journal (boots that never got
+    /// as far as creating the store).
     var isMissingOrEmpty: Bool {
         guard FileIO.isDirectory(path) else { return !FileIO.exists(path) }
-        return (try? FileIO.list(path).isEmpty) ?? false
+        return (try? FileIO.list(path).allSatisfy { $0 == BootJournal.fileName }) ?? false
     }
 
     /// Creates a fresh store: an empty checkpoint and page file, an empty WAL directory, then
     /// the FORMAT file last, so a directory with a FORMAT file is always complete.
     func create() throws(StoreError) {
         try FileIO.makeDirectory(path)
+        // The store's own layout goes in beside a boot journal that may already be there.
         try FileIO.makeDirectory(walDirectory)
         try PageFile.write(path: pageFile(generation: 0), pageIDs: []) { _ in [] }
         try FileIO.writeAtomically(checkpointFile, Checkpoint().encode(version: Self.currentFormat))

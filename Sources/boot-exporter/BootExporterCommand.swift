@@ -10,7 +10,7 @@ struct BootExporterCommand: AsyncParsableCommand {
         commandName: "boot-exporter",
         abstract: "Boots a write-ahead-log store through init, migrate, recover and warmup, serving /metrics, /health and Kubernetes probes all along.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, FollowCommand.self, GenerateCommand.self, WriteCommand.self, ProbesCommand.self],
+        subcommands: [RunCommand.self, FollowCommand.self, GenerateCommand.self, WriteCommand.self, HistoryCommand.self, ProbesCommand.self],
         defaultSubcommand: RunCommand.self
     )
 

@@ -4,7 +4,9 @@ import ArgumentParser
 import BootExporter
 import BootFSM
 import Logging
+import Foundation
 import ServiceLifecycle
+import WALStore
 
 /// `boot-exporter run` (the default): boots the data directory and serves the boot.
 struct RunCommand: AsyncParsableCommand {
@@ -34,8 +36,17 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        let fsm = boot.makeMachine(logger: logger)
-        let server = try web.startServer(for: fsm, logger: logger)
+        // The journal outlives the process: open it first, so even a boot that fails to create the
+        // store is remembered. A read-only boot writes nothing, not even there.
+        let writable = recoveryMode != .readOnly
+        if writable { try? FileManager.default.createDirectory(atPath: dataDirectory.path, withIntermediateDirectories: true) }
+        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable)
+        for warning in warnings { logger.warning("boot journal", metadata: ["problem": "\(warning)"]) }
+        let mode = recoveryMode
+        let fsm = boot.makeMachine(logger: logger) { change in
+            journal.record(change, mode: mode, wallClock: SystemBootClock().wallClockNow())
+        }
+        let server = try web.startServer(for: fsm, logger: logger, sources: [JournalExposition(journal: journal)])
         let service = BootService(
             fsm: fsm, server: server, logger: logger,
             options: .init(path: dataDirectory.path, mode: recoveryMode,

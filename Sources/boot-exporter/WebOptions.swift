@@ -52,7 +52,8 @@ struct WebOptions: ParsableArguments {
     }
 
     /// A started server for `machine`; a bad web configuration file or a busy port is a runtime failure.
-    func startServer(for machine: BootStateMachine, logger: Logger) throws -> BootExporterServer {
+    func startServer(for machine: BootStateMachine, logger: Logger,
+                     sources: [any ExpositionSource] = []) throws -> BootExporterServer {
         let address = try parsedAddress()
         var web = WebConfigFile()
         if let webConfigFile {
@@ -68,7 +69,8 @@ struct WebOptions: ParsableArguments {
                 host: address.host, port: address.port, metricsPath: telemetryPath, threads: threads,
                 connectionLimit: maxConnections, perIPConnectionLimit: maxConnectionsPerIP,
                 connectionTimeout: connectionTimeout.duration, connectionMemoryLimit: connectionMemoryLimit,
-                tls: web.tls, basicAuthUsers: web.basicAuthUsers, responseHeaders: web.headers
+                tls: web.tls, basicAuthUsers: web.basicAuthUsers, responseHeaders: web.headers,
+                additionalSources: sources
             ),
             logger: logger
         )
@@ -118,10 +120,11 @@ struct BudgetOptions: ParsableArguments {
         return budgets
     }
 
-    /// A machine with these budgets that logs every change of phase.
-    func makeMachine(logger: Logger) -> BootStateMachine {
+    /// A machine with these budgets that logs every change of phase (and hands it to `also`).
+    func makeMachine(logger: Logger, also: (@Sendable (PhaseChange) -> Void)? = nil) -> BootStateMachine {
         BootStateMachine(budgets: budgets, budgetPolicy: budgetPolicy, onPhaseChange: { change in
             PhaseChangeLog.log(change, to: logger)
+            also?(change)
         })
     }
 }

@@ -217,6 +217,56 @@ struct BootExporterCLITests {
         #expect(try String(contentsOfFile: other + "/notes.txt", encoding: .utf8) == "keep me")
     }
 
+    @Test("crash-loop memory: the journal carries attempts and the last failure across restarts")
+    func crashLoopMemory() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        func failingBoot() throws -> String {
+            let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "2000",
+                                            "--recover.max-records-per-second", "500", "--boot.budget.recover", "1s"])
+            let port = try server.listeningPort()
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try httpGet(port: port, "/livez").status == 200 && ContinuousClock.now < deadline { usleep(50_000) }
+            let metrics = try httpGet(port: port, "/metrics").body
+            server.signal(SIGTERM)
+            #expect(server.wait() == 1)
+            return metrics
+        }
+        let first = try failingBoot()
+        #expect(sample("boot_attempts_total", in: first) == 1)
+        #expect(sample("boot_consecutive_failures", in: first) == 1)
+        let second = try failingBoot()
+        #expect(sample("boot_attempts_total", in: second) == 2)
+        #expect(sample("boot_consecutive_failures", in: second) == 2)
+        #expect(second.contains(#"boot_last_failure_info{attempt="2",phase="recover",reason="budget exceeded in phase recover (budget 1 s)"} 1"#))
+        #expect(sample("boot_last_duration_seconds", in: second).map { $0 >= 1 } == true, "the first boot's duration")
+        #expect(second.contains(#"boot_previous_phase_duration_seconds{phase="recover"}"#))
+
+        let history = try BinaryProcess.run(["history", "--data-dir", data])
+        #expect(history.status == 0)
+        let rows = history.stdout.split(separator: "\n")
+        #expect(rows.count == 3 && rows[1].hasPrefix("1 ") && rows[2].hasPrefix("2 "), "\(history.stdout)")
+        #expect(rows.dropFirst().allSatisfy { $0.contains("failed") && $0.contains("recover: budget exceeded") })
+        let json = try BinaryProcess.run(["history", "--data-dir", data, "--json"])
+        let boots = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(boots?.map { $0["outcome"] as? String } == ["failed", "failed"])
+
+        // A torn entry (a crash mid-append) costs a warning, never the boot.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/journal"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([200, 0, 0, 0, 9, 9]))
+        try handle.close()
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
+        let port = try server.listeningPort()
+        while try httpGet(port: port, "/readyz").status != 200 { usleep(50_000) }
+        let metrics = try httpGet(port: port, "/metrics").body
+        #expect(sample("boot_attempts_total", in: metrics) == 3)
+        #expect(sample("boot_consecutive_failures", in: metrics) == 0)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        #expect(server.stderr.contains("torn or corrupt entry"))
+    }
+
     @Test func aPortInUseIsARuntimeError() throws {
         let data = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: data) }

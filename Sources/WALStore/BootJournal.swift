@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+public import BootFSM
+import Foundation
+import Synchronization
+
+/// One boot as the journal remembers it.
+public struct JournalBoot: Sendable, Equatable, Codable {
+    /// How the boot ended.
+    public enum Outcome: String, Sendable, Codable {
+        case ready
+        case failed
+        /// The process ended (killed, crashed) before the boot did.
+        case crashed
+        /// The boot is the running one.
+        case running
+    }
+
+    public var attempt: UInt64
+    public var startUnixMilliseconds: UInt64
+    public var mode: String
+    /// Each completed phase and its duration in milliseconds, in order.
+    public var phases: [Phase]
+    public var outcome: Outcome
+    public var durationMilliseconds: UInt64?
+    public var failedPhase: String?
+    public var reason: String?
+
+    public struct Phase: Sendable, Equatable, Codable {
+        public var phase: String
+        public var durationMilliseconds: UInt64
+    }
+}
+
+/// An append-only, crash-safe journal of boots in the data directory (`journal`), so a process that
+/// restarts remembers why its last boots failed — what Kubernetes shows only as `CrashLoopBackOff`.
+///
+/// Each entry is a frame `length u32 | crc32c u32 | JSON`, appended and fsynced at every change of
+/// phase. A torn or corrupt entry (a crash mid-append) is skipped with a warning; the journal never
+/// fails a boot. It keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically
+/// with those only.
+public final class BootJournal: Sendable {
+    public static let fileName = "journal"
+    public static let maxBytes = 256 * 1024
+    public static let keptBoots = 50
+
+    private struct State {
+        var boots: [JournalBoot]
+        var fd: Int32
+        var bytes: Int
+    }
+
+    private let path: String
+    private let state: Mutex<State>
+
+    /// Entries as written: one of these per line of the frame's JSON.
+    private struct Entry: Codable {
+        var type: String
+        var attempt: UInt64?
+        var startUnixMs: UInt64?
+        var mode: String?
+        var phase: String?
+        var durationMs: UInt64?
+        var outcome: String?
+        var reason: String?
+    }
+
+    /// Reads the journal of `directory` (absent: empty). With `writable`, the file is opened for
+    /// appending (and created); otherwise nothing is ever written. Returns the journal and the
+    /// warnings about entries it skipped.
+    public static func open(directory: String, writable: Bool) -> (BootJournal, warnings: [String]) {
+        let path = FileIO.join(directory, fileName)
+        var warnings: [String] = []
+        let bytes = (try? FileIO.read(path)) ?? []
+        let boots = parse(bytes, path: path, warnings: &warnings)
+        var fd: Int32 = -1
+        if writable {
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if fd < 0 { warnings.append("cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled") }
+        }
+        let journal = BootJournal(path: path, state: State(boots: boots, fd: fd, bytes: bytes.count))
+        return (journal, warnings)
+    }
+
+    private init(path: String, state: State) {
+        self.path = path
+        self.state = Mutex(state)
+    }
+
+    deinit {
+        state.withLock { if $0.fd >= 0 { close($0.fd) } }
+    }
+
+    /// Every boot remembered, oldest first (the running one last, once started).
+    public var boots: [JournalBoot] { state.withLock { $0.boots } }
+
+    /// Records a change of phase of the running boot: its start, each completed phase, its end.
+    public func record(_ change: PhaseChange, mode: RecoveryMode, wallClock: Duration) {
+        state.withLock { state in
+            var entries: [Entry] = []
+            if change.from == .uninitialized {
+                let attempt = (state.boots.last?.attempt ?? 0) + 1
+                let start = wallClock.wholeMilliseconds
+                state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
+                                               outcome: .running))
+                entries.append(Entry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
+            } else if state.boots.last?.outcome == .running {
+                let duration = change.duration.wholeMilliseconds
+                state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
+                entries.append(Entry(type: "phase", phase: change.from.name, durationMs: duration))
+            }
+            if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
+                let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : .failed
+                let index = state.boots.count - 1
+                state.boots[index].outcome = outcome
+                state.boots[index].durationMilliseconds = change.totalElapsed.wholeMilliseconds
+                if outcome == .failed {
+                    state.boots[index].failedPhase = change.from.name
+                    state.boots[index].reason = change.failureReason
+                }
+                entries.append(Entry(type: "end", phase: outcome == .failed ? change.from.name : nil,
+                                     durationMs: change.totalElapsed.wholeMilliseconds, outcome: outcome.rawValue,
+                                     reason: outcome == .failed ? change.failureReason : nil))
+            }
+            append(entries, to: &state)
+        }
+    }
+
+    private func append(_ entries: [Entry], to state: inout State) {
+        guard state.fd >= 0, !entries.isEmpty else { return }
+        var frames: [UInt8] = []
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        for entry in entries {
+            guard let json = try? encoder.encode(entry) else { continue }
+            frames.appendLE(UInt32(json.count))
+            frames.appendLE(CRC32C.checksum(Array(json)))
+            frames.append(contentsOf: json)
+        }
+        if state.bytes + frames.count > Self.maxBytes {
+            compact(&state)
+        } else if (try? FileIO.writeAll(fd: state.fd, path: path, frames)) != nil {
+            _ = fdatasync(state.fd)
+            state.bytes += frames.count
+        }
+    }
+
+    /// Rewrites the file with the last ``keptBoots`` boots, atomically.
+    private func compact(_ state: inout State) {
+        state.boots = Array(state.boots.suffix(Self.keptBoots))
+        var bytes: [UInt8] = []
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        for boot in state.boots {
+            var entries = [Entry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
+            entries += boot.phases.map { Entry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
+            if boot.outcome == .ready || boot.outcome == .failed {
+                entries.append(Entry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
+                                     outcome: boot.outcome.rawValue, reason: boot.reason))
+            }
+            for entry in entries {
+                guard let json = try? encoder.encode(entry) else { continue }
+                bytes.appendLE(UInt32(json.count))
+                bytes.appendLE(CRC32C.checksum(Array(json)))
+                bytes.append(contentsOf: json)
+            }
+        }
+        guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
+        close(state.fd)
+        state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        state.bytes = bytes.count
+    }
+
+    /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame ends the reading
+    /// (what follows it cannot be framed) with a warning.
+    static func parse(_ bytes: [UInt8], path: String, warnings: inout [String]) -> [JournalBoot] {
+        var boots: [JournalBoot] = []
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            while reader.remaining > 0 {
+                let offset = reader.offset
+                guard let length = reader.u32(), let crc = reader.u32(), length <= 65_536,
+                      let json = reader.take(Int(length)), CRC32C.checksum(json) == crc,
+                      let entry = try? decoder.decode(Entry.self, from: Data(json)) else {
+                    warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
+                    return
+                }
+                switch entry.type {
+                case "boot":
+                    boots.append(JournalBoot(attempt: entry.attempt ?? UInt64(boots.count + 1), startUnixMilliseconds: entry.startUnixMs ?? 0,
+                                             mode: entry.mode ?? "normal", phases: [], outcome: .crashed))
+                case "phase" where !boots.isEmpty:
+                    boots[boots.count - 1].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
+                case "end" where !boots.isEmpty:
+                    let index = boots.count - 1
+                    boots[index].outcome = entry.outcome == "ready" ? .ready : .failed
+                    boots[index].durationMilliseconds = entry.durationMs
+                    boots[index].failedPhase = entry.outcome == "failed" ? entry.phase : nil
+                    boots[index].reason = entry.reason
+                default:
+                    warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(offset)")
+                }
+            }
+        }
+        return boots
+    }
+}

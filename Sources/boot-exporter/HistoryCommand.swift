@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import ArgumentParser
+import Foundation
+import WALStore
+
+/// `boot-exporter history`: the boot journal of a data directory.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Print the boots the data directory's journal remembers: attempt, start, outcome, duration, phases, failure."
+    )
+
+    @OptionGroup var dataDirectory: DataDirectoryOption
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: dataDirectory.path) else {
+            throw RuntimeFailure("\(dataDirectory.path) does not exist")
+        }
+        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: false)
+        for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        let boots = journal.boots
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            print(String(decoding: try encoder.encode(boots), as: UTF8.self))
+            return
+        }
+        let rows = [["ATTEMPT", "STARTED (UTC)", "MODE", "OUTCOME", "DURATION", "PHASES", "FAILURE"]] + boots.map { boot in
+            [
+                String(boot.attempt),
+                Self.timestamp(boot.startUnixMilliseconds),
+                boot.mode,
+                boot.outcome.rawValue,
+                boot.durationMilliseconds.map(Self.seconds) ?? "-",
+                boot.phases.map { "\($0.phase) \(Self.seconds($0.durationMilliseconds))" }.joined(separator: ", "),
+                boot.outcome == .failed ? "\(boot.failedPhase ?? "?"): \(boot.reason ?? "")" : "",
+            ]
+        }
+        let widths = (0..<7).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
+        }
+        if boots.isEmpty { print("(no boots recorded in \(dataDirectory.path))") }
+    }
+
+    static func timestamp(_ milliseconds: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    static func seconds(_ milliseconds: UInt64) -> String {
+        String(format: "%.3fs", Double(milliseconds) / 1000)
+    }
+}

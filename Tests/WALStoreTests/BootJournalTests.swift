@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Foundation
+import Testing
+@testable import WALStore
+
+@Suite("Boot journal")
+struct BootJournalTests {
+    /// Drives a machine with a manual clock through a boot that ends `ready` or fails, journaling it.
+    func boot(_ journal: BootJournal, failing: Bool) throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock, onPhaseChange: { change in
+            journal.record(change, mode: .normal, wallClock: .seconds(1_800_000_000))
+        })
+        try fsm.startBoot()
+        clock.advance(by: .seconds(1))
+        try fsm.transition(to: .migrating)
+        clock.advance(by: .seconds(2))
+        try fsm.transition(to: .recovering)
+        clock.advance(by: .seconds(3))
+        if failing { fsm.fail(reason: "disk gone") } else { try fsm.transition(to: .ready) }
+    }
+
+    @Test func bootsSurviveARestart() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            do {
+                let (journal, warnings) = BootJournal.open(directory: path, writable: true)
+                #expect(warnings.isEmpty)
+                try boot(journal, failing: true)
+                try boot(journal, failing: false)
+            }
+            let (journal, warnings) = BootJournal.open(directory: path, writable: false)
+            #expect(warnings.isEmpty)
+            let boots = journal.boots
+            #expect(boots.map(\.attempt) == [1, 2])
+            #expect(boots.map(\.outcome) == [.failed, .ready])
+            #expect(boots[0].failedPhase == "recover")
+            #expect(boots[0].reason == "Failed in recover: disk gone")
+            #expect(boots[0].durationMilliseconds == 6_000)
+            #expect(boots[1].phases.map(\.phase) == ["init", "migrate", "recover"])
+            #expect(boots[1].phases.map(\.durationMilliseconds) == [1_000, 2_000, 3_000])
+            #expect(boots[1].startUnixMilliseconds == 1_800_000_000_000)
+        }
+    }
+
+    @Test("a boot the process did not finish is remembered as crashed; a torn entry is skipped with a warning")
+    func crashesAndTornEntries() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            do {
+                let (journal, _) = BootJournal.open(directory: path, writable: true)
+                try boot(journal, failing: false)
+                let fsm = BootStateMachine(onPhaseChange: { journal.record($0, mode: .force, wallClock: .zero) })
+                try fsm.startBoot(mode: .force)
+                try fsm.transition(to: .migrating)   // … and the process dies here
+            }
+            // A crash mid-append leaves half a frame.
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path + "/journal"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data([40, 0, 0, 0, 1, 2, 3, 4, 123, 34]))
+            try handle.close()
+            let (journal, warnings) = BootJournal.open(directory: path, writable: true)
+            #expect(warnings.count == 1 && warnings[0].contains("torn or corrupt entry"), "\(warnings)")
+            #expect(journal.boots.map(\.outcome) == [.ready, .crashed])
+            #expect(journal.boots[1].mode == "force")
+            #expect(journal.boots[1].phases.map(\.phase) == ["init"])
+            // The journal goes on: the next boot is attempt 3.
+            try boot(journal, failing: false)
+            #expect(journal.boots.last?.attempt == 3)
+        }
+    }
+
+    @Test func theJournalStaysBounded() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let (journal, _) = BootJournal.open(directory: path, writable: true)
+            for index in 0..<1_200 { try boot(journal, failing: index % 3 == 0) }
+            #expect(try FileIO.size(path + "/journal") <= BootJournal.maxBytes)
+            let (reopened, warnings) = BootJournal.open(directory: path, writable: false)
+            #expect(warnings.isEmpty)
+            #expect(reopened.boots.count >= BootJournal.keptBoots)
+            #expect(reopened.boots.last?.attempt == 1_200, "attempts count on across compactions")
+        }
+    }
+
+    @Test func aReadOnlyJournalWritesNothing() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let (journal, _) = BootJournal.open(directory: path, writable: false)
+            try boot(journal, failing: false)
+            #expect(journal.boots.count == 1)
+            #expect(!FileManager.default.fileExists(atPath: path + "/journal"))
+        }
+    }
+}
