@@ -144,6 +144,14 @@ start_exporter() {
 # healthy: 100,000 records at 4,000 records/s, about 25 s of recovery, then ready.
 start_exporter healthy --generate.records 100000 --recover.max-records-per-second 4000
 # failing: its 3 s recover budget runs out long before its 20 s of replay: failed, BootFailed fires.
+# It is that data directory's second boot: a first one failed the same way, so the boot journal's metrics
+# (previous boot's duration and phases, the latest failure, failures in a row) have data too.
+"$BIN" run --web.listen-address 127.0.0.1:0 --data-dir "$WORK/data-failing" --generate.records 20000 \
+    --recover.max-records-per-second 1000 --boot.budget.recover 1s 2>"$WORK/failing-first.log" &
+first_boot=$!
+for _ in $(seq 1 100); do grep -q 'to=failed' "$WORK/failing-first.log" && break; sleep 0.1; done
+kill -TERM "$first_boot" 2>/dev/null || true
+wait "$first_boot" 2>/dev/null || true
 start_exporter failing --generate.records 20000 --recover.max-records-per-second 1000 --boot.budget.recover 3s
 
 PROM_PORT=$(free_port)

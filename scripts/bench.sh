@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+#
+# make bench: installs what the benchmarks need, builds everything in release mode, measures
+# boot-exporter side by side with its peers in one run, and writes a Markdown report to stdout and
+# to BENCHMARKS.md. Bounded in time (under 10 minutes; BENCH_TIME_LIMIT seconds, default 570) and
+# only ever talks to 127.0.0.1.
+#
+#   a. package-benchmark: the state machine's hot paths vs the seed's Rust figures (constants)
+#   b. /metrics with keep-alive (wrk -t2 -c16, rounds alternating the servers, median) vs a plain C
+#      libmicrohttpd server, nginx, Hummingbird 2 + swift-prometheus, Go client_golang, node_exporter;
+#      latency at a paced 1,000 req/s (Benchmarks/Tools/pacedload.c; Debian's wrk has no -R)
+#   c. WAL replay: with Prometheus-like scrapes every 100 ms vs none; vs WALStore alone (no state
+#      machine, no exporter); vs reading the same bytes from the page cache
+#   d. footprint: idle RSS vs node_exporter, growth after 1M requests, start to first answer, size
+#
+# Settings (environment): BENCH_WRK_SECONDS (5), BENCH_ROUNDS (3), BENCH_WAL_RECORDS (2000000),
+# BENCH_PACED_SECONDS (10), BENCH_TIME_LIMIT (570), BENCH_REPORT (BENCHMARKS.md).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/Benchmarks
+BIN=$BENCH/.build-peers
+EXPORTER=$ROOT/.build-bench/release/boot-exporter
+HB_DIR=$BENCH/Peers/hummingbird-exporter
+WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+WAL_RECORDS=${BENCH_WAL_RECORDS:-2000000}
+PACED_SECONDS=${BENCH_PACED_SECONDS:-10}
+TIME_LIMIT=${BENCH_TIME_LIMIT:-570}
+REPORT=${BENCH_REPORT:-$ROOT/BENCHMARKS.md}
+WORK=$(mktemp -d /tmp/bootfsm-bench.XXXXXX)
+RESULTS=$WORK/results.txt
+STARTED=$SECONDS
+: > "$RESULTS"
+
+declare -A PIDS=()
+
+log() { printf 'bench [%3ds]: %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
+record() { echo "$1=$2" >> "$RESULTS"; }
+left() { echo $((TIME_LIMIT - (SECONDS - STARTED))); }
+
+# Stops a background process started by `start`, by its pid: SIGTERM, then SIGKILL after 5 s.
+stop() {
+    local name=$1 pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    unset "PIDS[$name]"
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local name
+    for name in "${!PIDS[@]}"; do stop "$name"; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME COMMAND…: runs it in the background, output in $WORK/NAME.log.
+start() {
+    local name=$1; shift
+    "$@" > "$WORK/$name.log" 2>&1 &
+    PIDS[$name]=$!
+}
+
+# Waits until URL answers 200 (at most $2 seconds).
+wait_http() {
+    local url=$1 limit=${2:-30} i
+    for i in $(seq $((limit * 20))); do
+        curl -sf -o /dev/null "$url" && return 0
+        sleep 0.05
+    done
+    log "no answer from $url after ${limit}s"
+    return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------------------------------------
+log "installing what is missing"
+source "$ROOT/scripts/lib/deps.sh"
+ensure_build_deps
+missing=()
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/prometheus/client_golang ] || missing+=(golang-github-prometheus-client-golang-dev)
+command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
+
+# ---------------------------------------------------------------------------------------------
+# Builds, in parallel: the peers' Hummingbird package is the long one on 2 cores.
+log "building (release): boot-exporter, the Benchmarks package, the Hummingbird peer, the Go and C peers"
+mkdir -p "$BIN"
+build() {
+    local name=$1; shift
+    ( "$@" ) > "$WORK/build-$name.log" 2>&1 &
+    PIDS[build-$name]=$!
+}
+build exporter swift build -c release --scratch-path "$ROOT/.build-bench" --product boot-exporter
+build benchmarks bash -c "cd '$BENCH' && swift build -c release && swift package benchmark list"
+build hummingbird bash -c "cd '$HB_DIR' && swift build -c release"
+build native bash -c "
+    set -e
+    cd '$BENCH'
+    gcc -O2 -Wall -o '$BIN/static_server' Peers/c-microhttpd/static_server.c \$(pkg-config --cflags --libs libmicrohttpd)
+    gcc -O2 -Wall -o '$BIN/pacedload' Tools/pacedload.c
+    gcc -O2 -Wall -o '$BIN/firstanswer' Tools/firstanswer.c
+    cd Peers/go-exporter
+    GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE='$BIN/gocache' GOFLAGS= go build -o '$BIN/go-exporter' .
+"
+failed=0
+for name in exporter benchmarks hummingbird native; do
+    if wait "${PIDS[build-$name]}"; then
+        log "built $name"
+    else
+        log "building $name failed:"; tail -n 30 "$WORK/build-$name.log" >&2; failed=1
+    fi
+    unset "PIDS[build-$name]"
+done
+[ $failed -eq 0 ] || exit 1
+HB_BIN=$(cd "$HB_DIR" && swift build -c release --show-bin-path)/HummingbirdExporter
+WAL_BENCH=$(cd "$BENCH" && swift build -c release --show-bin-path)/wal-replay-bench
+
+read -r P_OURS P_C P_NGINX P_HB P_GO P_NODE P_REPLAY P_START < <(python3 "$BENCH/Tools/bench_report.py" free-ports 8)
+
+# ---------------------------------------------------------------------------------------------
+log "a. package-benchmark: state machine hot paths"
+(
+    cd "$BENCH"
+    swift package --allow-writing-to-package-directory benchmark baseline update bench-run --no-progress --quiet
+    mkdir -p "$WORK/jmh"
+    swift package --allow-writing-to-package-directory benchmark baseline read bench-run --format jmh \
+        --path "$WORK/jmh" --no-progress --quiet
+) > "$WORK/package-benchmark.log" 2>&1 || { tail -n 30 "$WORK/package-benchmark.log" >&2; exit 1; }
+python3 "$BENCH/Tools/bench_report.py" parse-jmh "$WORK"/jmh/*.json >> "$RESULTS"
+set +e
+(cd "$BENCH" && swift package benchmark baseline check bench-run --check-absolute-path Thresholds --no-progress) \
+    > "$WORK/thresholds.log" 2>&1
+status=$?
+set -e
+case $status in
+    0) record pb_thresholds "pass (equal)" ;;
+    4) record pb_thresholds "pass (better than thresholds)" ;;
+    2) record pb_thresholds "FAIL (regression)"; grep -A20 "worse than threshold" "$WORK/thresholds.log" >&2 || true ;;
+    *) record pb_thresholds "error (exit $status)"; tail -n 20 "$WORK/thresholds.log" >&2 ;;
+esac
+
+# ---------------------------------------------------------------------------------------------
+log "b. /metrics: starting the six servers"
+mkdir -p "$WORK/serve"
+start ours "$EXPORTER" run --data-dir "$WORK/serve" --generate.records 1000 \
+    --web.listen-address "127.0.0.1:$P_OURS" --log.level warning
+wait_http "http://127.0.0.1:$P_OURS/readyz" 60
+curl -sf "http://127.0.0.1:$P_OURS/metrics" > "$WORK/snapshot.prom"
+start c "$BIN/static_server" "$P_C" "$WORK/snapshot.prom" 2
+mkdir -p "$WORK/nginx-root" "$WORK/nginx-tmp"
+cp "$WORK/snapshot.prom" "$WORK/nginx-root/metrics"
+sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$P_NGINX|g" "$BENCH/Peers/nginx/nginx.conf.in" > "$WORK/nginx.conf"
+start nginx nginx -c "$WORK/nginx.conf"
+start hummingbird "$HB_BIN" "$P_HB" "$WORK/snapshot.prom"
+start go "$BIN/go-exporter" "$P_GO" "$WORK/snapshot.prom"
+start node prometheus-node-exporter --collector.disable-defaults --collector.time \
+    --web.listen-address "127.0.0.1:$P_NODE"
+SERVERS=(ours c nginx hummingbird go node)
+declare -A PORT=([ours]=$P_OURS [c]=$P_C [nginx]=$P_NGINX [hummingbird]=$P_HB [go]=$P_GO [node]=$P_NODE)
+for server in "${SERVERS[@]}"; do
+    wait_http "http://127.0.0.1:${PORT[$server]}/metrics" 30
+    record "body_$server" "$(curl -sf "http://127.0.0.1:${PORT[$server]}/metrics" | wc -c)"
+done
+sleep 1
+record rss_idle_ours "$(rss_kb "${PIDS[ours]}")"
+record rss_idle_node "$(rss_kb "${PIDS[node]}")"
+record rss_idle_go "$(rss_kb "${PIDS[go]}")"
+record rss_idle_hummingbird "$(rss_kb "${PIDS[hummingbird]}")"
+record rss_idle_c "$(rss_kb "${PIDS[c]}")"
+
+log "b. warm-up, then $ROUNDS rounds of wrk -t2 -c16 -d${WRK_SECONDS}s --latency, the servers alternating"
+for server in "${SERVERS[@]}"; do
+    wrk -t2 -c16 -d1s "http://127.0.0.1:${PORT[$server]}/metrics" > /dev/null
+done
+for round in $(seq "$ROUNDS"); do
+    # Each round starts with a different server and alternates direction.
+    order=("${SERVERS[@]:$(( (round - 1) % 6 ))}" "${SERVERS[@]:0:$(( (round - 1) % 6 ))}")
+    if [ $((round % 2)) -eq 0 ]; then
+        reversed=(); for ((i=${#order[@]}-1; i>=0; i--)); do reversed+=("${order[i]}"); done; order=("${reversed[@]}")
+    fi
+    for server in "${order[@]}"; do
+        wrk -t2 -c16 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:${PORT[$server]}/metrics" > "$WORK/wrk-$server-$round.txt"
+        python3 "$BENCH/Tools/bench_report.py" parse-wrk "$WORK/wrk-$server-$round.txt" "wrk_${server}_r$round" >> "$RESULTS"
+    done
+    log "b. round $round done"
+done
+
+log "b. paced 1,000 req/s for ${PACED_SECONDS}s over 4 keep-alive connections: ours, then the C server"
+for server in ours c; do
+    "$BIN/pacedload" -r 1000 -d "$PACED_SECONDS" -c 4 127.0.0.1 "${PORT[$server]}" /metrics > "$WORK/paced-$server.txt"
+    tr ' ' '\n' < "$WORK/paced-$server.txt" | sed -n "s/^\(.*\)=\(.*\)$/paced_${server}_\1=\2/p" >> "$RESULTS"
+done
+
+log "d. topping ours up to 1,000,000 answered requests, then its resident memory"
+served() {
+    curl -sf "http://127.0.0.1:$P_OURS/metrics" \
+        | awk '/^boot_exporter_http_requests_total\{/ { sum += $2 } END { printf "%d\n", sum }'
+}
+for _ in $(seq 30); do
+    [ "$(served)" -ge 1000000 ] && break
+    wrk -t2 -c16 -d3s "http://127.0.0.1:$P_OURS/metrics" > /dev/null
+done
+sleep 1
+record requests_served_ours "$(served)"
+record rss_after_ours "$(rss_kb "${PIDS[ours]}")"
+for server in "${SERVERS[@]}"; do stop "$server"; done
+
+# ---------------------------------------------------------------------------------------------
+log "c. WAL replay: generating $WAL_RECORDS records"
+"$EXPORTER" generate --data-dir "$WORK/wal-src" --records "$WAL_RECORDS" > "$WORK/generate.log"
+record wal_bytes "$(du -sb "$WORK/wal-src/wal" | cut -f1)"
+
+# One replay by boot-exporter (optionally scraped every 100 ms, as Prometheus would); prints the
+# recover phase's duration_seconds from its "phase changed ... from=recover" log line.
+exporter_replay() {
+    local scraped=$1 run=$2 i
+    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"
+    start replay "$EXPORTER" run --data-dir "$WORK/replay" --generate.records 0 \
+        --web.listen-address "127.0.0.1:$P_REPLAY" --log.level info
+    if [ "$scraped" = yes ]; then
+        start scraper "$BIN/pacedload" -r 10 -d 0 -c 1 -p -w 127.0.0.1 "$P_REPLAY" /metrics
+    fi
+    for i in $(seq 2400); do
+        grep -q 'from=recover' "$WORK/replay.log" && break
+        sleep 0.05
+    done
+    # Killed, not stopped: a graceful stop writes a checkpoint of the whole store, which is not measured.
+    kill -KILL "${PIDS[replay]}" 2>/dev/null || true; wait "${PIDS[replay]}" 2>/dev/null || true; unset "PIDS[replay]"
+    if [ "$scraped" = yes ]; then
+        stop scraper
+        record "replay_scrapes_r$run" "$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$WORK/scraper.log")"
+    fi
+    sed -n 's/.*duration_seconds=\([0-9.e+-]*\).*from=recover.*/\1/p' "$WORK/replay.log" | head -n 1
+}
+walstore_replay() {
+    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"
+    "$WAL_BENCH" replay "$WORK/replay" | sed -n 's/.*recover_seconds=\([0-9.e+-]*\).*/\1/p'
+}
+page_cache_read() {
+    "$WAL_BENCH" read "$WORK/wal-src" | sed -n 's/.*read_seconds=\([0-9.e+-]*\).*/\1/p'
+}
+for round in $(seq "$ROUNDS"); do
+    kinds=(plain scraped walstore read)
+    [ $((round % 2)) -eq 0 ] && kinds=(read walstore scraped plain)
+    for kind in "${kinds[@]}"; do
+        case $kind in
+            plain) record "replay_plain_r$round" "$(exporter_replay no "$round")" ;;
+            scraped) record "replay_scraped_r$round" "$(exporter_replay yes "$round")" ;;
+            walstore) record "replay_walstore_r$round" "$(walstore_replay)" ;;
+            read) record "read_r$round" "$(page_cache_read)" ;;
+        esac
+    done
+    log "c. round $round done"
+done
+rm -rf "$WORK/replay" "$WORK/wal-src"
+
+# ---------------------------------------------------------------------------------------------
+log "d. start to first answered request (10 starts each), binary sizes"
+mkdir -p "$WORK/startup"
+"$EXPORTER" generate --data-dir "$WORK/startup" --records 1000 > /dev/null
+for i in $(seq 10); do
+    record "startup_ours_$i" "$("$BIN/firstanswer" "$P_START" /metrics "$EXPORTER" run --data-dir "$WORK/startup" \
+        --generate.records 0 --web.listen-address "127.0.0.1:$P_START")"
+    record "startup_node_$i" "$("$BIN/firstanswer" "$P_START" /metrics prometheus-node-exporter \
+        --collector.disable-defaults --collector.time --web.listen-address "127.0.0.1:$P_START")"
+done
+strip -o "$WORK/boot-exporter.stripped" "$EXPORTER"
+record size_ours "$(stat -c %s "$EXPORTER")"
+record size_ours_stripped "$(stat -c %s "$WORK/boot-exporter.stripped")"
+record size_node "$(stat -c %s "$(command -v prometheus-node-exporter)")"
+record size_go "$(stat -c %s "$BIN/go-exporter")"
+record size_hummingbird "$(stat -c %s "$HB_BIN")"
+
+# ---------------------------------------------------------------------------------------------
+record machine_cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
+record machine_cores "$(nproc)"
+record machine_memory "$(free -h | awk '/^Mem:/ { print $2 }')"
+record machine_kernel "$(uname -r)"
+record version_swift "$(swift --version 2>&1 | head -n 1)"
+record version_go "$(go version | awk '{ print $3 }')"
+record version_client_golang "$(dpkg-query -W -f '${Version}' golang-github-prometheus-client-golang-dev)"
+record version_node "$(prometheus-node-exporter --version 2>&1 | head -n 1 | awk '{ print $3 }')"
+record version_nginx "$(nginx -v 2>&1 | sed 's|.*/||')"
+record version_microhttpd "$(pkg-config --modversion libmicrohttpd)"
+record version_wrk "$(wrk -v 2>&1 | head -n 1 | awk '{ print $2 }')"
+record settings "wrk ${WRK_SECONDS}s x $ROUNDS rounds; paced ${PACED_SECONDS}s; WAL $WAL_RECORDS records"
+record elapsed_seconds "$((SECONDS - STARTED))"
+
+python3 "$BENCH/Tools/bench_report.py" report "$RESULTS" "$REPORT"
+cat "$REPORT"
+log "done in $((SECONDS - STARTED)) s; report in $REPORT"
