@@ -11,6 +11,9 @@ import Glibc
 /// where each tuple is `slot u8 | length u8 | value`, and the CRC covers the header (with the CRC
 /// field zeroed) and the used tuple bytes. Redo applies a record only if its LSN is newer than the
 /// page's, which makes replay idempotent.
+///
+/// The bytes live in one allocation of their own, edited in place: replay touches a page per
+/// record, so no copy-on-write array or exclusivity check stands in its way.
 public final class Page {
     public static let size = 4096
     /// Tuple slots per page.
@@ -20,48 +23,59 @@ public final class Page {
     static let headerSize = 24
 
     public let id: UInt64
-    /// The LSN of the last record applied to the page.
-    public private(set) var lsn: UInt64
     /// The page's bytes (always `size` long, in the v3 layout except for the CRC, computed at write).
-    private var bytes: [UInt8]
+    private let base: UnsafeMutableRawPointer
+    /// Where each slot's tuple starts in `base` (0: the slot is empty), so finding a slot costs one
+    /// load instead of a walk through the tuples. Kept in memory only.
+    private let slotOffsets: UnsafeMutablePointer<UInt16>
     /// Whether the page changed since it was read or last written.
     var isDirty = false
 
     /// An empty page.
     init(id: UInt64) {
         self.id = id
-        self.lsn = 0
-        bytes = [UInt8](repeating: 0, count: Page.size)
-        store(id, at: 0)
+        base = .allocate(byteCount: Page.size, alignment: 8)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: Page.size)
+        base.storeBytes(of: id.littleEndian, toByteOffset: 0, as: UInt64.self)
+        slotOffsets = .allocate(capacity: Int(Page.slotCount))
+        slotOffsets.initialize(repeating: 0, count: Int(Page.slotCount))
     }
 
     /// A page read from disk, or `nil` if its bytes are not a valid v3 page.
-    init?(v3 bytes: UnsafeRawBufferPointer) {
+    convenience init?(v3 bytes: UnsafeRawBufferPointer) {
         guard bytes.count == Page.size else { return nil }
         var reader = ByteReader(bytes)
-        guard let id = reader.u64(), let lsn = reader.u64(), let count = reader.u16(), let used = reader.u16(),
+        guard let id = reader.u64(), reader.u64() != nil, let count = reader.u16(), let used = reader.u16(),
               let crc = reader.u32(), Int(used) <= Page.size - Page.headerSize, count <= UInt16(Page.slotCount) else { return nil }
-        self.id = id
-        self.lsn = lsn
-        self.bytes = Array(bytes)
+        self.init(id: id)
+        base.copyMemory(from: bytes.baseAddress!, byteCount: Page.size)
         guard crc == checksum else { return nil }
-        // The tuples must add up to the used bytes.
+        // The tuples must add up to the used bytes, each slot at most once.
         var offset = Page.headerSize
         for _ in 0..<count {
             guard offset + 2 <= Page.headerSize + Int(used) else { return nil }
-            offset += 2 + Int(self.bytes[offset + 1])
+            let slot = byte(offset)
+            guard slot < Page.slotCount, slotOffsets[Int(slot)] == 0 else { return nil }
+            slotOffsets[Int(slot)] = UInt16(offset)
+            offset += 2 + Int(byte(offset + 1))
         }
         guard offset == Page.headerSize + Int(used) else { return nil }
     }
 
+    deinit {
+        base.deallocate()
+        slotOffsets.deallocate()
+    }
+
+    /// The LSN of the last record applied to the page.
+    public var lsn: UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
     private var count: Int { Int(load16(16)) }
     private var used: Int { Int(load16(18)) }
 
     /// The value in `slot`, or `nil` when it is empty.
     public func value(slot: UInt8) -> [UInt8]? {
         guard let offset = find(slot) else { return nil }
-        let length = Int(bytes[offset + 1])
-        return Array(bytes[(offset + 2)..<(offset + 2 + length)])
+        return Array(UnsafeRawBufferPointer(start: base + offset + 2, count: Int(byte(offset + 1))))
     }
 
     /// Every occupied slot and its value, in slot order.
@@ -69,8 +83,8 @@ public final class Page {
         var result: [(UInt8, [UInt8])] = []
         var offset = Page.headerSize
         for _ in 0..<count {
-            let length = Int(bytes[offset + 1])
-            result.append((bytes[offset], Array(bytes[(offset + 2)..<(offset + 2 + length)])))
+            let length = Int(byte(offset + 1))
+            result.append((byte(offset), Array(UnsafeRawBufferPointer(start: base + offset + 2, count: length))))
             offset += 2 + length
         }
         return result.sorted { $0.0 < $1.0 }
@@ -85,74 +99,66 @@ public final class Page {
         if let value {
             let offset = Page.headerSize + used
             precondition(offset + 2 + value.count <= Page.size, "a page holds 32 slots of at most 120 bytes")
-            bytes[offset] = slot
-            bytes[offset + 1] = UInt8(value.count)
-            bytes.withUnsafeMutableBytes { page in
-                if let base = value.baseAddress { (page.baseAddress! + offset + 2).copyMemory(from: base, byteCount: value.count) }
-            }
+            base.storeBytes(of: slot, toByteOffset: offset, as: UInt8.self)
+            base.storeBytes(of: UInt8(value.count), toByteOffset: offset + 1, as: UInt8.self)
+            if let source = value.baseAddress { (base + offset + 2).copyMemory(from: source, byteCount: value.count) }
+            slotOffsets[Int(slot)] = UInt16(offset)
             store16(UInt16(count + 1), at: 16)
             store16(UInt16(used + 2 + value.count), at: 18)
         }
-        self.lsn = lsn
-        store(lsn, at: 8)
+        resetLSN(lsn)
         isDirty = true
         return true
     }
 
     /// Sets the page LSN (used when a page is converted from an older layout).
     func resetLSN(_ lsn: UInt64) {
-        self.lsn = lsn
-        store(lsn, at: 8)
+        base.storeBytes(of: lsn.littleEndian, toByteOffset: 8, as: UInt64.self)
     }
 
     /// The page's bytes with their CRC, ready to be written.
     var encoded: [UInt8] {
-        var copy = bytes
+        var copy = Array(UnsafeRawBufferPointer(start: base, count: Page.size))
         let crc = checksum
         withUnsafeBytes(of: crc.littleEndian) { copy.replaceSubrange(20..<24, with: $0) }
         return copy
     }
 
     private var checksum: UInt32 {
-        bytes.withUnsafeBytes { raw in
-            let header = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<20]))
-            let zero: UInt32 = 0
-            let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
-            let usedBytes = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
-            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[Page.headerSize..<(Page.headerSize + usedBytes)]),
-                                   continuing: withZero)
-        }
+        let header = CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 20))
+        let zero: UInt32 = 0
+        let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
+        return CRC32C.checksum(UnsafeRawBufferPointer(start: base + Page.headerSize, count: used), continuing: withZero)
     }
 
+    @inline(__always)
     private func find(_ slot: UInt8) -> Int? {
-        var offset = Page.headerSize
-        for _ in 0..<count {
-            if bytes[offset] == slot { return offset }
-            offset += 2 + Int(bytes[offset + 1])
-        }
-        return nil
+        guard slot < Page.slotCount else { return nil }
+        let offset = Int(slotOffsets[Int(slot)])
+        return offset == 0 ? nil : offset
     }
 
     private func remove(at offset: Int) {
-        let length = 2 + Int(bytes[offset + 1])
+        let length = 2 + Int(byte(offset + 1))
         let end = Page.headerSize + used
-        bytes.withUnsafeMutableBytes { page in
-            let base = page.baseAddress!
-            memmove(base + offset, base + offset + length, end - offset - length)
+        slotOffsets[Int(byte(offset))] = 0
+        memmove(base + offset, base + offset + length, end - offset - length)
+        // The tuples after the removed one moved down.
+        for slot in 0..<Int(Page.slotCount) where Int(slotOffsets[slot]) > offset {
+            slotOffsets[slot] -= UInt16(length)
         }
         store16(UInt16(count - 1), at: 16)
         store16(UInt16(used - length), at: 18)
     }
 
+    @inline(__always)
+    private func byte(_ offset: Int) -> UInt8 { base.load(fromByteOffset: offset, as: UInt8.self) }
+
     private func load16(_ offset: Int) -> UInt16 {
-        bytes.withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) }
+        UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     private func store16(_ value: UInt16, at offset: Int) {
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self) }
-    }
-
-    private func store(_ value: UInt64, at offset: Int) {
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self) }
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self)
     }
 }

@@ -92,6 +92,7 @@ extension Page {
                 page.apply(slot: slot, value: value, lsn: UInt64(index) + 1)
             }
             page.resetLSN(lsn)
+            page.isDirty = false
             return page
         }
         guard let result else { throw .corrupt(path: path, reason: "a page is not in the format-2 layout") }

@@ -40,7 +40,9 @@ struct WALReplay {
             guard frame.lsn > checkpointLSN else { continue }
             if (frame.kind == .put || frame.kind == .delete), committed.contains(frame.txid) {
                 let page = try store.pageForWriting(frame.pageID)
-                if page.apply(slot: frame.slot, value: frame.kind == .put ? frame.value : nil, lsn: frame.lsn) {
+                let wasDirty = page.isDirty
+                // A page joins the recovered set when it first changes (pages are clean when loaded).
+                if page.apply(slot: frame.slot, value: frame.kind == .put ? frame.value : nil, lsn: frame.lsn), !wasDirty {
                     changedPages.insert(frame.pageID)
                 }
             }
