@@ -40,12 +40,27 @@ struct WALAnalysis {
     /// A frame that is cut short or damaged ends the log when nothing valid follows it (a torn tail).
     /// When valid frames follow, the log is damaged in the middle: force mode skips the damage and
     /// goes on; read-only mode stops there; normal mode throws rather than truncate valid records.
+    ///
+    /// After the checkpoint, LSNs must rise by exactly one: a gap (a lost segment, a hole) is damage
+    /// too. Force mode rolls back every transaction open across a skipped stretch and every
+    /// transaction whose `begin` it did not see, so no transaction is applied in part.
     init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode) throws(StoreError) {
         lastLSN = checkpointLSN
         // LSNs must rise through the whole log, including records the checkpoint already holds
         // (a crash between writing a checkpoint and removing old segments leaves those behind).
         var previous: UInt64 = 0
         var begun: Set<UInt64> = []
+        var open: Set<UInt64> = []
+        var tainted: Set<UInt64> = []
+        var laterHaveFrames: [Int: Bool] = [:]
+        // Set by a skip in force mode: the next valid frame may follow a gap.
+        var resynchronized = false
+        func validLater(_ segment: Int) throws(StoreError) -> Bool {
+            if let known = laterHaveFrames[segment] { return known }
+            let answer = try Self.laterSegmentsHaveFrames(segments, after: segment)
+            laterHaveFrames[segment] = answer
+            return answer
+        }
         for (segmentNumber, segment) in segments.enumerated() {
             if tail != nil {
                 segmentsAfterTail.append(segmentNumber)
@@ -54,8 +69,15 @@ struct WALAnalysis {
             try segment.withContents { (bytes) throws(StoreError) in
                 guard segment.hasValidHeader(bytes) else {
                     let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
-                    try stop(at: 0, in: segmentNumber, reason: reason,
-                             validAfter: laterSegmentsHaveFrames(segments, after: segmentNumber), mode: mode, path: segment.path)
+                    let validAfter = try validLater(segmentNumber)
+                    if mode == .force, validAfter {
+                        // The whole segment is a damaged stretch: skip it, keep it on disk.
+                        skippedRecords += 1
+                        tainted.formUnion(open)
+                        resynchronized = true
+                        return
+                    }
+                    try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
                     return
                 }
                 var offset = WALSegment.headerSize
@@ -63,33 +85,51 @@ struct WALAnalysis {
                 while offset < bytes.count {
                     let parsed = WALFrame.parse(bytes, at: offset)
                     if case .frame(let frame) = parsed, frame.lsn > previous {
-                        previous = frame.lsn
-                        lastLSN = max(lastLSN, frame.lsn)
-                        maxTxID = max(maxTxID, frame.txid)
-                        if frame.lsn > checkpointLSN {
-                            recordsToReplay += 1
-                            bytesToReplay += UInt64(frame.size)
-                            switch frame.kind {
-                            case .begin, .put, .delete: begun.insert(frame.txid)
-                            case .commit: committed.insert(frame.txid)
-                            case .abort: begun.insert(frame.txid)
+                        // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
+                        let expected = max(previous, checkpointLSN) + 1
+                        let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
+                        if contiguous {
+                            resynchronized = false
+                            previous = frame.lsn
+                            lastLSN = max(lastLSN, frame.lsn)
+                            maxTxID = max(maxTxID, frame.txid)
+                            if frame.lsn > checkpointLSN {
+                                recordsToReplay += 1
+                                bytesToReplay += UInt64(frame.size)
+                                switch frame.kind {
+                                case .begin:
+                                    begun.insert(frame.txid)
+                                    open.insert(frame.txid)
+                                case .put, .delete:
+                                    if !open.contains(frame.txid) { tainted.insert(frame.txid) }
+                                    begun.insert(frame.txid)
+                                case .commit:
+                                    if open.remove(frame.txid) != nil, !tainted.contains(frame.txid) { committed.insert(frame.txid) }
+                                    begun.insert(frame.txid)
+                                case .abort:
+                                    open.remove(frame.txid)
+                                    begun.insert(frame.txid)
+                                }
                             }
+                            offset += frame.size
+                            continue
                         }
-                        offset += frame.size
-                        continue
                     }
-                    // Cut short, damaged, or an LSN that goes backwards (stale bytes): the valid run ends.
+                    // Cut short, damaged, a gap, or an LSN that goes backwards (stale bytes): the valid run ends.
                     let reason: String
                     switch parsed {
                     case .truncated: reason = "record cut short"
                     case .corrupt: reason = "checksum or layout mismatch"
-                    case .frame: reason = "LSN out of order"
+                    case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
                     }
                     if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
                     let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
-                    let validAfter = resume != nil || laterSegmentsHaveFrames(segments, after: segmentNumber)
+                    var validAfter = resume != nil
+                    if !validAfter { validAfter = try validLater(segmentNumber) }
                     if mode == .force, validAfter {
                         skippedRecords += 1
+                        tainted.formUnion(open)
+                        resynchronized = true
                         guard let resume else { offset = bytes.count; spanStart = offset; break }
                         offset = resume
                         spanStart = offset
@@ -101,6 +141,7 @@ struct WALAnalysis {
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
             }
         }
+        committed.subtract(tainted)
         rolledBack = begun.subtracting(committed)
     }
 
@@ -123,13 +164,15 @@ struct WALAnalysis {
         return nil
     }
 
-    /// Whether any segment after `segment` starts with a valid header and frame.
-    private func laterSegmentsHaveFrames(_ segments: [WALSegment], after segment: Int) -> Bool {
+    /// Whether any segment after `segment` starts with a valid header and frame. A segment that
+    /// cannot be read is an error, never a "no": what follows may be truncated or removed.
+    private static func laterSegmentsHaveFrames(_ segments: [WALSegment], after segment: Int) throws(StoreError) -> Bool {
         for later in segments[(segment + 1)...] {
-            let valid = (try? later.withContents { bytes in
-                later.hasValidHeader(bytes)
-                    && { if case .frame = WALFrame.parse(bytes, at: WALSegment.headerSize) { return true }; return false }()
-            }) ?? false
+            let valid = try later.withContents { (bytes) throws(StoreError) -> Bool in
+                guard later.hasValidHeader(bytes) else { return false }
+                if case .frame = WALFrame.parse(bytes, at: WALSegment.headerSize) { return true }
+                return false
+            }
             if valid { return true }
         }
         return false

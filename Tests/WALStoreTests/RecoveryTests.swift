@@ -161,8 +161,43 @@ struct RecoveryTests {
             let (store, report) = try recoverStore(at: path, mode: .force)
             #expect(report.corruptRecordsSkipped == 1)
             #expect(report.recordsReplayed == UInt64(summary.log.count - 1))
-            let survivors = summary.log.filter { $0.lsn != damaged.lsn }
+            // Every transaction open across the damage is rolled back, so none is applied in part.
+            let openAcross = Set(summary.log.filter { $0.kind == .begin && $0.lsn < damaged.lsn }.map(\.txid))
+                .subtracting(summary.log.filter { ($0.kind == .commit || $0.kind == .abort) && $0.lsn < damaged.lsn }.map(\.txid))
+            let survivors = summary.log.filter { !openAcross.contains($0.txid) }
+            #expect(openAcross.contains(damaged.txid))
             #expect(try store.contents() == ExpectedState(survivors).tuples)
+            #expect(report.transactionsCommitted == UInt64(ExpectedState(survivors).committed))
+        }
+    }
+
+    @Test("force mode skips a segment with a damaged header and keeps it; normal mode refuses")
+    func forceSkipsADamagedSegmentHeader() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            #expect(segments.count >= 4)
+            let victim = segments[1]
+            let file = try FileHandle(forUpdating: URL(fileURLWithPath: victim.path))
+            try file.write(contentsOf: Data("BROKEN!!".utf8))
+            try file.close()
+            #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(try WALSegment.list(path + "/wal").count == segments.count, "no segment is removed")
+            #expect(report.lastLSN == UInt64(summary.log.count))
+            store.close()
+        }
+    }
+
+    @Test("a missing segment is a gap: refused in normal mode, not silently skipped")
+    func aMissingSegmentIsAGap() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            try FileManager.default.removeItem(atPath: segments[1].path)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect("\(error!)".contains("LSN gap"))
         }
     }
 

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+//
+// The baselines of the WAL replay figures, on a data directory written by `boot-exporter generate`:
+//
+//   wal-replay-bench replay <data-dir>   open + migrate (untimed), then recover(RecoveryOptions()) with
+//                                        no hooks: WALStore alone, no state machine, no exporter
+//   wal-replay-bench read <data-dir>     read(2) every WAL segment into a 1 MiB buffer, twice (the
+//                                        first warms the page cache), timing the second
+//
+// Each prints one line of `key=value` pairs. `replay` takes the directory's lock and may truncate a
+// torn tail: give it a fresh copy of the directory for every run.
+
+import BootFSM
+import WALStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func fail(_ message: String) -> Never {
+    let line = "wal-replay-bench: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(1)
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+func replay(_ path: String) {
+    let clock = ContinuousClock()
+    do {
+        let opened = clock.now
+        let store = try WALStore.open(path: path, access: .readWrite)
+        try store.migrate()
+        let started = clock.now
+        let report = try store.recover(RecoveryOptions())
+        let ended = clock.now
+        store.close()
+        print("recover_seconds=\((ended - started).seconds) open_recover_seconds=\((ended - opened).seconds) records=\(report.recordsReplayed) bytes=\(report.bytesReplayed) pages=\(report.pagesRecovered)")
+    } catch {
+        fail("\(error)")
+    }
+}
+
+func read(_ path: String) {
+    let walDirectory = path + "/wal"
+    guard let directory = opendir(walDirectory) else { fail("cannot open \(walDirectory)") }
+    var files: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name.hasSuffix(".wal") { files.append(walDirectory + "/" + name) }
+    }
+    closedir(directory)
+    files.sort()
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+    defer { buffer.deallocate() }
+    func readAll() -> Int {
+        var total = 0
+        for file in files {
+            let fd = open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { fail("cannot open \(file)") }
+            while true {
+                let got = Glibc.read(fd, buffer, 1 << 20)
+                if got <= 0 { break }
+                total += got
+            }
+            close(fd)
+        }
+        return total
+    }
+    _ = readAll()
+    let clock = ContinuousClock()
+    let started = clock.now
+    let bytes = readAll()
+    let seconds = (clock.now - started).seconds
+    print("read_seconds=\(seconds) bytes=\(bytes) files=\(files.count)")
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 3 else { fail("usage: wal-replay-bench replay|read <data-dir>") }
+switch arguments[1] {
+case "replay": replay(arguments[2])
+case "read": read(arguments[2])
+default: fail("unknown mode \(arguments[1])")
+}

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Helpers of scripts/bench.sh: free ports, parsing wrk and package-benchmark output, and the report.
+
+    bench_report.py free-ports N            N free TCP ports on 127.0.0.1, on one line
+    bench_report.py parse-wrk FILE PREFIX   PREFIX_rps=… PREFIX_p50_ms=… PREFIX_p99_ms=… PREFIX_errors=…
+    bench_report.py parse-jmh FILE…         pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…
+    bench_report.py report RESULTS OUT      the Markdown report from the key=value results
+"""
+
+import datetime
+import json
+import re
+import socket
+import statistics
+import sys
+
+# The seed's Rust figures (boot_fsm.rs, measured on this kind of machine), in ns per call.
+SEED_NS = {
+    "recordWALProgress": 4.4,
+    "updateProgress": 12,
+    "healthStatus.toJSON": 380,
+    "bootCycle": 400,
+    "recordWALProgress.2threads": 16,
+}
+# Calls per measured iteration: the scalingFactor of each benchmark in BootFSMBenchmarks.swift.
+SCALING = {"recordWALProgress.2threads": 1_000_000}
+DEFAULT_SCALING = 1_000
+
+
+def free_ports(count):
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    print(" ".join(map(str, ports)))
+
+
+def to_ms(text):
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def parse_wrk(path, prefix):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    errors = 0
+    for match in re.finditer(r"Non-2xx or 3xx responses: (\d+)", text):
+        errors += int(match.group(1))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    print(f"{prefix}_rps={rps}\n{prefix}_p50_ms={p50}\n{prefix}_p99_ms={p99}\n{prefix}_errors={errors}")
+
+
+def parse_jmh(paths):
+    for path in paths:
+        for entry in json.load(open(path)):
+            name = entry["benchmark"].split(".", 3)[3]  # package.benchmark.<target>.<name>
+            scaling = SCALING.get(name, DEFAULT_SCALING)
+            metrics = entry["secondaryMetrics"]
+            wall = metrics["Time (wall clock)"]
+            unit = {"ns": 1, "μs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9}[wall["scoreUnit"]]
+            for percentile, key in (("50.0", "ns"), ("90.0", "ns_p90"), ("0.0", "ns_min")):
+                print(f"pb_{name}_{key}={wall['scorePercentiles'][percentile] * unit / scaling}")
+            mallocs = metrics.get("Malloc (total)")
+            if mallocs:
+                print(f"pb_{name}_mallocs={mallocs['scorePercentiles']['50.0'] / scaling}")
+
+
+def load(path):
+    results = {}
+    for line in open(path):
+        if "=" in line:
+            key, value = line.rstrip("\n").split("=", 1)
+            results[key] = value
+    return results
+
+
+def number(results, key):
+    try:
+        return float(results[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def median(results, prefix, rounds):
+    values = [number(results, f"{prefix}{r}") for r in rounds]
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=1, unit=""):
+    if value is None:
+        return "n/a"
+    if abs(value) >= 1000 and digits <= 1:
+        return f"{value:,.0f}{unit}"
+    return f"{value:.{digits}f}{unit}"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def met(condition):
+    if condition is None:
+        return "n/a"
+    return "✅ yes" if condition else "❌ no"
+
+
+def report(results_path, out_path):
+    r = load(results_path)
+    rounds = sorted({int(m.group(1)) for k in r for m in [re.search(r"_r(\d+)(_|$)", k)] if m})
+    rows = []
+
+    def row(figure, ours, peer, rat, target, ok):
+        rows.append(f"| {figure} | {ours} | {peer} | {rat} | {target} | {met(ok)} |")
+
+    # a. package-benchmark vs the seed.
+    labels = {
+        "recordWALProgress": "`recordWALProgress(records:bytes:)` per call",
+        "updateProgress": "`updateProgress(_:)` per call",
+        "healthStatus.toJSON": "`healthStatus().toJSON()` (snapshot + JSON)",
+        "bootCycle": "boot cycle (new machine, `startBoot`, 4 transitions to ready)",
+        "recordWALProgress.2threads": "`recordWALProgress` from 2 threads at once, per call",
+    }
+    for name, seed in SEED_NS.items():
+        ours = number(r, f"pb_{name}_ns")
+        row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"), f"seed (Rust) {seed} ns",
+            fmt(ratio(seed, ours), 2, "× seed speed"), f"≤ {seed} ns", None if ours is None else ours <= seed)
+    for name in SEED_NS:
+        instructions = number(r, f"pb_{name}_instructions")
+        if instructions is not None:
+            row(f"a. instructions per call (callgrind): {labels[name]}", fmt(instructions, 1), "—", "—", "(context)", None)
+    for name in SEED_NS:
+        mallocs = number(r, f"pb_{name}_mallocs")
+        target_zero = name.startswith("recordWALProgress") or name == "updateProgress"
+        row(f"a. allocations per call: {labels[name]}", fmt(mallocs, 2), "—", "—",
+            "0" if target_zero else "(none set)",
+            (mallocs is not None and mallocs < 0.01) if target_zero else None)
+    rows.append(f"| a. `swift package benchmark baseline check bench-run --check-absolute-path Thresholds` | "
+                f"{r.get('pb_thresholds', 'n/a')} | checked-in Thresholds/ | — | no regression | "
+                f"{met(r.get('pb_thresholds', '').startswith('pass') if 'pb_thresholds' in r else None)} |")
+
+    # b. /metrics throughput.
+    servers = ["ours", "c", "nginx", "hummingbird", "go", "node"]
+    names = {"ours": "boot-exporter", "c": "C libmicrohttpd static buffer", "nginx": "nginx static file",
+             "hummingbird": "Hummingbird 2 + swift-prometheus", "go": "Go client_golang",
+             "node": "node_exporter 1.5 (time collector only)"}
+    rps = {s: median(r, f"wrk_{s}_r", [f"{x}_rps" for x in rounds]) for s in servers}
+    p99 = {s: median(r, f"wrk_{s}_r", [f"{x}_p99_ms" for x in rounds]) for s in servers}
+    targets = {"c": 0.7, "nginx": None, "hummingbird": 2, "go": 10, "node": 20}
+    for peer, target in targets.items():
+        q = ratio(rps["ours"], rps[peer])
+        row(f"b. /metrics req/s (wrk -t2 -c16, keep-alive, median of {len(rounds)}) vs {names[peer]}",
+            fmt(rps["ours"], 0), fmt(rps[peer], 0), fmt(q, 2, "×"),
+            f"≥ {target}×" if target else "(context)", None if target is None or q is None else q >= target)
+    row("b. /metrics p99 latency under that load (wrk) vs the C server", fmt(p99["ours"], 2, " ms"),
+        fmt(p99["c"], 2, " ms"), fmt(ratio(p99["ours"], p99["c"]), 2, "×"), "(context)", None)
+    paced = number(r, "paced_ours_p99_us")
+    paced_c = number(r, "paced_c_p99_us")
+    row(f"b. /metrics p99 latency at a paced 1,000 req/s over 4 keep-alive connections "
+        f"({fmt(number(r, 'paced_ours_rate'), 0)} req/s achieved, {fmt(number(r, 'paced_ours_errors'), 0)} errors) "
+        "vs the C server", fmt(paced / 1000 if paced else None, 3, " ms"),
+        fmt(paced_c / 1000 if paced_c else None, 3, " ms"), fmt(ratio(paced, paced_c), 2, "×"), "< 1 ms",
+        None if paced is None else paced < 1000)
+
+    # c. Replay.
+    plain = median(r, "replay_plain_r", rounds)
+    scraped = median(r, "replay_scraped_r", rounds)
+    walstore = median(r, "replay_walstore_r", rounds)
+    read = median(r, "read_r", rounds)
+    wal_bytes = number(r, "wal_bytes")
+    q = ratio(scraped, plain)
+    row("c. WAL replay (recover phase) scraped every 100 ms (OpenMetrics + gzip) vs not scraped",
+        fmt(scraped, 3, " s"), fmt(plain, 3, " s"), fmt(q, 3, "×"), "≤ 1.02×", None if q is None else q <= 1.02)
+    q = ratio(read, plain)
+    mbps = lambda seconds: fmt(wal_bytes / seconds / 1e6 if wal_bytes and seconds else None, 0, " MB/s")
+    row("c. WAL replay throughput (boot-exporter) vs reading the same bytes from the page cache",
+        mbps(plain), mbps(read), fmt(q, 4, "×"), "≥ 0.5×", None if q is None else q >= 0.5)
+    q = ratio(plain, walstore)
+    row("c. WAL replay with state machine + exporter (boot-exporter) vs WALStore alone, no hooks",
+        fmt(plain, 3, " s"), fmt(walstore, 3, " s"), fmt(q, 3, "×"), "≤ 1.02×", None if q is None else q <= 1.02)
+
+    # d. Footprint.
+    idle, node_idle, after = number(r, "rss_idle_ours"), number(r, "rss_idle_node"), number(r, "rss_after_ours")
+    warm = number(r, "rss_warm_ours")
+    q = ratio(idle, node_idle)
+    row(f"d. idle resident memory (booted, ready, after one scrape; {r.get('rss_idle_ours_threads', '?')} threads) "
+        "vs node_exporter", fmt(idle / 1024 if idle else None, 1, " MiB"),
+        fmt(node_idle / 1024 if node_idle else None, 1, " MiB"), fmt(q, 2, "×"), "≤ 1×", None if q is None else q <= 1)
+    growth = (after - warm) / 1024 if after is not None and warm is not None else None
+    cold = (after - idle) / 1024 if after is not None and idle is not None else None
+    row(f"d. resident memory growth over {fmt(number(r, 'requests_served_ours'), 0)} requests, from warm idle "
+        f"(after a 1 s wrk warm-up: {fmt(warm / 1024 if warm else None, 1, ' MiB')}; from cold idle: "
+        f"{fmt(cold, 2, ' MiB')})", fmt(growth, 2, " MiB"), "—", "—", "≤ 1 MiB", None if growth is None else growth <= 1)
+    start_ours = median(r, "startup_ours_", range(1, 11))
+    start_node = median(r, "startup_node_", range(1, 11))
+    row("d. start to first answered /metrics (median of 10) vs node_exporter", fmt(start_ours, 1, " ms"),
+        fmt(start_node, 1, " ms"), fmt(ratio(start_ours, start_node), 2, "×"), "(context)", None)
+    size, size_node = number(r, "size_ours"), number(r, "size_node")
+    stripped = number(r, "size_ours_stripped")
+    row(f"d. binary size (stripped: {fmt(stripped / 2**20 if stripped else None, 1, ' MiB')}) vs node_exporter",
+        fmt(size / 2**20 if size else None, 1, " MiB"), fmt(size_node / 2**20 if size_node else None, 1, " MiB"),
+        fmt(ratio(size, size_node), 2, "×"), "(context)", None)
+
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`scripts/bench.sh`) on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"in {r.get('elapsed_seconds', '?')} s ({r.get('settings', '')}). Every peer is measured in the same run "
+        "as boot-exporter; ratios compare the two. The seed's Rust figures are constants measured earlier on this "
+        "kind of machine (its code does not build here). Throughput ratios are ours ÷ peer (higher is better); "
+        "time ratios are ours ÷ peer (lower is better) except the seed column, which gives how fast ours runs "
+        "relative to the seed (≥ 1× meets the target).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| CPU | {r.get('machine_cpu', '?')}, {r.get('machine_cores', '?')} cores |",
+        f"| memory | {r.get('machine_memory', '?')} |",
+        f"| kernel | Linux {r.get('machine_kernel', '?')} |",
+        f"| Swift | {r.get('version_swift', '?')} |",
+        f"| peers | libmicrohttpd {r.get('version_microhttpd', '?')}, nginx {r.get('version_nginx', '?')}, "
+        f"Hummingbird 2.28.1 + swift-prometheus 2.4.1, Go {r.get('version_go', '?')} + client_golang "
+        f"{r.get('version_client_golang', '?')}, node_exporter {r.get('version_node', '?')} |",
+        f"| load generators | wrk {r.get('version_wrk', '?')} (-t2 -c16, keep-alive); `Benchmarks/Tools/pacedload.c` "
+        "(open loop, latency from each request's due time) |",
+        "",
+        "## Results",
+        "",
+        "| figure | ours | peer | ratio | target | met? |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "## Details",
+        "",
+        "`/metrics` under wrk, each round (req/s · p50 · p99), servers alternating order between rounds:",
+        "",
+        "| server | body bytes | " + " | ".join(f"round {x}" for x in rounds) + " | median req/s | idle RSS |",
+        "|---|---|" + "---|" * len(rounds) + "---|---|",
+    ]
+    for s in servers:
+        cells = []
+        for x in rounds:
+            cells.append(f"{fmt(number(r, f'wrk_{s}_r{x}_rps'), 0)} · {fmt(number(r, f'wrk_{s}_r{x}_p50_ms'), 2)} · "
+                         f"{fmt(number(r, f'wrk_{s}_r{x}_p99_ms'), 2)} ms")
+        rss = number(r, f"rss_idle_{s}")
+        lines.append(f"| {names[s]} | {r.get(f'body_{s}', '?')} | " + " | ".join(cells) +
+                     f" | {fmt(rps[s], 0)} | {fmt(rss / 1024 if rss else None, 1, ' MiB')} |")
+    lines += [
+        "",
+        f"Paced 1,000 req/s: ours p50 {fmt(number(r, 'paced_ours_p50_us'), 0)} µs, p99 {fmt(paced, 0)} µs, "
+        f"p99.9 {fmt(number(r, 'paced_ours_p999_us'), 0)} µs, max {fmt(number(r, 'paced_ours_max_us'), 0)} µs; "
+        f"C server p50 {fmt(number(r, 'paced_c_p50_us'), 0)} µs, p99 {fmt(paced_c, 0)} µs, "
+        f"max {fmt(number(r, 'paced_c_max_us'), 0)} µs. Latency counts from each request's write plus any wait "
+        "behind a slow previous response on its connection (no coordinated omission); counted from the due "
+        f"time instead, which adds the load generator's own wake-up lateness on this VM, p99 is "
+        f"{fmt(number(r, 'paced_ours_due_p99_us'), 0)} µs for ours and {fmt(number(r, 'paced_c_due_p99_us'), 0)} µs "
+        "for the C server.",
+        "",
+        f"WAL replay of {fmt(wal_bytes / 1e6 if wal_bytes else None, 1)} MB, each round (seconds; scrapes answered "
+        "during the scraped run):",
+        "",
+        "| round | boot-exporter | boot-exporter, scraped | scrapes | WALStore alone | page-cache read |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in rounds:
+        lines.append(f"| {x} | {fmt(number(r, f'replay_plain_r{x}'), 3)} | {fmt(number(r, f'replay_scraped_r{x}'), 3)} | "
+                     f"{r.get(f'replay_scrapes_r{x}', '?')} | {fmt(number(r, f'replay_walstore_r{x}'), 3)} | "
+                     f"{fmt(number(r, f'read_r{x}'), 4)} |")
+    lines += [
+        "",
+        "package-benchmark (per call): " + "; ".join(
+            f"{name} p50 {fmt(number(r, f'pb_{name}_ns'), 2)} ns, p90 {fmt(number(r, f'pb_{name}_ns_p90'), 2)} ns, "
+            f"min {fmt(number(r, f'pb_{name}_ns_min'), 2)} ns" for name in SEED_NS) + ".",
+        "",
+    ]
+    text = "\n".join(lines)
+    with open(out_path, "w") as out:
+        out.write(text)
+
+
+def main():
+    command = sys.argv[1]
+    if command == "free-ports":
+        free_ports(int(sys.argv[2]))
+    elif command == "parse-wrk":
+        parse_wrk(sys.argv[2], sys.argv[3])
+    elif command == "parse-jmh":
+        parse_jmh(sys.argv[2:])
+    elif command == "report":
+        report(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    main()
