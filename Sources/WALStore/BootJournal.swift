@@ -72,13 +72,20 @@ public final class BootJournal: Sendable {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
         let bytes = (try? FileIO.read(path)) ?? []
-        let boots = parse(bytes, path: path, warnings: &warnings)
+        var goodLength = 0
+        let boots = parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
         var fd: Int32 = -1
         if writable {
             fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if fd < 0 { warnings.append("cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled") }
+            if fd < 0 {
+                warnings.append("cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled")
+            } else if goodLength < bytes.count {
+                // Cut the torn tail off, or every entry appended after it would be unreadable.
+                _ = ftruncate(fd, off_t(goodLength))
+                _ = fdatasync(fd)
+            }
         }
-        let journal = BootJournal(path: path, state: State(boots: boots, fd: fd, bytes: bytes.count))
+        let journal = BootJournal(path: path, state: State(boots: boots, fd: fd, bytes: goodLength))
         return (journal, warnings)
     }
 
@@ -173,7 +180,7 @@ public final class BootJournal: Sendable {
 
     /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame ends the reading
     /// (what follows it cannot be framed) with a warning.
-    static func parse(_ bytes: [UInt8], path: String, warnings: inout [String]) -> [JournalBoot] {
+    static func parse(_ bytes: [UInt8], path: String, warnings: inout [String], goodLength: inout Int) -> [JournalBoot] {
         var boots: [JournalBoot] = []
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -187,6 +194,7 @@ public final class BootJournal: Sendable {
                     warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
                     return
                 }
+                goodLength = reader.offset
                 switch entry.type {
                 case "boot":
                     boots.append(JournalBoot(attempt: entry.attempt ?? UInt64(boots.count + 1), startUnixMilliseconds: entry.startUnixMs ?? 0,

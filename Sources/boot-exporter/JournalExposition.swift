@@ -8,13 +8,14 @@ import WALStore
 /// the previous boot's outcome, duration and phases. Rendered again only when the journal changed.
 final class JournalExposition: ExpositionSource {
     let journal: BootJournal
-    /// Boots the journal held when this process opened it: the last of them is the previous boot.
-    private let earlierBoots: Int
+    /// The attempt number of the boot before this process's (0: none), found again by number even
+    /// after the journal compacts itself.
+    private let previousAttempt: UInt64
     private let rendered = Mutex<(count: Int, outcome: JournalBoot.Outcome?, text: [UInt8], openMetrics: [UInt8])?>(nil)
 
     init(journal: BootJournal) {
         self.journal = journal
-        earlierBoots = journal.boots.count
+        previousAttempt = journal.boots.last?.attempt ?? 0
     }
 
     var supportsOpenMetrics: Bool { true }
@@ -24,7 +25,7 @@ final class JournalExposition: ExpositionSource {
         let key = (boots.count, boots.last?.outcome)
         let cached = rendered.withLock { cache -> (text: [UInt8], openMetrics: [UInt8]) in
             if let cache, cache.count == key.0, cache.outcome == key.1 { return (cache.text, cache.openMetrics) }
-            let previous = earlierBoots > 0 && earlierBoots <= boots.count ? boots[earlierBoots - 1] : nil
+            let previous = previousAttempt == 0 ? nil : boots.last { $0.attempt == previousAttempt }
             let text = Self.render(boots, previous: previous, openMetrics: false)
             let openMetrics = Self.render(boots, previous: previous, openMetrics: true)
             cache = (key.0, key.1, text, openMetrics)

@@ -66,9 +66,13 @@ struct BootJournalTests {
             #expect(journal.boots.map(\.outcome) == [.ready, .crashed])
             #expect(journal.boots[1].mode == "force")
             #expect(journal.boots[1].phases.map(\.phase) == ["init"])
-            // The journal goes on: the next boot is attempt 3.
+            // The journal goes on: the next boot is attempt 3, and the next process reads it.
             try boot(journal, failing: false)
             #expect(journal.boots.last?.attempt == 3)
+            let (again, laterWarnings) = BootJournal.open(directory: path, writable: false)
+            #expect(laterWarnings.isEmpty, "the torn tail was cut off before appending")
+            #expect(again.boots.map(\.attempt) == [1, 2, 3])
+            #expect(again.boots.map(\.outcome) == [.ready, .crashed, .ready])
         }
     }
 
