@@ -38,6 +38,9 @@ public final class WALStore {
     /// The end of the valid log and the next transaction id, once recovered.
     private(set) var lastLSN: UInt64 = 0
     private(set) var nextTxID: UInt64 = 1
+    /// The end of the log when recovery finished: everything up to it is in the pages in memory.
+    /// Records a writer appends afterwards are only in the WAL.
+    private var appliedLSN: UInt64 = 0
     private var recovered = false
 
     private init(path: String, access: Access, directory: DataDirectory, lock: DirectoryLock?, format: Int) {
@@ -120,6 +123,7 @@ public final class WALStore {
             }
         }
         try replay.finish()
+        appliedLSN = lastLSN
         recovered = true
 
         let recoveredPages = replay.changedPages.sorted()
@@ -211,13 +215,18 @@ public final class WALStore {
             return bytes
         }
         let hot = pool.values.filter(\.isDirty).map(\.id).sorted().prefix(4096)
-        let next = Checkpoint(lsn: lastLSN, nextTxID: nextTxID, generation: generation, pageIDs: pageIDs, hotPages: Array(hot))
+        // The checkpoint holds what the pages hold: up to the end of recovery. Records appended since
+        // (by a writer on this store) stay in the WAL for the next recovery.
+        let next = Checkpoint(lsn: appliedLSN, nextTxID: nextTxID, generation: generation, pageIDs: pageIDs, hotPages: Array(hot))
         try FileIO.writeAtomically(directory.checkpointFile, next.encode(version: DataDirectory.currentFormat))
         checkpointState = next
         pageFile = try PageFile(path: newPath, pageIDs: pageIDs)
         for page in pool.values { page.isDirty = false }
         try FileIO.remove(directory.pageFile(generation: oldGeneration))
-        for segment in try WALSegment.list(directory.walDirectory) { try FileIO.remove(segment.path) }
+        if lastLSN == appliedLSN {
+            for segment in try WALSegment.list(directory.walDirectory) { try FileIO.remove(segment.path) }
+            try FileIO.fsyncDirectory(directory.walDirectory)
+        }
         try FileIO.fsyncDirectory(path)
     }
 

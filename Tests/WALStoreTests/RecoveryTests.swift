@@ -62,6 +62,20 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a checkpoint on a store that also wrote keeps the written records")
+    func checkpointAfterWritingKeepsTheWrites() throws {
+        try withTemporaryDirectory { path in
+            let store = try WALStore.open(path: path, access: .readWrite)
+            _ = try store.recover(RecoveryOptions())
+            let summary = try WALGenerator.generate(into: store, options: .init(records: 500, segmentSize: 16 * 1024), keepLog: true)
+            try store.checkpoint()
+            store.close()
+            let (again, report) = try recoverStore(at: path)
+            #expect(report.recordsReplayed == 500)
+            #expect(try again.contents() == ExpectedState(summary.log).tuples)
+        }
+    }
+
     @Test func warmupHitsThePagesRecoveryLoaded() throws {
         try withTemporaryDirectory { path in
             let first = try generateStore(at: path, records: 1_000)
