@@ -10,6 +10,8 @@ public struct JournalBoot: Sendable, Equatable, Codable {
     public enum Outcome: String, Sendable, Codable {
         case ready
         case failed
+        /// A shutdown was requested during the boot (a rolling restart): not a failure.
+        case stopped
         /// The process ended (killed, crashed) before the boot did.
         case crashed
         /// The boot is the running one.
@@ -117,17 +119,18 @@ public final class BootJournal: Sendable {
                 entries.append(Entry(type: "phase", phase: change.from.name, durationMs: duration))
             }
             if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
-                let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : .failed
+                let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
+                let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
                 let index = state.boots.count - 1
                 state.boots[index].outcome = outcome
                 state.boots[index].durationMilliseconds = change.totalElapsed.wholeMilliseconds
-                if outcome == .failed {
-                    state.boots[index].failedPhase = change.from.name
+                if outcome != .ready {
+                    state.boots[index].failedPhase = outcome == .failed ? change.from.name : nil
                     state.boots[index].reason = change.failureReason
                 }
                 entries.append(Entry(type: "end", phase: outcome == .failed ? change.from.name : nil,
                                      durationMs: change.totalElapsed.wholeMilliseconds, outcome: outcome.rawValue,
-                                     reason: outcome == .failed ? change.failureReason : nil))
+                                     reason: outcome == .ready ? nil : change.failureReason))
             }
             append(entries, to: &state)
         }
@@ -161,7 +164,7 @@ public final class BootJournal: Sendable {
         for boot in state.boots {
             var entries = [Entry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
             entries += boot.phases.map { Entry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
-            if boot.outcome == .ready || boot.outcome == .failed {
+            if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
                 entries.append(Entry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
                                      outcome: boot.outcome.rawValue, reason: boot.reason))
             }
@@ -203,9 +206,9 @@ public final class BootJournal: Sendable {
                     boots[boots.count - 1].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
                 case "end" where !boots.isEmpty:
                     let index = boots.count - 1
-                    boots[index].outcome = entry.outcome == "ready" ? .ready : .failed
+                    boots[index].outcome = JournalBoot.Outcome(rawValue: entry.outcome ?? "") ?? .failed
                     boots[index].durationMilliseconds = entry.durationMs
-                    boots[index].failedPhase = entry.outcome == "failed" ? entry.phase : nil
+                    boots[index].failedPhase = boots[index].outcome == .failed ? entry.phase : nil
                     boots[index].reason = entry.reason
                 default:
                     warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(offset)")

@@ -41,6 +41,12 @@ public final class StoreBoot: Sendable {
         stopRequested.store(true, ordering: .relaxed)
     }
 
+    /// Whether ``requestStop()`` was called.
+    public var stopWasRequested: Bool { stopRequested.load(ordering: .relaxed) }
+
+    /// The failure reason of a boot stopped by ``requestStop()``.
+    public static let stopReason = "shutdown requested during the boot"
+
     /// Runs the boot on the calling thread (it blocks on I/O). A phase that fails fails the machine
     /// and is rethrown; so is an exceeded budget (fail-fast) and a stop request.
     public func run() throws(BootError) -> Outcome {
@@ -71,7 +77,9 @@ public final class StoreBoot: Sendable {
             },
             recover: { fsm in
                 guard let store else { return PreloadHints() }
-                let report = try store.recover(RecoveryOptions(
+                let report: RecoveryReport
+                do {
+                    report = try store.recover(RecoveryOptions(
                     mode: options.mode,
                     maxRecordsPerSecond: options.maxRecordsPerSecond,
                     onCheckpointRead: { fsm.metrics.recordCheckpointBytesScanned($0) },
@@ -82,7 +90,12 @@ public final class StoreBoot: Sendable {
                     },
                     onReplayed: { records, bytes in fsm.recordWALProgress(records: records, bytes: bytes) },
                     shouldContinue: { self.stillWanted }
-                ))
+                    ))
+                } catch StoreError.interrupted {
+                    // Stopped from outside: say why, as the other phases do.
+                    try checkStillWanted()
+                    throw StoreError.interrupted("recovery stopped")
+                }
                 fsm.recordPagesRecovered(report.pagesRecovered)
                 fsm.recordTxnRollbacks(report.transactionsRolledBack)
                 fsm.metrics.recordWALRecordsSkipped(report.corruptRecordsSkipped)
@@ -111,7 +124,7 @@ public final class StoreBoot: Sendable {
 
     private func checkStillWanted() throws(StoreError) {
         guard stillWanted else {
-            throw .interrupted(stopRequested.load(ordering: .relaxed) ? "shutdown requested during the boot" : "the machine failed")
+            throw .interrupted(stopRequested.load(ordering: .relaxed) ? Self.stopReason : "the machine failed")
         }
     }
 }

@@ -98,7 +98,9 @@ final class BootService: Service, Sendable {
         } catch {
             let reason = fsm.failureReason ?? error.message
             logger.error("boot failed", metadata: ["reason": "\(reason)"])
-            if !reason.hasSuffix("shutdown requested during the boot") {
+            // The machine keeps the first reason: a boot that failed before a stop was asked for
+            // is still a failure.
+            if !reason.hasSuffix(StoreBoot.stopReason) {
                 failure.withLock { $0 = "boot failed: \(reason)" }
             }
             return nil

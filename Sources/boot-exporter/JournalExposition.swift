@@ -40,11 +40,13 @@ final class JournalExposition: ExpositionSource {
         var out = ""
         let attempts = boots.last?.attempt ?? 0
         let finished = boots.filter { $0.outcome != .running }
-        let consecutive = boots.reversed().drop { $0.outcome == .running }.prefix { $0.outcome == .failed || $0.outcome == .crashed }.count
+        // Boots stopped on request (rolling restarts) neither count nor break the run.
+        let consecutive = boots.reversed().drop { $0.outcome == .running }.filter { $0.outcome != .stopped }
+            .prefix { $0.outcome == .failed || $0.outcome == .crashed }.count
 
         out += "# HELP \(openMetrics ? "boot_attempts" : "boot_attempts_total") Boots started in this data directory, across restarts (the boot journal).\n"
         out += "# TYPE \(openMetrics ? "boot_attempts" : "boot_attempts_total") counter\nboot_attempts_total \(attempts)\n"
-        out += "# HELP boot_consecutive_failures Boots in a row, the latest included once it ended, that failed or crashed before ready.\n"
+        out += "# HELP boot_consecutive_failures Boots in a row, the latest included once it ended, that failed or crashed before ready (boots stopped on request aside).\n"
         out += "# TYPE boot_consecutive_failures gauge\nboot_consecutive_failures \(consecutive)\n"
         if let failure = finished.last(where: { $0.outcome == .failed || $0.outcome == .crashed }) {
             let phase = failure.failedPhase ?? "unknown"

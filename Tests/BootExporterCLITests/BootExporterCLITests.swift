@@ -267,6 +267,28 @@ struct BootExporterCLITests {
         #expect(server.stderr.contains("torn or corrupt entry"))
     }
 
+    @Test("SIGTERM during WAL replay: a clean exit 0, journaled as stopped, not as a failure")
+    func stopDuringReplay() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "20000",
+                                        "--recover.max-records-per-second", "2000"])
+        let port = try server.listeningPort()
+        while sample("boot_phase_code", in: try httpGet(port: port, "/metrics").body) != 3 { usleep(20_000) }
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0, "\(server.stderr)")
+        let history = try BinaryProcess.run(["history", "--data-dir", data, "--json"])
+        let boots = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]]
+        #expect(boots?.first?["outcome"] as? String == "stopped")
+        // The next boot does not count it as a failure.
+        let next = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
+        let nextPort = try next.listeningPort()
+        while try httpGet(port: nextPort, "/readyz").status != 200 { usleep(50_000) }
+        #expect(sample("boot_consecutive_failures", in: try httpGet(port: nextPort, "/metrics").body) == 0)
+        next.signal(SIGTERM)
+        #expect(next.wait() == 0)
+    }
+
     @Test func aPortInUseIsARuntimeError() throws {
         let data = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: data) }
