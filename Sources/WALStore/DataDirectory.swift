@@ -40,11 +40,26 @@ struct DataDirectory {
         try FileIO.writeAtomically(formatFile, Array("format=\(version)\n".utf8))
     }
 
-    /// Whether the directory is missing or holds nothing but a boot journal (boots that never got
-    /// as far as creating the store).
+    /// Whether the directory is missing, holds nothing but a boot journal (boots that never got as
+    /// far as creating the store), or holds a creation cut short: no FORMAT file (written last) and
+    /// only what `create()` writes before it, with an empty WAL directory.
     var isMissingOrEmpty: Bool {
         guard FileIO.isDirectory(path) else { return !FileIO.exists(path) }
-        return (try? FileIO.list(path).allSatisfy { $0 == BootJournal.fileName }) ?? false
+        guard let names = try? FileIO.list(path) else { return false }
+        let creation: Set<String> = [BootJournal.fileName, "LOCK", Checkpoint.fileName, Checkpoint.fileName + ".tmp",
+                                     PageFile.name(generation: 0), PageFile.name(generation: 0) + ".tmp", "FORMAT.tmp"]
+        return names.allSatisfy { name in
+            creation.contains(name) || (name == "wal" && ((try? FileIO.list(walDirectory).isEmpty) ?? false))
+        }
+    }
+
+    /// Removes what a crash can leave behind: temporary files, and page files of generations other
+    /// than the checkpoint's (a crash between a checkpoint and the removal of the old page file).
+    func removeLeftovers(generation: UInt64) throws(StoreError) {
+        let current = PageFile.name(generation: generation)
+        for name in try FileIO.list(path) where name.hasSuffix(".tmp") || (name.hasPrefix("pages-") && name.hasSuffix(".db") && name != current) {
+            try FileIO.remove(FileIO.join(path, name))
+        }
     }
 
     /// Creates a fresh store: an empty checkpoint and page file, an empty WAL directory, then

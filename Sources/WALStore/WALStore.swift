@@ -56,15 +56,16 @@ public final class WALStore {
     /// when another process holds it.
     public static func open(path: String, access: Access) throws(StoreError) -> WALStore {
         let directory = DataDirectory(path: path)
-        if access == .readWrite, directory.isMissingOrEmpty {
-            try directory.create()
-        }
+        if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectory(path) }
         guard FileIO.isDirectory(path) else { throw .system("open", path) }
-        guard let format = try directory.readFormat() else { throw .notADataDirectory(path: path) }
-        let lock = try DirectoryLock.acquire(directory, exclusive: access == .readWrite)
-        guard format <= DataDirectory.currentFormat else {
+        // A newer directory is refused before anything is written, the lock file included.
+        if let format = try directory.readFormat(), format > DataDirectory.currentFormat {
             throw .newerFormat(path: path, found: format, supported: DataDirectory.currentFormat)
         }
+        let lock = try DirectoryLock.acquire(directory, exclusive: access == .readWrite)
+        // Under the lock: create a store that is missing, or finish one whose creation was cut short.
+        if access == .readWrite, directory.isMissingOrEmpty { try directory.create() }
+        guard let format = try directory.readFormat() else { throw .notADataDirectory(path: path) }
         return WALStore(path: path, access: access, directory: directory, lock: lock, format: format)
     }
 
@@ -81,6 +82,9 @@ public final class WALStore {
     @discardableResult
     public func migrate(onStep: (Int) -> Void = { _ in }) throws(StoreError) -> Int {
         var migration = try FormatMigration(directory: directory, format: format, writes: access == .readWrite)
+        if access == .readWrite, migration.format == DataDirectory.currentFormat {
+            try directory.removeLeftovers(generation: migration.checkpoint.generation)
+        }
         var steps = 0
         while migration.format < DataDirectory.currentFormat {
             try migration.step()

@@ -69,7 +69,27 @@ struct DirectoryTests {
                 #expect(error == .newerFormat(path: path, found: 4, supported: 3))
                 #expect("\(error!)".contains("left untouched"))
             }
-            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before)
+            #expect(try directoryImage(path) == before, "not even a lock file")
+        }
+    }
+
+    @Test("a creation cut short (no FORMAT yet) is finished by the next open; leftovers of a crash are removed")
+    func unfinishedCreationAndLeftovers() throws {
+        try withTemporaryDirectory { path in
+            do { _ = try WALStore.open(path: path, access: .readWrite) }
+            // As if the process died before writing FORMAT, with a temporary file about.
+            try FileManager.default.removeItem(atPath: path + "/FORMAT")
+            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path + "/checkpoint.tmp"))
+            let store = try WALStore.open(path: path, access: .readWrite)
+            #expect(store.format == 3)
+            _ = try store.recover(RecoveryOptions())
+            store.close()
+            // A page file of another generation (a crash after a checkpoint) and a .tmp are removed.
+            try Data(count: Page.size).write(to: URL(fileURLWithPath: path + "/pages-7.db"))
+            try Data([0]).write(to: URL(fileURLWithPath: path + "/pages-0.db.tmp"))
+            let again = try WALStore.open(path: path, access: .readWrite)
+            _ = try again.recover(RecoveryOptions())
+            #expect(try FileIO.list(path).filter { $0.hasPrefix("pages-") } == ["pages-0.db"])
         }
     }
 
