@@ -33,21 +33,15 @@ struct WALSegment {
         }.sorted { $0.index < $1.index }
     }
 
-    /// Maps the segment read-only and hands its bytes to `body`.
+    /// Reads the segment and hands its bytes to `body`. Read, not mapped: an I/O error (or a file
+    /// truncated under us) is then an error with a path, where a mapping would kill the process with
+    /// SIGBUS.
     func withContents<T>(_ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system("open", path) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
-        let size = Int(info.st_size)
-        guard size > 0 else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapping != MAP_FAILED else {
-            throw .system("mmap", path)
+        let bytes = try FileIO.read(path)
+        let result = bytes.withUnsafeBytes { raw -> Result<T, StoreError> in
+            do throws(StoreError) { return .success(try body(raw)) } catch { return .failure(error) }
         }
-        defer { munmap(mapping, size) }
-        madvise(mapping, size, MADV_SEQUENTIAL)
-        return try body(UnsafeRawBufferPointer(start: mapping, count: size))
+        return try result.get()
     }
 
     /// Whether `bytes` start with this segment's header.
