@@ -118,6 +118,8 @@ private struct Daemon: @unchecked Sendable {
     let strings: [UnsafeMutablePointer<CChar>]
 
     static func start(configuration: ExporterConfiguration, context: ConnectionContext) throws(ExporterError) -> Daemon {
+        // Resolve first: a bad address must not leave anything allocated behind.
+        let resolved = configuration.host.isEmpty ? nil : try ListenAddress.resolve(host: configuration.host, port: UInt16(configuration.port))
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         let logger = UnsafeMutablePointer<bootfsm_mhd_logger>.allocate(capacity: 1)
         logger.initialize(to: bootfsm_mhd_logger(sink: logSink, context: contextPointer))
@@ -160,7 +162,7 @@ private struct Daemon: @unchecked Sendable {
             handle = startDaemon(flags | UInt32(MHD_USE_DUAL_STACK.rawValue), port, options, context)
             if handle == nil { handle = startDaemon(flags, port, options, context) }
         } else {
-            var address = try ListenAddress.resolve(host: configuration.host, port: port)
+            var address = resolved!
             if address.isIPv6 { flags |= UInt32(MHD_USE_IPv6.rawValue) }
             handle = withUnsafeMutableBytes(of: &address.storage) { storage in
                 var withAddress = options
@@ -170,7 +172,10 @@ private struct Daemon: @unchecked Sendable {
         }
         guard let handle else {
             logger.deallocate()
-            strings.forEach { free($0) }
+            strings.forEach { string in
+                memset(string, 0, strlen(string))  // the private key among them
+                free(string)
+            }
             let reason = context.lastLibraryMessage.withLock { $0 } ?? "libmicrohttpd could not start"
             let host = configuration.host.isEmpty ? "" : configuration.host
             throw .startFailed("cannot listen on \(host):\(configuration.port): \(reason)")
@@ -201,7 +206,10 @@ private struct Daemon: @unchecked Sendable {
         MHD_stop_daemon(handle)
         if listener >= 0 { close(listener) }
         logger.deallocate()
-        strings.forEach { free($0) }
+        strings.forEach { string in
+            memset(string, 0, strlen(string))
+            free(string)
+        }
     }
 }
 

@@ -104,9 +104,10 @@ public final class BootStateMachine: Sendable {
 
     /// Starts the boot: `uninitialized → init`, recording the boot's start and its recovery mode.
     public func startBoot(mode: RecoveryMode = .normal) throws(BootError) {
-        let now = clock.monotonicNow()
-        let wallClock = clock.wallClockNow()
         let change = try state.withLock { (state) throws(BootError) -> PhaseChange? in
+            // Time is read under the lock, so changes and reads never see it go backwards.
+            let now = clock.monotonicNow()
+            let wallClock = clock.wallClockNow()
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
@@ -122,12 +123,12 @@ public final class BootStateMachine: Sendable {
     /// machine is then `failed`). `uninitialized → init` is the same as ``startBoot(mode:)`` with
     /// `normal`. Failing an already failed machine changes nothing.
     public func transition(to next: BootPhase) throws(BootError) {
-        let now = clock.monotonicNow()
-        let wallClock = clock.wallClockNow()
         let counters = metrics.counters
         var changes: [PhaseChange] = []
         defer { changes.forEach(notify) }
         try state.withLock { (state) throws(BootError) in
+            let now = clock.monotonicNow()
+            let wallClock = clock.wallClockNow()
             let current = state.phase
             guard current.canTransition(to: next) else {
                 throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
@@ -168,10 +169,10 @@ public final class BootStateMachine: Sendable {
     /// Fails the machine in one atomic step, with the reason `Failed in <phase>: <reason>`.
     /// The first failure's reason is kept; failing again changes nothing.
     public func fail(reason: String) {
-        let now = clock.monotonicNow()
         let counters = metrics.counters
         let change = state.withLock { state in
-            state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets, counters: counters)
+            let now = clock.monotonicNow()
+            return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets, counters: counters)
         }
         notify(change)
     }
@@ -201,9 +202,9 @@ public final class BootStateMachine: Sendable {
 
     /// Runs `body` under the lock after enforcing the budgets at the current time.
     private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {
-        let now = clock.monotonicNow()
         var change: PhaseChange?
         let result = state.withLock { state in
+            let now = clock.monotonicNow()
             if budgetPolicy == .failFast, state.phase.isBooting {
                 change = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: metrics.counters)?.0
             }
