@@ -13,12 +13,29 @@ import Glibc
 /// verified once are remembered (at most 64 pairs), so a scraper pays the cost once. Passwords and
 /// hashes are never logged.
 final class BasicAuthenticator: Sendable {
+    /// What a check concluded.
+    enum Verdict {
+        case allowed
+        case denied
+        /// Too many bcrypt checks are running: try again (answered with 429).
+        case busy
+    }
+
     private let users: [String: String]
     private let verified = Mutex<Set<String>>([])
+    /// Unknown users are checked against this hash too, so the time of an answer does not tell
+    /// which user names exist.
+    private let dummyHash: String
+    /// bcrypt checks running now. At most ``maxConcurrentChecks``: wrong passwords cannot occupy
+    /// every server thread and starve the probes.
+    private let running = Atomic<Int>(0)
+    static let maxConcurrentChecks = 1
 
     /// `users` maps user names to bcrypt hashes (`$2a$`, `$2b$` or `$2y$`).
     init(users: [String: String]) {
         self.users = users
+        let cost = users.values.first.map { String($0.dropFirst(4).prefix(2)) }.flatMap { UInt($0) } ?? 10
+        dummyHash = Self.hash(password: "not a password of this server", cost: cost) ?? users.values.first ?? ""
     }
 
     /// Whether `hash` is a bcrypt hash: `$2b$10$` and 53 characters of salt and digest.
@@ -33,17 +50,22 @@ final class BasicAuthenticator: Sendable {
     }
 
     /// Whether an `Authorization` header carries a known user and the right password.
-    func authenticates(_ authorization: String?) -> Bool {
-        guard let authorization, let (user, password) = Self.credentials(authorization),
-              let hash = users[user] else { return false }
+    func check(_ authorization: String?) -> Verdict {
+        guard let authorization, let (user, password) = Self.credentials(authorization) else { return .denied }
         let key = user + "\u{0}" + password
-        if verified.withLock({ $0.contains(key) }) { return true }
-        guard Self.verify(password: password, hash: hash) else { return false }
+        if verified.withLock({ $0.contains(key) }) { return .allowed }
+        guard running.wrappingAdd(1, ordering: .acquiring).newValue <= Self.maxConcurrentChecks else {
+            running.wrappingSubtract(1, ordering: .releasing)
+            return .busy
+        }
+        defer { running.wrappingSubtract(1, ordering: .releasing) }
+        let hash = users[user]
+        guard Self.verify(password: password, hash: hash ?? dummyHash), hash != nil else { return .denied }
         verified.withLock { remembered in
             if remembered.count >= 64 { remembered.removeAll() }
             remembered.insert(key)
         }
-        return true
+        return .allowed
     }
 
     /// User and password of `Basic <base64(user:password)>`.

@@ -167,7 +167,7 @@ final class ExpositionWriter: Sendable {
             rollbacks = b.family("boot_txns_rolled_back_total", .counter, "Transactions rolled back.")
             checkpointBytes = b.family("boot_checkpoint_bytes_scanned_total", .counter, "Checkpoint bytes scanned.")
             migrationSteps = b.family("boot_migration_steps_completed_total", .counter, "Format migration steps completed.")
-            walSkipped = b.family("boot_wal_records_skipped_total", .counter, "Corrupt WAL records skipped by a force recovery.")
+            walSkipped = b.family("boot_wal_records_skipped_total", .counter, "Damaged WAL stretches (corrupt records, garbage, broken segment headers) skipped by a force recovery.")
             warmupHitRatio = b.family("boot_warmup_hit_ratio", .gauge, "Cache hit ratio of the warmup preload, 0 to 1.")
             cpu = b.family("process_cpu_seconds_total", .counter, "Total user and system CPU time spent in seconds.")
             residentMemory = b.family("process_resident_memory_bytes", .gauge, "Resident memory size in bytes.")

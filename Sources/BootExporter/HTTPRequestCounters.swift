@@ -18,7 +18,7 @@ public enum Handler: String, Sendable, CaseIterable {
 /// atomic per series, so server threads never wait on each other to count.
 final class HTTPRequestCounters: Sendable {
     /// Every status code the exporter answers with; each gets a series once it has been used.
-    static let codes: [UInt16] = [200, 400, 401, 403, 404, 405, 500, 503]
+    static let codes: [UInt16] = [200, 400, 401, 403, 404, 405, 429, 500, 503]
 
     private static let seriesCount = Handler.allCases.count * codes.count
 

@@ -101,10 +101,19 @@ final class RequestRouter: Sendable {
             body.append(UInt8(ascii: "\n"))
             return Response(status: 403, contentType: "text/plain; charset=utf-8", body: body)
         }
-        if let authenticator, !authenticator.authenticates(request.fields.header("Authorization")) {
-            var body = OutputBuffer(capacity: 64)
-            body.append("401 unauthorized\n" as StaticString)
-            return Response(status: 401, contentType: "text/plain; charset=utf-8", body: body, challenge: true)
+        if let authenticator {
+            switch authenticator.check(request.fields.header("Authorization")) {
+            case .allowed:
+                break
+            case .denied:
+                var body = OutputBuffer(capacity: 64)
+                body.append("401 unauthorized\n" as StaticString)
+                return Response(status: 401, contentType: "text/plain; charset=utf-8", body: body, challenge: true)
+            case .busy:
+                var body = OutputBuffer(capacity: 64)
+                body.append("429 too many authentication checks at once; retry\n" as StaticString)
+                return Response(status: 429, contentType: "text/plain; charset=utf-8", body: body)
+            }
         }
         if handler == .other {
             var body = OutputBuffer(capacity: 64)

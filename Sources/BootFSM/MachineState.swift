@@ -188,7 +188,8 @@ extension Duration {
     public var wholeMilliseconds: UInt64 {
         let (seconds, attoseconds) = components
         guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        return UInt64(seconds) &* 1000 &+ UInt64(attoseconds / 1_000_000_000_000_000)
+        let (milliseconds, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : milliseconds &+ UInt64(attoseconds / 1_000_000_000_000_000)
     }
 }
 

@@ -26,6 +26,8 @@ enum DurationParser {
             case "d": total += .seconds(value * 86_400)
             default: throw Failure(text: text)
             }
+            // Past ten years a duration is a typo, and the arithmetic of budgets stays far from overflow.
+            guard total <= .seconds(315_360_000) else { throw Failure(text: text) }
         }
         return total
     }

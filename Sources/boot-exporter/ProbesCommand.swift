@@ -21,8 +21,9 @@ struct ProbesCommand: ParsableCommand {
     var port = ExporterConfiguration.defaultPort
 
     func validate() throws {
-        guard startupProbeSeconds >= 1 else { throw ValidationError("--startup-probe-seconds must be at least 1") }
-        guard periodSeconds >= 1 else { throw ValidationError("--period-seconds must be at least 1") }
+        // Kubernetes keeps these in 32-bit fields; a year is already far beyond any boot.
+        guard (1...31_536_000).contains(startupProbeSeconds) else { throw ValidationError("--startup-probe-seconds must be 1 to 31536000") }
+        guard (1...86_400).contains(periodSeconds) else { throw ValidationError("--period-seconds must be 1 to 86400") }
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1-65535") }
     }
 

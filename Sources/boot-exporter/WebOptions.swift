@@ -33,8 +33,9 @@ struct WebOptions: ParsableArguments {
 
     func validate() throws {
         _ = try parsedAddress()
-        guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1 else {
-            throw ValidationError("--web.telemetry-path must start with / and name a path, not \"\(telemetryPath)\"")
+        guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !telemetryPath.contains("?"),
+              !["/health", "/livez", "/readyz", "/startupz"].contains(telemetryPath) else {
+            throw ValidationError("--web.telemetry-path must start with / and not be / or another endpoint's path, not \"\(telemetryPath)\"")
         }
         guard (1...256).contains(threads) else { throw ValidationError("--web.threads must be 1-256") }
         guard maxConnections >= 1 else { throw ValidationError("--web.max-connections must be at least 1") }
@@ -104,8 +105,8 @@ struct BudgetOptions: ParsableArguments {
     var budgetPolicy: BudgetPolicy = .failFast
 
     func validate() throws {
-        if let startupProbeSeconds, startupProbeSeconds == 0 {
-            throw ValidationError("--boot.startup-probe-seconds must be at least 1")
+        if let startupProbeSeconds, !(1...31_536_000).contains(startupProbeSeconds) {
+            throw ValidationError("--boot.startup-probe-seconds must be 1 to 31536000")
         }
     }
 

@@ -22,9 +22,11 @@ struct HealthStatusTests {
     func hostileStringsRoundTrip(text: String) throws {
         let fsm = BootStateMachine()
         try fsm.startBoot()
-        fsm.updateProgress(PhaseProgress(message: text))
         fsm.fail(reason: text)
+        // Progress may still be reported once failed; set it after, so the message is encoded too.
+        fsm.updateProgress(PhaseProgress(message: text))
         let status = fsm.healthStatus()
+        #expect(status.progressMessage == text)
         let json = status.toJSON()
         let decoded = try JSONDecoder().decode(HealthStatus.self, from: Data(json.utf8))
         #expect(decoded == status)

@@ -251,10 +251,13 @@ struct RecoveryTests {
             try generateStore(at: path, records: 300)
             let store = try WALStore.open(path: path, access: .readWrite)
             var calls = 0
+            let started = ContinuousClock.now
             let error = #expect(throws: StoreError.self) {
                 _ = try store.recover(RecoveryOptions(maxRecordsPerSecond: 1_000, shouldContinue: { calls += 1; return calls < 3 }))
             }
             #expect(error == .interrupted("recovery stopped"))
+            // Batches of 100 records at 1,000 a second: the second report comes about 0.1 s in.
+            #expect(ContinuousClock.now - started >= .milliseconds(80))
         }
     }
 }
