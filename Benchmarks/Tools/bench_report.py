@@ -4,7 +4,8 @@
 
     bench_report.py free-ports N            N free TCP ports on 127.0.0.1, on one line
     bench_report.py parse-wrk FILE PREFIX   PREFIX_rps=… PREFIX_p50_ms=… PREFIX_p99_ms=… PREFIX_errors=…
-    bench_report.py parse-jmh FILE…         pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…
+    bench_report.py parse-benchmark FILE    pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…, from
+                                            the output of a package-benchmark executable run on its own
     bench_report.py report RESULTS OUT      the Markdown report from the key=value results
 """
 
@@ -75,6 +76,36 @@ def parse_jmh(paths):
                 print(f"pb_{name}_mallocs={mallocs['scorePercentiles']['50.0'] / scaling}")
 
 
+def parse_benchmark(path):
+    """Reads the percentile tables a package-benchmark executable prints when run without the plugin:
+    `Debug results for NAME:`, then per metric `Metric name:` and HdrHistogram rows `value percentile …`."""
+    name = metric = None
+    rows = {}
+    for raw in open(path, errors="replace"):
+        line = raw.rstrip("\n")
+        match = re.match(r"Debug results for (.+):$", line)
+        if match:
+            name, metric = match.group(1), None
+            continue
+        if name and re.match(r"^[A-Za-z].*:$", line):
+            metric = line[:-1]
+            continue
+        match = re.match(r"^\s*([\d.]+)\s+([\d.]+)\s+\d+", line)
+        if name and metric and match:
+            rows.setdefault((name, metric), []).append((float(match.group(2)), float(match.group(1))))
+
+    def percentile(values, p):
+        return next((value for q, value in values if q >= p), values[-1][1])
+
+    for (name, metric), values in sorted(rows.items()):
+        scaling = SCALING.get(name, DEFAULT_SCALING)
+        if metric.startswith("Time (wall clock)"):  # nanoseconds per measured iteration
+            for p, key in ((0.5, "ns"), (0.9, "ns_p90"), (0.0, "ns_min")):
+                print(f"pb_{name}_{key}={percentile(values, p) / scaling}")
+        elif metric.startswith("Malloc (total)"):
+            print(f"pb_{name}_mallocs={percentile(values, 0.5) / scaling}")
+
+
 def load(path):
     results = {}
     for line in open(path):
@@ -117,7 +148,8 @@ def met(condition):
 
 def report(results_path, out_path):
     r = load(results_path)
-    rounds = sorted({int(m.group(1)) for k in r for m in [re.search(r"_r(\d+)(_|$)", k)] if m})
+    rounds = sorted({int(m.group(1)) for k in r for m in [re.match(r"wrk_\w+?_r(\d+)_", k)] if m})
+    replay_rounds = sorted({int(m.group(1)) for k in r for m in [re.match(r"(?:replay_\w+?|read)_r(\d+)$", k)] if m})
     rows = []
 
     def row(figure, ours, peer, rat, target, ok):
@@ -145,9 +177,9 @@ def report(results_path, out_path):
         row(f"a. allocations per call: {labels[name]}", fmt(mallocs, 2), "—", "—",
             "0" if target_zero else "(none set)",
             (mallocs is not None and mallocs < 0.01) if target_zero else None)
-    rows.append(f"| a. `swift package benchmark baseline check bench-run --check-absolute-path Thresholds` | "
+    rows.append(f"| a. `swift package benchmark baseline check --check-absolute-path Thresholds` (in Benchmarks/) | "
                 f"{r.get('pb_thresholds', 'n/a')} | checked-in Thresholds/ | — | no regression | "
-                f"{met(r.get('pb_thresholds', '').startswith('pass') if 'pb_thresholds' in r else None)} |")
+                f"{met(r['pb_thresholds'].startswith('pass') if r.get('pb_thresholds', 'not run').split()[0] in ('pass', 'FAIL') else None)} |")
 
     # b. /metrics throughput.
     servers = ["ours", "c", "nginx", "hummingbird", "go", "node"]
@@ -173,13 +205,14 @@ def report(results_path, out_path):
         None if paced is None else paced < 1000)
 
     # c. Replay.
-    plain = median(r, "replay_plain_r", rounds)
-    scraped = median(r, "replay_scraped_r", rounds)
-    walstore = median(r, "replay_walstore_r", rounds)
-    read = median(r, "read_r", rounds)
+    plain = median(r, "replay_plain_r", replay_rounds)
+    scraped = median(r, "replay_scraped_r", replay_rounds)
+    walstore = median(r, "replay_walstore_r", replay_rounds)
+    read = median(r, "read_r", replay_rounds)
     wal_bytes = number(r, "wal_bytes")
     q = ratio(scraped, plain)
-    row("c. WAL replay (recover phase) scraped every 100 ms (OpenMetrics + gzip) vs not scraped",
+    row(f"c. WAL replay (recover phase, median of {len(replay_rounds)}) scraped every 100 ms (OpenMetrics + gzip) "
+        "vs not scraped",
         fmt(scraped, 3, " s"), fmt(plain, 3, " s"), fmt(q, 3, "×"), "≤ 1.02×", None if q is None else q <= 1.02)
     q = ratio(read, plain)
     mbps = lambda seconds: fmt(wal_bytes / seconds / 1e6 if wal_bytes and seconds else None, 0, " MB/s")
@@ -221,6 +254,10 @@ def report(results_path, out_path):
         "time ratios are ours ÷ peer (lower is better) except the seed column, which gives how fast ours runs "
         "relative to the seed (≥ 1× meets the target).",
         "",
+        *([f"Builds were still running during phase(s) {r['overlapped']} (the Hummingbird peer's first build, at "
+           "idle CPU priority): figures of those phases are noisier than in a run with cached builds.", ""]
+          if r.get("overlapped") else []),
+        *([f"The Hummingbird peer was skipped: {r['hummingbird_skipped']}.", ""] if r.get("hummingbird_skipped") else []),
         "## Machine",
         "",
         "| | |",
@@ -273,7 +310,7 @@ def report(results_path, out_path):
         "| round | boot-exporter | boot-exporter, scraped | scrapes | WALStore alone | page-cache read |",
         "|---|---|---|---|---|---|",
     ]
-    for x in rounds:
+    for x in replay_rounds:
         lines.append(f"| {x} | {fmt(number(r, f'replay_plain_r{x}'), 3)} | {fmt(number(r, f'replay_scraped_r{x}'), 3)} | "
                      f"{r.get(f'replay_scrapes_r{x}', '?')} | {fmt(number(r, f'replay_walstore_r{x}'), 3)} | "
                      f"{fmt(number(r, f'read_r{x}'), 4)} |")
@@ -297,6 +334,8 @@ def main():
         parse_wrk(sys.argv[2], sys.argv[3])
     elif command == "parse-jmh":
         parse_jmh(sys.argv[2:])
+    elif command == "parse-benchmark":
+        parse_benchmark(sys.argv[2])
     elif command == "report":
         report(sys.argv[2], sys.argv[3])
     else:

@@ -148,6 +148,7 @@ int main(int argc, char **argv) {
     }
 
     uint64_t interval = (uint64_t)(1e9 / rate), start = now_ns();
+    uint64_t deadline = start + (uint64_t)(duration * 1e9) + 30000000000ull;  // bounded, whatever happens
     size_t scheduled = 0, done = 0, errors = 0;
     while (!stop_requested && (scheduled < total || done + errors < scheduled)) {
         uint64_t now = now_ns();
@@ -174,8 +175,10 @@ int main(int argc, char **argv) {
             }
             fds[i] = (struct pollfd){ .fd = c->fd, .events = c->busy ? POLLIN : 0 };
         }
-        uint64_t next = scheduled < total ? start + scheduled * interval : now_ns() + 100000000ull;
-        uint64_t wait_ns = next > now_ns() ? next - now_ns() : 0;
+        uint64_t current = now_ns();
+        if (current > deadline) { fprintf(stderr, "pacedload: responses missing at the deadline\n"); break; }
+        uint64_t next = scheduled < total ? start + scheduled * interval : current + 100000000ull;
+        uint64_t wait_ns = next > current ? next - current : 0;
         struct timespec timeout = { .tv_sec = (time_t)(wait_ns / 1000000000ull), .tv_nsec = (long)(wait_ns % 1000000000ull) };
         int ready = ppoll(fds, (nfds_t)connections, &timeout, NULL);
         if (ready < 0 && errno != EINTR) { perror("ppoll"); break; }

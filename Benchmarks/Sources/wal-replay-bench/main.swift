@@ -4,6 +4,8 @@
 //
 //   wal-replay-bench replay <data-dir>   open + migrate (untimed), then recover(RecoveryOptions()) with
 //                                        no hooks: WALStore alone, no state machine, no exporter
+//   wal-replay-bench replay-thread <dir> the same on a second thread, as boot-exporter replays (its
+//                                        allocations then come from another malloc arena)
 //   wal-replay-bench read <data-dir>     read(2) every WAL segment into a 1 MiB buffer, twice (the
 //                                        first warms the page cache), timing the second
 //
@@ -41,6 +43,13 @@ func replay(_ path: String) {
     } catch {
         fail("\(error)")
     }
+}
+
+/// The thread body of `replay-thread`: a named function, since a closure written in top-level code
+/// would be main-actor isolated and trap when called on another thread.
+func replayThreadEntry(_ argument: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    replay(String(cString: argument!.assumingMemoryBound(to: CChar.self)))
+    return nil
 }
 
 func read(_ path: String) {
@@ -81,6 +90,11 @@ let arguments = CommandLine.arguments
 guard arguments.count == 3 else { fail("usage: wal-replay-bench replay|read <data-dir>") }
 switch arguments[1] {
 case "replay": replay(arguments[2])
+case "replay-thread":
+    var thread = pthread_t()
+    let path = UnsafeMutablePointer<CChar>(strdup(arguments[2])!)
+    pthread_create(&thread, nil, replayThreadEntry, path)
+    pthread_join(thread, nil)
 case "read": read(arguments[2])
 default: fail("unknown mode \(arguments[1])")
 }
