@@ -20,8 +20,8 @@ struct LogOptions: ParsableArguments {
     func bootstrap() -> Logger {
         let level = self.level
         switch format {
-        case .logfmt: LoggingSystem.bootstrap { LogfmtLogHandler(logLevel: level, label: $0) }
-        case .json: LoggingSystem.bootstrap { JSONLogHandler(logLevel: level, label: $0) }
+        case .logfmt: LoggingSystem.bootstrap { LineLogHandler(format: .logfmt, logLevel: level, label: $0) }
+        case .json: LoggingSystem.bootstrap { LineLogHandler(format: .json, logLevel: level, label: $0) }
         }
         return Logger(label: "boot-exporter")
     }

@@ -23,9 +23,12 @@ enum LogOutput {
     }
 }
 
-/// `--log.format logfmt`: `ts=… level=info msg="phase changed" from=init to=migrate …`, as
-/// Prometheus components log.
-struct LogfmtLogHandler: LogHandler {
+/// One structured line per event on standard error: `--log.format logfmt` (`ts=… level=info
+/// msg="phase changed" from=init …`, as Prometheus components log) or `json` (one object per line).
+struct LineLogHandler: LogHandler {
+    enum Format { case logfmt, json }
+
+    let format: Format
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level
     let label: String
@@ -36,11 +39,22 @@ struct LogfmtLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = "ts=\(LogOutput.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
-            line += " \(key)=\(Self.quote(value.description))"
+        let fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        switch format {
+        case .logfmt:
+            var line = "ts=\(LogOutput.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+            for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+                line += " \(key)=\(Self.quote(value.description))"
+            }
+            LogOutput.write(line)
+        case .json:
+            var object: [String: String] = ["ts": LogOutput.timestamp(), "level": event.level.rawValue, "msg": event.message.description]
+            for (key, value) in fields where object[key] == nil { object[key] = value.description }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            guard let data = try? encoder.encode(object) else { return }
+            LogOutput.write(String(decoding: data, as: UTF8.self))
         }
-        LogOutput.write(line)
     }
 
     /// A value as logfmt writes it: bare when it has no space, quote or `=`, quoted otherwise.
@@ -59,28 +73,5 @@ struct LogfmtLogHandler: LogHandler {
             }
         }
         return "\"\(escaped)\""
-    }
-}
-
-/// `--log.format json`: one JSON object per line.
-struct JSONLogHandler: LogHandler {
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level
-    let label: String
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var object: [String: String] = ["ts": LogOutput.timestamp(), "level": event.level.rawValue, "msg": event.message.description]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) where object[key] == nil {
-            object[key] = value.description
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(object) else { return }
-        LogOutput.write(String(decoding: data, as: UTF8.self))
     }
 }
