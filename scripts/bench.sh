@@ -23,6 +23,7 @@
 # (auto: run `swift package benchmark baseline check` only when its plugin tool is already built;
 # 1: always; 0: never).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in Benchmarks/Tools
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/Benchmarks
