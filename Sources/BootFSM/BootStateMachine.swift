@@ -124,8 +124,9 @@ public final class BootStateMachine: Sendable {
     /// `normal`. Failing an already failed machine changes nothing.
     public func transition(to next: BootPhase) throws(BootError) {
         let counters = metrics.counters
-        var changes: [PhaseChange] = []
-        defer { changes.forEach(notify) }
+        // At most one change per transition: no array to allocate on every call.
+        var change: PhaseChange?
+        defer { notify(change) }
         try state.withLock { (state) throws(BootError) in
             let now = clock.monotonicNow()
             let wallClock = clock.wallClockNow()
@@ -134,22 +135,18 @@ public final class BootStateMachine: Sendable {
                 throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
             }
             if current == .uninitialized && next == .initializing {
-                if let change = state.start(mode: .normal, now: now, wallClock: wallClock, counters: counters) {
-                    changes.append(change)
-                }
+                change = state.start(mode: .normal, now: now, wallClock: wallClock, counters: counters)
                 return
             }
             if next == .failed {
-                if let change = state.fail(reason: "Failed in \(current.name): transition to failed", now: now, budgets: budgets, counters: counters) {
-                    changes.append(change)
-                }
+                change = state.fail(reason: "Failed in \(current.name): transition to failed", now: now, budgets: budgets, counters: counters)
                 return
             }
-            if let (change, error) = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: counters) {
-                changes.append(change)
+            if let (failure, error) = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: counters) {
+                change = failure
                 throw error
             }
-            changes.append(state.enter(next, now: now, counters: counters))
+            change = state.enter(next, now: now, counters: counters)
         }
     }
 

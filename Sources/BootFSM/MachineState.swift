@@ -24,6 +24,8 @@ struct MachineState {
 
     init(now: Duration) {
         phaseStart = now
+        // The transition table is acyclic: a boot leaves at most eight phases, so one allocation holds them all.
+        history.reserveCapacity(8)
     }
 
     struct ExceededFlags {
@@ -112,7 +114,8 @@ struct MachineState {
 
     /// Under `failFast`, fails a booting machine whose phase or total budget ran out. Returns the
     /// change and the error to report, or `nil` when every budget holds (or the policy only reports).
-    mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration, counters: BootCounters) -> (PhaseChange, BootError)? {
+    mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration,
+                                 counters: @autoclosure () -> BootCounters) -> (PhaseChange, BootError)? {
         guard policy == .failFast, phase.isBooting else { return nil }
         let status = budgetStatus(budgets: budgets, now: now)
         let current = phase
@@ -124,7 +127,8 @@ struct MachineState {
         } else {
             return nil
         }
-        guard let change = fail(reason: reason, now: now, budgets: budgets, counters: counters) else { return nil }
+        // The counters are read only now, when the machine does fail: not at every observation.
+        guard let change = fail(reason: reason, now: now, budgets: budgets, counters: counters()) else { return nil }
         return (change, BootError(phase: current, message: reason))
     }
 
