@@ -28,6 +28,6 @@ public struct SystemBootClock: BootClock {
     private static func read(_ id: clockid_t) -> Duration {
         var ts = timespec()
         clock_gettime(id, &ts)
-        return .seconds(Int64(ts.tv_sec)) + .nanoseconds(Int64(ts.tv_nsec))
+        return .seconds(Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
     }
 }

@@ -1,40 +1,89 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
-/// Writes one JSON document into a byte buffer: RFC 8259 string escaping, no whitespace.
-struct JSONWriter {
-    private var bytes: [UInt8]
+/// Writes one JSON document straight into a `String`'s storage: RFC 8259 string escaping, no
+/// whitespace, one allocation.
+///
+/// The caller states an upper bound on the document's size up front (``write(capacity:_:)``);
+/// every write checks it, so a wrong bound stops the process instead of writing out of bounds.
+/// Keys are static text copied as is; numbers are written digit by digit, without building a
+/// `String` for each (the health report is served to every probe and scrape).
+struct JSONWriter: ~Copyable {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private var count = 0
     /// Whether the next value in the current object or array needs a comma before it.
     private var needsComma = false
 
-    init(capacity: Int) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    private init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
     }
 
-    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    /// The document `body` writes, in a string of at most `capacity` UTF-8 bytes.
+    static func write(capacity: Int, _ body: (inout JSONWriter) -> Void) -> String {
+        String(unsafeUninitializedCapacity: max(capacity, 1)) { buffer in
+            var writer = JSONWriter(buffer)
+            body(&writer)
+            return writer.count
+        }
+    }
 
+    mutating func beginObject() { separate(); byte(UInt8(ascii: "{")); needsComma = false }
+    mutating func endObject() { byte(UInt8(ascii: "}")); needsComma = true }
+    mutating func beginArray() { separate(); byte(UInt8(ascii: "[")); needsComma = false }
+    mutating func endArray() { byte(UInt8(ascii: "]")); needsComma = true }
+
+    /// `"key":`; keys are plain ASCII that needs no escaping. Inlined so that each key's length is a
+    /// constant and its copy a few moves rather than a call to `memcpy`.
+    @inline(__always)
     mutating func key(_ key: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        reserve(key.utf8CodeUnitCount + 3)
+        base[count] = UInt8(ascii: "\"")
+        (base + count + 1).update(from: key.utf8Start, count: key.utf8CodeUnitCount)
+        count += key.utf8CodeUnitCount + 1
+        base[count] = UInt8(ascii: "\"")
+        base[count + 1] = UInt8(ascii: ":")
+        count += 2
         needsComma = false
     }
 
     mutating func bool(_ value: Bool) {
         separate()
-        value ? append("true") : append("false")
+        value ? raw("true") : raw("false")
         needsComma = true
     }
 
     mutating func number(_ value: UInt64) {
         separate()
-        append(String(value))
+        var digits = 1
+        var threshold: UInt64 = 10
+        while digits < 20 && value >= threshold {
+            digits += 1
+            threshold &*= 10
+        }
+        reserve(digits)
+        // Two digits per division, from the right.
+        var remaining = value
+        var index = count + digits
+        while remaining >= 10 {
+            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+            remaining /= 100
+            index -= 2
+            base[index] = Self.digitPairs.utf8Start[pair]
+            base[index + 1] = Self.digitPairs.utf8Start[pair &+ 1]
+        }
+        if index > count {
+            base[count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+        }
+        count += digits
         needsComma = true
+    }
+
+    /// "00" through "99", so that digits are written two at a time.
+    private static var digitPairs: StaticString {
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
     }
 
     mutating func number(_ value: UInt64?) {
@@ -42,51 +91,96 @@ struct JSONWriter {
         number(value)
     }
 
-    /// A finite number; NaN and infinities, which JSON cannot hold, are written as `null`.
+    /// A finite number in its shortest round-trip form (`Double.description`); NaN and infinities,
+    /// which JSON cannot hold, are written as `null`.
     mutating func number(_ value: Double) {
+        guard value.isFinite else { return null() }
         separate()
-        if value.isFinite { append(value.description) } else { append("null") }
+        // The commonest values skip the float formatter; the text is the one it would write.
+        if value == 0 && value.sign == .plus {
+            raw("0.0")
+        } else if value == 1 {
+            raw("1.0")
+        } else {
+            var text = value.description
+            text.withUTF8 { bytes in
+                reserve(bytes.count)
+                (base + count).update(from: bytes.baseAddress!, count: bytes.count)
+                count += bytes.count
+            }
+        }
         needsComma = true
     }
 
+    /// A string, escaped as RFC 8259 requires (control characters and DEL as `\u00XX`). At most
+    /// six bytes are written per byte of `value`.
     mutating func string(_ value: String?) {
-        guard let value else { return null() }
+        guard var value else { return null() }
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): append("\\\"")
-            case UInt8(ascii: "\\"): append("\\\\")
-            case UInt8(ascii: "\n"): append("\\n")
-            case UInt8(ascii: "\r"): append("\\r")
-            case UInt8(ascii: "\t"): append("\\t")
-            case 0x08: append("\\b")
-            case 0x0C: append("\\f")
-            case 0x00..<0x20, 0x7F:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: bytes.append(byte)
+        value.withUTF8 { utf8 in
+            // Room for the worst case at once, so plain bytes are copied without a check each.
+            reserve(6 * utf8.count + 2)
+            base[count] = UInt8(ascii: "\"")
+            count += 1
+            for byte in utf8 {
+                if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0x7F {
+                    base[count] = byte
+                    count += 1
+                    continue
+                }
+                switch byte {
+                case UInt8(ascii: "\""): raw("\\\"")
+                case UInt8(ascii: "\\"): raw("\\\\")
+                case UInt8(ascii: "\n"): raw("\\n")
+                case UInt8(ascii: "\r"): raw("\\r")
+                case UInt8(ascii: "\t"): raw("\\t")
+                case 0x08: raw("\\b")
+                case 0x0C: raw("\\f")
+                default:
+                    raw("\\u00")
+                    reserve(2)
+                    base[count] = Self.hexDigit(byte >> 4)
+                    base[count + 1] = Self.hexDigit(byte & 0xF)
+                    count += 2
+                }
             }
+            reserve(1)
+            base[count] = UInt8(ascii: "\"")
+            count += 1
         }
-        bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
     mutating func null() {
         separate()
-        append("null")
+        raw("null")
         needsComma = true
     }
 
-    consuming func finish() -> String { String(decoding: bytes, as: UTF8.self) }
-
-    private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
-    private mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
+    private mutating func separate() {
+        if needsComma { byte(UInt8(ascii: ",")) }
+    }
+
+    private mutating func byte(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func raw(_ text: StaticString) {
+        reserve(text.utf8CodeUnitCount)
+        (base + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
+    }
+
+    /// Stops the process rather than write past the buffer: a too-small bound is a bug here.
+    @inline(__always)
+    private func reserve(_ bytes: Int) {
+        precondition(capacity - count >= bytes, "JSONWriter: the document outgrew its stated bound")
     }
 }

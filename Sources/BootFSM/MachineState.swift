@@ -45,27 +45,27 @@ struct MachineState {
 
     func totalElapsed(now: Duration) -> Duration {
         guard let bootStart else { return .zero }
-        return now - bootStart
+        return now.since(bootStart)
     }
 
     /// The budgets as they stand at `now`. Only booting phases have a phase budget; the total
     /// budget runs from the start of the boot to its end.
     func budgetStatus(budgets: BootBudgets, now: Duration) -> BudgetStatus {
         let phaseBudget = budgets.budget(for: phase)
-        let phaseElapsed = now - phaseStart
+        let phaseElapsed = now.since(phaseStart)
         var status = BudgetStatus(
             phaseBudget: phaseBudget, phaseRemaining: .zero, phaseExceeded: false,
             totalRemaining: budgets.totalBudget, totalExceeded: false
         )
         if let phaseBudget {
-            status.phaseRemaining = max(.zero, phaseBudget - phaseElapsed)
+            status.phaseRemaining = phaseBudget.remaining(after: phaseElapsed)
             // As in the seed, a budget is spent when nothing of it remains.
-            status.phaseExceeded = phaseElapsed >= phaseBudget
+            status.phaseExceeded = phaseElapsed.isAtLeast(phaseBudget)
         }
         if let bootStart {
-            let spent = (bootEnd ?? now) - bootStart
-            status.totalRemaining = max(.zero, budgets.totalBudget - spent)
-            status.totalExceeded = phase.isBooting && spent >= budgets.totalBudget
+            let spent = (bootEnd ?? now).since(bootStart)
+            status.totalRemaining = budgets.totalBudget.remaining(after: spent)
+            status.totalExceeded = phase.isBooting && spent.isAtLeast(budgets.totalBudget)
         }
         return status
     }
@@ -85,9 +85,9 @@ struct MachineState {
     @discardableResult
     mutating func enter(_ next: BootPhase, now: Duration, counters: BootCounters, recordHistory: Bool = true) -> PhaseChange {
         let left = phase
-        let duration = now - phaseStart
+        let duration = now.since(phaseStart)
         if recordHistory, let bootStart {
-            history.append(PhaseTiming(phase: left, start: phaseStart - bootStart, duration: duration))
+            history.append(PhaseTiming(phase: left, start: phaseStart.since(bootStart), duration: duration))
         }
         phase = next
         phaseStart = now
@@ -134,7 +134,7 @@ struct MachineState {
 
     func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
         let status = budgetStatus(budgets: budgets, now: now)
-        let phaseElapsed = now - phaseStart
+        let phaseElapsed = now.since(phaseStart)
         var progress = self.progress
         progress.elapsed = phaseElapsed
         let finished = phase == .ready || phase == .shuttingDown
@@ -150,7 +150,7 @@ struct MachineState {
             phaseETA: phase.isBooting ? eta(fraction: fraction, now: now) : nil,
             phaseElapsed: phaseElapsed,
             totalElapsed: totalElapsed(now: now),
-            bootDuration: bootEnd.flatMap { end in bootStart.map { end - $0 } },
+            bootDuration: bootEnd.flatMap { end in bootStart.map { end.since($0) } },
             bootStartWallClock: bootStartWallClock,
             phaseBudget: status.phaseBudget,
             phaseBudgetRemaining: status.phaseRemaining,
@@ -168,8 +168,8 @@ struct MachineState {
     /// can be measured yet.
     func eta(fraction: Double, now: Duration) -> Duration? {
         if fraction >= 1 { return .zero }
-        guard let origin = progressOrigin, fraction > origin.fraction, now > origin.time else { return nil }
-        let seconds = (now - origin.time).secondsValue
+        guard let origin = progressOrigin, fraction > origin.fraction, !origin.time.isAtLeast(now) else { return nil }
+        let seconds = now.since(origin.time).secondsValue
         let rate = (fraction - origin.fraction) / seconds
         let left = (1 - fraction) / rate
         let nanoseconds = (left * 1e9).rounded()
@@ -177,29 +177,4 @@ struct MachineState {
         guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }
         return .nanoseconds(Int64(nanoseconds))
     }
-}
-
-extension Duration {
-    /// The duration in seconds as a `Double`.
-    @inlinable
-    public var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) * 1e-18
-    }
-
-    /// The duration in whole milliseconds, rounded down; negative durations count as 0.
-    @inlinable
-    public var wholeMilliseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        let (milliseconds, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
-        return overflow ? .max : milliseconds &+ UInt64(attoseconds / 1_000_000_000_000_000)
-    }
-}
-
-/// `1800`, or `0.5` for fractions of a second: how budgets are written in failure reasons.
-func formatSeconds(_ duration: Duration) -> String {
-    let (seconds, attoseconds) = duration.components
-    if attoseconds == 0 { return String(seconds) }
-    return String(duration.secondsValue)
 }

@@ -75,6 +75,42 @@ struct HealthStatusTests {
         #expect(ours["failed_phase"] is NSNull)
     }
 
+    static let numbers: [UInt64] = [
+        0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10_001, 123_456, 1_000_000, 9_999_999_999,
+        1_767_225_600_000, UInt64.max / 10, UInt64.max - 1, UInt64.max,
+    ]
+
+    @Test("numbers are written as the standard library writes them", arguments: numbers)
+    func numbersAreExact(value: UInt64) throws {
+        var status = BootStateMachine().healthStatus()
+        status.walRecordsReplayed = value
+        status.phaseEtaMs = value
+        let json = status.toJSON()
+        #expect(json.contains(#""wal_records_replayed":\#(value),"#))
+        #expect(json.contains(#""phase_eta_ms":\#(value),"#))
+        #expect(try JSONDecoder().decode(HealthStatus.self, from: Data(json.utf8)) == status)
+    }
+
+    @Test("fractions are written in their shortest round-trip form",
+          arguments: [0.0, -0.0, 1.0, 0.5, 0.1, 0.42, 1.0 / 3.0, 0.999_999_999_999_999_9, Double.leastNonzeroMagnitude, 1e-300])
+    func fractionsRoundTrip(value: Double) throws {
+        var status = BootStateMachine().healthStatus()
+        status.progressFraction = value
+        status.warmupHitRatio = value
+        let json = status.toJSON()
+        #expect(json.contains(#""progress_fraction":\#(value.description),"#))
+        let decoded = try JSONDecoder().decode(HealthStatus.self, from: Data(json.utf8))
+        #expect(decoded.progressFraction == value && decoded.warmupHitRatio == value)
+    }
+
+    @Test func nonFiniteFractionsAreNull() throws {
+        var status = BootStateMachine().healthStatus()
+        status.progressFraction = .nan
+        status.warmupHitRatio = .infinity
+        let json = status.toJSON()
+        #expect(json.contains(#""progress_fraction":null,"#) && json.contains(#""warmup_hit_ratio":null,"#))
+    }
+
     @Test func errorDescriptionIsTheSeeds() {
         let error = BootError(phase: .recovering, message: "Phase budget exceeded")
         #expect(error.description == "Boot error in phase recover: Phase budget exceeded (recoverable: false)")

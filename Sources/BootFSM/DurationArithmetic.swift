@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
+
+// Duration arithmetic on the machine's hot paths, done on `attoseconds` with the compiler's own
+// 128-bit integers. The standard library's `Duration` operators and `components` are calls into a
+// software 128-bit type (tens of instructions each, and every transition and snapshot does several).
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    @inlinable
+    public var secondsValue: Double {
+        // `components`' split (seconds truncated toward zero), without its software division.
+        let (seconds, attoseconds) = self.attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
+        return Double(Int64(truncatingIfNeeded: seconds)) + Double(Int64(truncatingIfNeeded: attoseconds)) * 1e-18
+    }
+
+    /// The duration in whole milliseconds, rounded down; negative durations count as 0.
+    @inlinable
+    public var wholeMilliseconds: UInt64 {
+        let attoseconds = self.attoseconds
+        guard attoseconds > 0 else { return 0 }
+        return UInt64(clamping: attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// `self - earlier`.
+    @inline(__always)
+    func since(_ earlier: Duration) -> Duration {
+        Duration(attoseconds: attoseconds - earlier.attoseconds)
+    }
+
+    /// `self >= other`.
+    @inline(__always)
+    func isAtLeast(_ other: Duration) -> Bool {
+        attoseconds >= other.attoseconds
+    }
+
+    /// What is left of `self` after `spent`: `max(.zero, self - spent)`.
+    @inline(__always)
+    func remaining(after spent: Duration) -> Duration {
+        let left = attoseconds - spent.attoseconds
+        return Duration(attoseconds: left > 0 ? left : 0)
+    }
+
+    /// `seconds` and `nanoseconds` as a duration.
+    @inline(__always)
+    static func seconds(_ seconds: Int64, nanoseconds: Int64) -> Duration {
+        Duration(attoseconds: Int128(seconds) * 1_000_000_000_000_000_000 + Int128(nanoseconds) * 1_000_000_000)
+    }
+}
+
+/// `1800`, or `0.5` for fractions of a second: how budgets are written in failure reasons.
+func formatSeconds(_ duration: Duration) -> String {
+    let (seconds, attoseconds) = duration.components
+    if attoseconds == 0 { return String(seconds) }
+    return String(duration.secondsValue)
+}
