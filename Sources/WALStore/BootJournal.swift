@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 public import BootFSM
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// One boot as the journal remembers it.

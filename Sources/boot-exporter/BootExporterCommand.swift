@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
-import Foundation
+import Glibc
 
 /// `boot-exporter`: boots a write-ahead-log store and serves its boot to Prometheus and Kubernetes.
 @main
@@ -34,7 +34,7 @@ struct BootExporterCommand: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             }
             usageError(message(for: error))
         }
@@ -45,21 +45,21 @@ struct BootExporterCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch let exit as ExitCode {
-            Foundation.exit(exit.rawValue)
+            Glibc.exit(exit.rawValue)
         } catch let failure as RuntimeFailure {
-            FileHandle.standardError.write(Data("boot-exporter: error: \(failure)\n".utf8))
-            Foundation.exit(1)
+            StandardStream.error.write("boot-exporter: error: \(failure)\n")
+            Glibc.exit(1)
         } catch {
             // Help, version and usage errors can also surface here (from a default subcommand).
             switch exitCode(for: error) {
             case .success:
                 print(fullMessage(for: error))
-                Foundation.exit(0)
+                Glibc.exit(0)
             case .validationFailure:
                 usageError(message(for: error))
             default:
-                FileHandle.standardError.write(Data("boot-exporter: error: \(error)\n".utf8))
-                Foundation.exit(1)
+                StandardStream.error.write("boot-exporter: error: \(error)\n")
+                Glibc.exit(1)
             }
         }
     }
@@ -67,8 +67,8 @@ struct BootExporterCommand: AsyncParsableCommand {
     /// One line naming what is wrong with the command line, then exit status 2.
     static func usageError(_ message: String) -> Never {
         let line = message.split(separator: "\n").first.map(String.init) ?? message
-        FileHandle.standardError.write(Data("boot-exporter: error: \(line)\nRun 'boot-exporter --help' for usage.\n".utf8))
-        Foundation.exit(2)
+        StandardStream.error.write("boot-exporter: error: \(line)\nRun 'boot-exporter --help' for usage.\n")
+        Glibc.exit(2)
     }
 }
 

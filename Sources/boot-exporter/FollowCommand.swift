@@ -4,9 +4,10 @@ import ArgumentParser
 import BootExporter
 import BootFSM
 import Dispatch
-import Foundation
+import Glibc
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// `boot-exporter follow`: serves a boot driven by events from another program, in any language.
 struct FollowCommand: AsyncParsableCommand {
@@ -50,7 +51,7 @@ struct FollowCommand: AsyncParsableCommand {
 final class EventFollower: @unchecked Sendable {
     // @unchecked: `lineNumber` and `listener` are touched by one reading thread each, under `lock`.
     let machine: BootStateMachine
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var lineNumber = 0
     private var listener: Int32 = -1
     private var socketPath: String?
@@ -64,20 +65,20 @@ final class EventFollower: @unchecked Sendable {
 
     /// Applies one line (`nil`: a line too long to keep, rejected).
     func handle(_ line: String?) {
-        let number = lock.withLock { lineNumber += 1; return lineNumber }
+        let number = lock.withLock { _ in lineNumber += 1; return lineNumber }
         do {
             guard let line else { throw FollowEvent.Rejection(description: "line longer than 64 KiB") }
-            let text = line.trimmingCharacters(in: .whitespaces)
+            let text = String(line.trimmingSpaces)
             guard !text.isEmpty else { return }
             try FollowEvent.parse(text).apply(to: machine)
         } catch {
-            FileHandle.standardError.write(Data("follow: line \(number): \(error); ignored\n".utf8))
+            StandardStream.error.write("follow: line \(number): \(error); ignored\n")
         }
     }
 
     /// Reads standard input on a thread of its own until it ends (the exporter goes on serving).
     func readStandardInput() {
-        Thread.detachNewThread { [self] in read(fd: 0) }
+        startDetachedThread { [self] in read(fd: 0) }
     }
 
     /// Accepts clients on a Unix socket at `path` (replacing a stale socket file), each read on its own thread.
@@ -98,15 +99,15 @@ final class EventFollower: @unchecked Sendable {
             close(fd)
             throw RuntimeFailure("cannot listen on \(path): \(reason)")
         }
-        lock.withLock { listener = fd; socketPath = path }
-        Thread.detachNewThread { [self] in
+        lock.withLock { _ in listener = fd; socketPath = path }
+        startDetachedThread { [self] in
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 {
                     if errno == EINTR { continue }
                     return
                 }
-                Thread.detachNewThread { [self] in
+                startDetachedThread { [self] in
                     read(fd: client)
                     close(client)
                 }
@@ -116,7 +117,7 @@ final class EventFollower: @unchecked Sendable {
 
     /// Stops accepting and removes the socket file.
     func stop() {
-        lock.withLock {
+        lock.withLock { _ in
             if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)); close(listener); listener = -1 }
             if let socketPath { unlink(socketPath) }
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import BootFSM
-import Foundation
+import FoundationEssentials
 
 /// One line of the `follow` protocol: a JSON object with an `event` and its fields.
 ///

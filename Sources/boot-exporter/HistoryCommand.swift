@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import WALStore
 
 /// `boot-exporter history`: the boot journal of a data directory.
@@ -21,7 +21,7 @@ struct HistoryCommand: ParsableCommand {
             throw RuntimeFailure("\(dataDirectory.path) does not exist")
         }
         let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: false)
-        for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        for warning in warnings { StandardStream.error.write("warning: \(warning)\n") }
         let boots = journal.boots
         if json {
             let encoder = JSONEncoder()
@@ -43,19 +43,19 @@ struct HistoryCommand: ParsableCommand {
         }
         let widths = (0..<7).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
-            print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces))
+            let padded = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }
+            print(padded.joined(separator: "  ").trimmingSpaces)
         }
         if boots.isEmpty { print("(no boots recorded in \(dataDirectory.path))") }
     }
 
     static func timestamp(_ milliseconds: UInt64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        UTCTimestamp.string(unixMilliseconds: milliseconds, withMilliseconds: false)
     }
 
+    /// `1.234s`.
     static func seconds(_ milliseconds: UInt64) -> String {
-        String(format: "%.3fs", Double(milliseconds) / 1000)
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
     }
 }

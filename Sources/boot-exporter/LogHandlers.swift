@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -9,18 +9,10 @@ enum LogOutput {
     private static let lock = Mutex(())
 
     static func write(_ line: String) {
-        lock.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        lock.withLock { _ in StandardStream.error.write(line + "\n") }
     }
 
-    static func timestamp() -> String {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        var seconds = time_t(time.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, time.tv_nsec / 1_000_000)
-    }
+    static func timestamp() -> String { UTCTimestamp.now() }
 }
 
 /// One structured line per event on standard error: `--log.format logfmt` (`ts=… level=info

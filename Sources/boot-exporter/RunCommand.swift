@@ -4,7 +4,7 @@ import ArgumentParser
 import BootExporter
 import BootFSM
 import Logging
-import Foundation
+import FoundationEssentials
 import ServiceLifecycle
 import WALStore
 

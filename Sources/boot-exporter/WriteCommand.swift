@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import WALStore
 
 /// `boot-exporter write`: appends real transactions, durably, printing each as it commits.
@@ -40,6 +40,6 @@ struct WriteCommand: ParsableCommand {
     /// `committed 42 4294967338:0=tx42-s0-abc 4294967338:1=…`, flushed at once.
     static func report(_ outcome: String, _ txid: UInt64, _ writes: [TransactionWriter.Write]) {
         let items = writes.map { "\($0.pageID):\($0.slot)=\(String(decoding: $0.value, as: UTF8.self))" }
-        FileHandle.standardOutput.write(Data(([outcome, String(txid)] + items).joined(separator: " ").appending("\n").utf8))
+        StandardStream.output.write(([outcome, String(txid)] + items).joined(separator: " ") + "\n")
     }
 }
