@@ -104,16 +104,16 @@ public final class BootStateMachine: Sendable {
 
     /// Starts the boot: `uninitialized → init`, recording the boot's start and its recovery mode.
     public func startBoot(mode: RecoveryMode = .normal) throws(BootError) {
-        let change = try state.withLock { (state) throws(BootError) -> PhaseChange? in
+        let step = try state.withLock { (state) throws(BootError) -> MachineState.Step in
             // Time is read under the lock, so changes and reads never see it go backwards.
             let now = clock.monotonicNow()
             let wallClock = clock.wallClockNow()
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
-            return state.start(mode: mode, now: now, wallClock: wallClock, counters: metrics.counters)
+            return state.start(mode: mode, now: now, wallClock: wallClock)
         }
-        notify(change)
+        notify(step)
     }
 
     /// Moves to `next` if the seed's transition table allows it.
@@ -123,11 +123,9 @@ public final class BootStateMachine: Sendable {
     /// machine is then `failed`). `uninitialized → init` is the same as ``startBoot(mode:)`` with
     /// `normal`. Failing an already failed machine changes nothing.
     public func transition(to next: BootPhase) throws(BootError) {
-        // The counters go only to the observer: without one, eight atomic loads are saved.
-        let counters = onPhaseChange == nil ? BootCounters() : metrics.counters
         // At most one change per transition: no array to allocate on every call.
-        var change: PhaseChange?
-        defer { notify(change) }
+        var step: MachineState.Step?
+        defer { notify(step) }
         try state.withLock { (state) throws(BootError) in
             let now = clock.monotonicNow()
             let current = state.phase
@@ -135,18 +133,18 @@ public final class BootStateMachine: Sendable {
                 throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
             }
             if current == .uninitialized && next == .initializing {
-                change = state.start(mode: .normal, now: now, wallClock: clock.wallClockNow(), counters: counters)
+                step = state.start(mode: .normal, now: now, wallClock: clock.wallClockNow())
                 return
             }
             if next == .failed {
-                change = state.fail(reason: "Failed in \(current.name): transition to failed", now: now, budgets: budgets, counters: counters)
+                step = state.fail(reason: "Failed in \(current.name): transition to failed", now: now, budgets: budgets)
                 return
             }
-            if let (failure, error) = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: counters) {
-                change = failure
+            if let (failure, error) = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now) {
+                step = failure
                 throw error
             }
-            change = state.enter(next, now: now, counters: counters)
+            step = state.enter(next, now: now)
         }
     }
 
@@ -166,12 +164,11 @@ public final class BootStateMachine: Sendable {
     /// Fails the machine in one atomic step, with the reason `Failed in <phase>: <reason>`.
     /// The first failure's reason is kept; failing again changes nothing.
     public func fail(reason: String) {
-        let counters = metrics.counters
-        let change = state.withLock { state in
+        let step = state.withLock { state in
             let now = clock.monotonicNow()
-            return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets, counters: counters)
+            return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets)
         }
-        notify(change)
+        notify(step)
     }
 
     /// Sets the hints recovery leaves for warmup.
@@ -199,19 +196,23 @@ public final class BootStateMachine: Sendable {
 
     /// Runs `body` under the lock after enforcing the budgets at the current time.
     private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {
-        var change: PhaseChange?
+        var step: MachineState.Step?
         let result = state.withLock { state in
             let now = clock.monotonicNow()
             if budgetPolicy == .failFast, state.phase.isBooting {
-                change = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now, counters: metrics.counters)?.0
+                step = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now)?.0
             }
             return body(&state, now)
         }
-        notify(change)
+        notify(step)
         return result
     }
 
-    private func notify(_ change: PhaseChange?) {
-        if let change, let onPhaseChange { onPhaseChange(change) }
+    /// Tells the observer, if there is one, about `step`, with the counters as they are now (just
+    /// after the change: they are lock-free and never waited for).
+    private func notify(_ step: MachineState.Step?) {
+        guard let step, let onPhaseChange else { return }
+        onPhaseChange(PhaseChange(from: step.from, to: step.to, duration: step.duration, totalElapsed: step.totalElapsed,
+                                  failureReason: step.failureReason, counters: metrics.counters))
     }
 }

@@ -41,10 +41,11 @@ extension Duration {
         return Duration(attoseconds: left > 0 ? left : 0)
     }
 
-    /// `seconds` and `nanoseconds` as a duration.
+    /// `seconds` and `nanoseconds` as a duration (a clock reading: neither product can overflow
+    /// 128 bits, so the arithmetic is unchecked).
     @inline(__always)
     static func seconds(_ seconds: Int64, nanoseconds: Int64) -> Duration {
-        Duration(attoseconds: Int128(seconds) * 1_000_000_000_000_000_000 + Int128(nanoseconds) * 1_000_000_000)
+        Duration(attoseconds: Int128(seconds) &* 1_000_000_000_000_000_000 &+ Int128(nanoseconds) &* 1_000_000_000)
     }
 }
 

@@ -72,18 +72,30 @@ struct MachineState {
 
     // MARK: Changes
 
-    mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration, counters: BootCounters) -> PhaseChange? {
+    /// A change of phase as the machine's methods return it: cheap to build on every transition.
+    /// The observer's ``PhaseChange`` (with the counters) is made from it only when there is an
+    /// observer.
+    struct Step {
+        var from: BootPhase
+        var to: BootPhase
+        var duration: Duration
+        var totalElapsed: Duration
+        /// The failure reason, when `to` is `failed`.
+        var failureReason: String?
+    }
+
+    mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration) -> Step {
         self.mode = mode
         bootStart = now
         bootStartWallClock = wallClock
-        let change = enter(.initializing, now: now, counters: counters, recordHistory: false)
+        let step = enter(.initializing, now: now, recordHistory: false)
         progress = PhaseProgress(message: "Initializing core subsystems")
-        return change
+        return step
     }
 
     /// Leaves the current phase for `next`, recording the phase left in the history.
     @discardableResult
-    mutating func enter(_ next: BootPhase, now: Duration, counters: BootCounters, recordHistory: Bool = true) -> PhaseChange {
+    mutating func enter(_ next: BootPhase, now: Duration, recordHistory: Bool = true) -> Step {
         let left = phase
         let duration = now.since(phaseStart)
         if recordHistory, let bootStart {
@@ -96,40 +108,39 @@ struct MachineState {
         if next == .ready || next == .failed, bootEnd == nil, bootStart != nil {
             bootEnd = now
         }
-        return PhaseChange(
-            from: left, to: next, duration: duration, totalElapsed: totalElapsed(now: now),
-            failureReason: next == .failed ? failureReason : nil, counters: counters
-        )
+        return Step(from: left, to: next, duration: duration, totalElapsed: totalElapsed(now: now),
+                    failureReason: next == .failed ? failureReason : nil)
     }
 
     /// Fails the machine unless it already failed (the first reason is kept).
-    mutating func fail(reason: String, now: Duration, budgets: BootBudgets, counters: BootCounters) -> PhaseChange? {
+    mutating func fail(reason: String, now: Duration, budgets: BootBudgets) -> Step? {
         guard phase != .failed else { return nil }
         let status = budgetStatus(budgets: budgets, now: now)
         exceededAtFailure = ExceededFlags(phase: status.phaseExceeded, total: status.totalExceeded)
         failureReason = reason
         failedPhase = phase
-        return enter(.failed, now: now, counters: counters, recordHistory: phase != .uninitialized)
+        return enter(.failed, now: now, recordHistory: phase != .uninitialized)
     }
 
     /// Under `failFast`, fails a booting machine whose phase or total budget ran out. Returns the
     /// change and the error to report, or `nil` when every budget holds (or the policy only reports).
-    mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration,
-                                 counters: @autoclosure () -> BootCounters) -> (PhaseChange, BootError)? {
+    mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Step, BootError)? {
         guard policy == .failFast, phase.isBooting else { return nil }
-        let status = budgetStatus(budgets: budgets, now: now)
+        // The common case, every budget holding, is two comparisons.
+        let phaseBudget = budgets.budget(for: phase)
+        let phaseExceeded = phaseBudget.map { now.since(phaseStart).isAtLeast($0) } ?? false
+        // As `budgetStatus` counts it: a boot's total ends when it first reached ready or failed.
+        let totalExceeded = bootStart.map { (bootEnd ?? now).since($0).isAtLeast(budgets.totalBudget) } ?? false
+        guard phaseExceeded || totalExceeded else { return nil }
         let current = phase
         let reason: String
-        if status.phaseExceeded, let budget = status.phaseBudget {
-            reason = "budget exceeded in phase \(current.name) (budget \(formatSeconds(budget)) s)"
-        } else if status.totalExceeded {
-            reason = "total budget exceeded in phase \(current.name) (budget \(formatSeconds(budgets.totalBudget)) s)"
+        if phaseExceeded, let phaseBudget {
+            reason = "budget exceeded in phase \(current.name) (budget \(formatSeconds(phaseBudget)) s)"
         } else {
-            return nil
+            reason = "total budget exceeded in phase \(current.name) (budget \(formatSeconds(budgets.totalBudget)) s)"
         }
-        // The counters are read only now, when the machine does fail: not at every observation.
-        guard let change = fail(reason: reason, now: now, budgets: budgets, counters: counters()) else { return nil }
-        return (change, BootError(phase: current, message: reason))
+        guard let step = fail(reason: reason, now: now, budgets: budgets) else { return nil }
+        return (step, BootError(phase: current, message: reason))
     }
 
     func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
