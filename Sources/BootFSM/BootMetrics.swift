@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
-import Synchronization
+public import Synchronization
 
 /// The recovery counters of a boot: lock-free, allocation-free relaxed atomics.
 ///
 /// Every `record…` call is a single relaxed atomic add, safe from any thread; readers see each
 /// counter's latest value (the counters are independent, so no cross-counter consistency is implied).
 public final class BootMetrics: Sendable {
-    private let walRecords = Atomic<UInt64>(0)
-    private let walBytes = Atomic<UInt64>(0)
-    private let pages = Atomic<UInt64>(0)
-    private let rollbacks = Atomic<UInt64>(0)
+    // The hot counters are `@usableFromInline` so that recording into them inlines into callers in
+    // other modules: the call would cost about as much as the atomic add itself.
+    @usableFromInline let walRecords = Atomic<UInt64>(0)
+    @usableFromInline let walBytes = Atomic<UInt64>(0)
+    @usableFromInline let pages = Atomic<UInt64>(0)
+    @usableFromInline let rollbacks = Atomic<UInt64>(0)
     private let checkpointBytes = Atomic<UInt64>(0)
     private let migrationSteps = Atomic<UInt64>(0)
     private let warmupPermille = Atomic<UInt64>(0)
@@ -37,20 +39,20 @@ public final class BootMetrics: Sendable {
     public var walRecordsSkipped: UInt64 { skippedRecords.load(ordering: .relaxed) }
 
     /// Adds replayed WAL records and their bytes.
-    @inline(__always)
+    @inlinable
     public func recordWALProgress(records: UInt64, bytes: UInt64) {
         walRecords.wrappingAdd(records, ordering: .relaxed)
         walBytes.wrappingAdd(bytes, ordering: .relaxed)
     }
 
     /// Adds recovered pages.
-    @inline(__always)
+    @inlinable
     public func recordPagesRecovered(_ count: UInt64) {
         pages.wrappingAdd(count, ordering: .relaxed)
     }
 
     /// Adds rolled-back transactions.
-    @inline(__always)
+    @inlinable
     public func recordTxnRollbacks(_ count: UInt64) {
         rollbacks.wrappingAdd(count, ordering: .relaxed)
     }

@@ -149,15 +149,17 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress. One short lock; no allocation of its own.
-    public func updateProgress(_ progress: PhaseProgress) {
+    public func updateProgress(_ progress: consuming PhaseProgress) {
+        // Moved in and swapped with the old report, which is then released after the lock.
+        var report = progress
         state.withLock { state in
             if state.progressOrigin == nil {
-                let fraction = progress.fraction
+                let fraction = report.fraction
                 // The rate is measured from the first report of the phase; if that report already
                 // shows progress, the work since the phase began produced it.
                 state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
             }
-            state.progress = progress
+            swap(&state.progress, &report)
         }
     }
 
@@ -179,17 +181,17 @@ public final class BootStateMachine: Sendable {
     // MARK: Counters (lock-free; forwarded to ``metrics``)
 
     /// Adds replayed WAL records and their bytes.
-    @inline(__always)
+    @inlinable
     public func recordWALProgress(records: UInt64, bytes: UInt64) {
         metrics.recordWALProgress(records: records, bytes: bytes)
     }
 
     /// Adds recovered pages.
-    @inline(__always)
+    @inlinable
     public func recordPagesRecovered(_ count: UInt64) { metrics.recordPagesRecovered(count) }
 
     /// Adds rolled-back transactions.
-    @inline(__always)
+    @inlinable
     public func recordTxnRollbacks(_ count: UInt64) { metrics.recordTxnRollbacks(count) }
 
     // MARK: Internals
