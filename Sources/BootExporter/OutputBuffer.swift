@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
+import BootFSM
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -82,35 +84,18 @@ struct OutputBuffer: ~Copyable {
     /// Appends `value` in decimal.
     mutating func append(decimal value: UInt64) {
         reserve(20)
-        if value == 0 {
-            base[count] = UInt8(ascii: "0")
-            count += 1
-            return
-        }
-        var digits = 0
-        var rest = value
-        while rest > 0 { digits += 1; rest /= 10 }
-        rest = value
-        var index = count + digits - 1
-        while rest > 0 {
-            base[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            index -= 1
-        }
-        count += digits
+        count += DecimalDigits.write(value, to: base + count)
     }
 
     /// Appends `duration` in seconds, exactly to the nanosecond and without going through a
     /// floating-point conversion: `12`, `0.25`, `1767225602.123456789`.
     mutating func append(seconds duration: Duration) {
-        var (seconds, attoseconds) = duration.components
-        if seconds < 0 || attoseconds < 0 {
-            append(UInt8(ascii: "-"))
-            seconds = -seconds
-            attoseconds = -attoseconds
-        }
-        append(decimal: UInt64(seconds))
-        var nanoseconds = UInt64(attoseconds / 1_000_000_000)
+        let attoseconds = duration.attoseconds
+        if attoseconds < 0 { append(UInt8(ascii: "-")) }
+        // One 128-bit division (`Duration.components` makes two, in software).
+        let (seconds, fraction) = attoseconds.magnitude.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
+        append(decimal: UInt64(truncatingIfNeeded: seconds))
+        var nanoseconds = UInt64(truncatingIfNeeded: fraction) / 1_000_000_000
         guard nanoseconds > 0 else { return }
         var digits = 9
         while nanoseconds % 10 == 0 {

@@ -57,33 +57,9 @@ struct JSONWriter: ~Copyable {
 
     mutating func number(_ value: UInt64) {
         separate()
-        var digits = 1
-        var threshold: UInt64 = 10
-        while digits < 20 && value >= threshold {
-            digits += 1
-            threshold &*= 10
-        }
-        reserve(digits)
-        // Two digits per division, from the right.
-        var remaining = value
-        var index = count + digits
-        while remaining >= 10 {
-            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
-            remaining /= 100
-            index -= 2
-            base[index] = Self.digitPairs.utf8Start[pair]
-            base[index + 1] = Self.digitPairs.utf8Start[pair &+ 1]
-        }
-        if index > count {
-            base[count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
-        }
-        count += digits
+        reserve(20)
+        count += DecimalDigits.write(value, to: base + count)
         needsComma = true
-    }
-
-    /// "00" through "99", so that digits are written two at a time.
-    private static var digitPairs: StaticString {
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
     }
 
     mutating func number(_ value: UInt64?) {

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
+
+/// Unsigned integers in decimal, written straight into a buffer two digits per division (for the
+/// health JSON here and the exposition in BootExporter, which write numbers on every request).
+package enum DecimalDigits {
+    /// How many digits `value` has in decimal (1 for 0).
+    @inline(__always)
+    package static func count(_ value: UInt64) -> Int {
+        var digits = 1
+        var threshold: UInt64 = 10
+        while digits < 20 && value >= threshold {
+            digits += 1
+            threshold &*= 10
+        }
+        return digits
+    }
+
+    /// Writes `value` at `destination`, which must have room for ``count(_:)`` bytes; returns
+    /// that count.
+    @inline(__always)
+    package static func write(_ value: UInt64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        let digits = count(value)
+        var remaining = value
+        var index = digits
+        while remaining >= 10 {
+            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+            remaining /= 100
+            index -= 2
+            destination[index] = pairs.utf8Start[pair]
+            destination[index + 1] = pairs.utf8Start[pair &+ 1]
+        }
+        if index > 0 {
+            destination[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+        }
+        return digits
+    }
+
+    /// "00" through "99".
+    private static var pairs: StaticString {
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+    }
+}
