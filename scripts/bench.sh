@@ -119,9 +119,8 @@ build() {
     setsid -w "$@" > "$WORK/build-$name.log" 2>&1 &
     PIDS[build-$name]=$!
 }
-# Built as docker/Dockerfile builds the image's binary: static Swift libraries, lld, packed relocations.
-build exporter swift build -c release --static-swift-stdlib --scratch-path "$ROOT/.build-bench" --product boot-exporter \
-    -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
+# Built as docker/Dockerfile builds the image's binary (static Swift libraries and libstdc++, lld, packed relocations).
+build exporter "$ROOT/scripts/build-release.sh" --scratch-path "$ROOT/.build-bench"
 # (The malloc interposer is a dependency's library product: built by name, for phase a.)
 build benchmarks bash -c "cd '$BENCH' && swift build -c release && { [ -e \"\$(swift build -c release --show-bin-path)/libMallocInterposerSwift.so\" ] || swift build -c release --product MallocInterposerSwift; }"
 build hummingbird chrt --idle 0 nice -n 19 bash -c "cd '$HB_DIR' && swift build -c release"
