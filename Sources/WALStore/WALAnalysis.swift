@@ -44,7 +44,9 @@ struct WALAnalysis {
     /// After the checkpoint, LSNs must rise by exactly one: a gap (a lost segment, a hole) is damage
     /// too. Force mode rolls back every transaction open across a skipped stretch and every
     /// transaction whose `begin` it did not see, so no transaction is applied in part.
-    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode) throws(StoreError) {
+    ///
+    /// Segments are read into `buffer`.
+    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode, buffer: SegmentBuffer) throws(StoreError) {
         lastLSN = checkpointLSN
         // LSNs must rise through the whole log, including records the checkpoint already holds
         // (a crash between writing a checkpoint and removing old segments leaves those behind).
@@ -66,7 +68,7 @@ struct WALAnalysis {
                 segmentsAfterTail.append(segmentNumber)
                 continue
             }
-            try segment.withContents { (bytes) throws(StoreError) in
+            try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
                 guard segment.hasValidHeader(bytes) else {
                     let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
                     let validAfter = try validLater(segmentNumber)

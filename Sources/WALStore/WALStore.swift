@@ -111,7 +111,9 @@ public final class WALStore {
         for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
         options.onProgress(RecoveryProgress(message: "analysing \(segments.count) WAL segments", bytesTotal: walBytes))
 
-        let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode)
+        let buffer = SegmentBuffer()
+        let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode,
+                                       buffer: buffer)
         lastLSN = analysis.lastLSN
         nextTxID = max(checkpointState.nextTxID, analysis.maxTxID + 1)
         if let tail = analysis.tail, options.mode != .readOnly {
@@ -122,7 +124,7 @@ public final class WALStore {
                                totalBytes: analysis.bytesToReplay)
         for span in analysis.spans {
             let segment = segments[span.segment]
-            try segment.withContents { (bytes) throws(StoreError) in
+            try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
                 try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, committed: analysis.committed)
             }
         }
