@@ -20,9 +20,8 @@ struct WALAnalysis {
     }
 
     var spans: [Span] = []
-    var committed: Set<UInt64> = []
-    /// Transactions with records after the checkpoint that did not commit.
-    var rolledBack: Set<UInt64> = []
+    /// Every transaction with records after the checkpoint: which committed, how many did not.
+    let transactions = TransactionTable()
     /// Records and frame bytes after the checkpoint LSN: what redo replays.
     var recordsToReplay: UInt64 = 0
     var bytesToReplay: UInt64 = 0
@@ -51,9 +50,7 @@ struct WALAnalysis {
         // LSNs must rise through the whole log, including records the checkpoint already holds
         // (a crash between writing a checkpoint and removing old segments leaves those behind).
         var previous: UInt64 = 0
-        var begun: Set<UInt64> = []
-        var open: Set<UInt64> = []
-        var tainted: Set<UInt64> = []
+        let transactions = self.transactions
         var laterHaveFrames: [Int: Bool] = [:]
         // Set by a skip in force mode: the next valid frame may follow a gap.
         var resynchronized = false
@@ -75,7 +72,7 @@ struct WALAnalysis {
                     if mode == .force, validAfter {
                         // The whole segment is a damaged stretch: skip it, keep it on disk.
                         skippedRecords += 1
-                        tainted.formUnion(open)
+                        transactions.skip()
                         resynchronized = true
                         return
                     }
@@ -99,18 +96,10 @@ struct WALAnalysis {
                                 recordsToReplay += 1
                                 bytesToReplay += UInt64(frame.size)
                                 switch frame.kind {
-                                case .begin:
-                                    begun.insert(frame.txid)
-                                    open.insert(frame.txid)
-                                case .put, .delete:
-                                    if !open.contains(frame.txid) { tainted.insert(frame.txid) }
-                                    begun.insert(frame.txid)
-                                case .commit:
-                                    if open.remove(frame.txid) != nil, !tainted.contains(frame.txid) { committed.insert(frame.txid) }
-                                    begun.insert(frame.txid)
-                                case .abort:
-                                    open.remove(frame.txid)
-                                    begun.insert(frame.txid)
+                                case .begin: transactions.begin(frame.txid)
+                                case .put, .delete: transactions.write(frame.txid)
+                                case .commit: transactions.commit(frame.txid)
+                                case .abort: transactions.abort(frame.txid)
                                 }
                             }
                             offset += frame.size
@@ -130,7 +119,7 @@ struct WALAnalysis {
                     if !validAfter { validAfter = try validLater(segmentNumber) }
                     if mode == .force, validAfter {
                         skippedRecords += 1
-                        tainted.formUnion(open)
+                        transactions.skip()
                         resynchronized = true
                         guard let resume else { offset = bytes.count; spanStart = offset; break }
                         offset = resume
@@ -143,8 +132,7 @@ struct WALAnalysis {
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
             }
         }
-        committed.subtract(tainted)
-        rolledBack = begun.subtracting(committed)
+        transactions.finish()
     }
 
     private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,

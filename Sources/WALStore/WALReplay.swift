@@ -30,7 +30,7 @@ struct WALReplay {
 
     /// Replays the frames in `range` of a segment's `bytes` (already verified by analysis).
     mutating func replay(_ bytes: UnsafeRawBufferPointer, range: Range<Int>, checkpointLSN: UInt64,
-                         committed: Set<UInt64>) throws(StoreError) {
+                         transactions: TransactionTable) throws(StoreError) {
         var offset = range.lowerBound
         while offset < range.upperBound {
             guard case .frame(let frame) = WALFrame.parse(bytes, at: offset, verify: false) else {
@@ -38,7 +38,7 @@ struct WALReplay {
             }
             offset += frame.size
             guard frame.lsn > checkpointLSN else { continue }
-            if (frame.kind == .put || frame.kind == .delete), committed.contains(frame.txid) {
+            if (frame.kind == .put || frame.kind == .delete), transactions.isCommitted(frame.txid) {
                 let page = try store.pageForWriting(frame.pageID)
                 let wasDirty = page.isDirty
                 // A page joins the recovered set when it first changes (pages are clean when loaded).

@@ -125,7 +125,7 @@ public final class WALStore {
         for span in analysis.spans {
             let segment = segments[span.segment]
             try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
-                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, committed: analysis.committed)
+                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, transactions: analysis.transactions)
             }
         }
         try replay.finish()
@@ -139,8 +139,8 @@ public final class WALStore {
             checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
             recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
             pagesRecovered: UInt64(recoveredPages.count),
-            transactionsCommitted: UInt64(analysis.committed.count),
-            transactionsRolledBack: UInt64(analysis.rolledBack.count),
+            transactionsCommitted: UInt64(analysis.transactions.committedCount),
+            transactionsRolledBack: UInt64(analysis.transactions.rolledBackCount),
             corruptRecordsSkipped: analysis.skippedRecords,
             tornTail: analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
