@@ -171,3 +171,72 @@ final class TransactionTable {
         return entries
     }
 }
+
+/// The pages redo has touched, by page id: each with its ``PageView`` (so a record edits the page's
+/// memory without touching, or retaining, the ``Page`` object) and whether it has changed yet. The
+/// table holds a reference on each page, released when it goes.
+final class PageTable {
+    struct Entry {
+        var pageID: UInt64
+        /// `nil` for an empty slot.
+        var page: Unmanaged<Page>?
+        var view: PageView?
+        /// Whether the page was dirty when first seen, or changed since (it then counts as recovered).
+        var changed: Bool
+    }
+
+    private var entries: UnsafeMutablePointer<Entry>
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        mask = 1024 - 1
+        entries = Self.allocate(mask + 1)
+    }
+
+    deinit {
+        for index in 0...mask { entries[index].page?.release() }
+        entries.deallocate()
+    }
+
+    /// The entry of `pageID`, or `nil` if the table does not hold it yet.
+    @inline(__always)
+    func find(_ pageID: UInt64) -> UnsafeMutablePointer<Entry>? {
+        var index = homeSlot(pageID, mask)
+        while true {
+            let entry = entries + index
+            if entry.pointee.page == nil { return nil }
+            if entry.pointee.pageID == pageID { return entry }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// Adds `page` (not in the table yet) and returns its entry.
+    func add(_ page: Page) -> UnsafeMutablePointer<Entry> {
+        if 2 * (count + 1) > mask + 1 { grow() }
+        var index = homeSlot(page.id, mask)
+        while entries[index].page != nil { index = (index + 1) & mask }
+        entries[index] = Entry(pageID: page.id, page: .passRetained(page), view: page.view, changed: page.isDirty)
+        count += 1
+        return entries + index
+    }
+
+    private func grow() {
+        let old = entries
+        let oldCapacity = mask + 1
+        mask = 2 * oldCapacity - 1
+        entries = Self.allocate(mask + 1)
+        for index in 0..<oldCapacity where old[index].page != nil {
+            var slot = homeSlot(old[index].pageID, mask)
+            while entries[slot].page != nil { slot = (slot + 1) & mask }
+            entries[slot] = old[index]
+        }
+        old.deallocate()
+    }
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Entry> {
+        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
+        entries.initialize(repeating: Entry(pageID: 0, page: nil, view: nil, changed: false), count: capacity)
+        return entries
+    }
+}

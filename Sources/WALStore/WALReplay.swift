@@ -15,7 +15,10 @@ struct WALReplay {
     let totalBytes: UInt64
     private(set) var recordsDone: UInt64 = 0
     private(set) var bytesDone: UInt64 = 0
-    private(set) var changedPages: Set<UInt64> = []
+    /// The pages redo changed, each once, in the order they first changed.
+    private(set) var changedPages: [UInt64] = []
+    /// The pages redo has touched.
+    private let pages = PageTable()
     private var unreportedRecords: UInt64 = 0
     private var unreportedBytes: UInt64 = 0
     private let started = SystemBootClock().monotonicNow()
@@ -39,11 +42,14 @@ struct WALReplay {
             offset += frame.size
             guard frame.lsn > checkpointLSN else { continue }
             if (frame.kind == .put || frame.kind == .delete), transactions.isCommitted(frame.txid) {
-                let page = try store.pageForWriting(frame.pageID)
-                let wasDirty = page.isDirty
+                let entry = try page(frame.pageID)
                 // A page joins the recovered set when it first changes (pages are clean when loaded).
-                if page.apply(slot: frame.slot, value: frame.kind == .put ? frame.value : nil, lsn: frame.lsn), !wasDirty {
-                    changedPages.insert(frame.pageID)
+                if entry.pointee.view.unsafelyUnwrapped.apply(slot: frame.slot, value: frame.kind == .put ? frame.value : nil,
+                                                              lsn: frame.lsn),
+                   !entry.pointee.changed {
+                    entry.pointee.changed = true
+                    entry.pointee.page.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
+                    changedPages.append(frame.pageID)
                 }
             }
             recordsDone += 1
@@ -52,6 +58,13 @@ struct WALReplay {
             unreportedBytes += UInt64(frame.size)
             if unreportedRecords >= batchSize { try report() }
         }
+    }
+
+    /// The table entry of page `id`, the page loaded (or created) on first use.
+    @inline(__always)
+    private func page(_ id: UInt64) throws(StoreError) -> UnsafeMutablePointer<PageTable.Entry> {
+        if let entry = pages.find(id) { return entry }
+        return pages.add(try store.pageForWriting(id))
     }
 
     /// Reports what is left.
