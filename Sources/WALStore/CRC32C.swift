@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import CCRC32C
+import CWALStore
 
 /// CRC-32C (Castagnoli), the checksum of WAL records, pages and checkpoints: the CPU's `crc32`
 /// instruction where there is one (x86-64 with SSE4.2), else slicing-by-8 tables.

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
+import CWALStore
+
 /// The slot where open addressing starts looking for `key` in a table of `mask + 1` slots.
 ///
 /// Transaction and page ids are mostly consecutive, so the low bits are kept as they are: the
@@ -188,6 +190,8 @@ final class PageTable {
     private var entries: UnsafeMutablePointer<Entry>
     private var mask: Int
     private(set) var count = 0
+    /// Incremented when the table grows: entries then move, and pointers to them are stale.
+    private(set) var generation = 0
 
     init() {
         mask = 1024 - 1
@@ -211,6 +215,12 @@ final class PageTable {
         }
     }
 
+    /// Starts loading the slot where a lookup of `pageID` begins into the CPU's caches.
+    @inline(__always)
+    func prefetch(_ pageID: UInt64) {
+        bootfsm_prefetch(entries + homeSlot(pageID, mask))
+    }
+
     /// Adds `page` (not in the table yet) and returns its entry.
     func add(_ page: Page) -> UnsafeMutablePointer<Entry> {
         if 2 * (count + 1) > mask + 1 { grow() }
@@ -222,6 +232,7 @@ final class PageTable {
     }
 
     private func grow() {
+        generation += 1
         let old = entries
         let oldCapacity = mask + 1
         mask = 2 * oldCapacity - 1

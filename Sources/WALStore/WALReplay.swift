@@ -16,9 +16,8 @@ struct WALReplay {
     private(set) var recordsDone: UInt64 = 0
     private(set) var bytesDone: UInt64 = 0
     /// The pages redo changed, each once, in the order they first changed.
-    private(set) var changedPages: [UInt64] = []
-    /// The pages redo has touched.
-    private let pages = PageTable()
+    var changedPages: [UInt64] { pipeline.changedPages }
+    private let pipeline: RedoPipeline
     private var unreportedRecords: UInt64 = 0
     private var unreportedBytes: UInt64 = 0
     private let started = SystemBootClock().monotonicNow()
@@ -28,6 +27,7 @@ struct WALReplay {
         self.options = options
         self.totalRecords = totalRecords
         self.totalBytes = totalBytes
+        pipeline = RedoPipeline(store: store)
         options.onProgress(progress)
     }
 
@@ -37,34 +37,27 @@ struct WALReplay {
         var offset = range.lowerBound
         while offset < range.upperBound {
             guard case .frame(let frame) = WALFrame.parse(bytes, at: offset, verify: false) else {
+                try pipeline.drain()
                 throw .corrupt(path: store.path, reason: "a WAL frame changed between analysis and redo")
             }
             offset += frame.size
             guard frame.lsn > checkpointLSN else { continue }
             if (frame.kind == .put || frame.kind == .delete), transactions.isCommitted(frame.txid) {
-                let entry = try page(frame.pageID)
-                // A page joins the recovered set when it first changes (pages are clean when loaded).
-                if entry.pointee.view.unsafelyUnwrapped.apply(slot: frame.slot, value: frame.kind == .put ? frame.value : nil,
-                                                              lsn: frame.lsn),
-                   !entry.pointee.changed {
-                    entry.pointee.changed = true
-                    entry.pointee.page.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
-                    changedPages.append(frame.pageID)
-                }
+                try pipeline.push(RedoPipeline.Write(pageID: frame.pageID, lsn: frame.lsn,
+                                                     value: frame.kind == .put ? frame.value : nil, slot: frame.slot))
             }
             recordsDone += 1
             bytesDone += UInt64(frame.size)
             unreportedRecords += 1
             unreportedBytes += UInt64(frame.size)
-            if unreportedRecords >= batchSize { try report() }
+            if unreportedRecords >= batchSize {
+                // Reports (and a stop) come with every record counted so far applied.
+                try pipeline.drain()
+                try report()
+            }
         }
-    }
-
-    /// The table entry of page `id`, the page loaded (or created) on first use.
-    @inline(__always)
-    private func page(_ id: UInt64) throws(StoreError) -> UnsafeMutablePointer<PageTable.Entry> {
-        if let entry = pages.find(id) { return entry }
-        return pages.add(try store.pageForWriting(id))
+        // The writes point into `bytes`, which the next segment's read replaces.
+        try pipeline.drain()
     }
 
     /// Reports what is left.
@@ -100,6 +93,113 @@ struct WALReplay {
                 var remaining = timespec()
                 while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
             }
+        }
+    }
+}
+
+/// Committed writes on their way to their pages.
+///
+/// The page a record changes is, most of the time, in none of the CPU's caches: recovery touches
+/// tens of thousands of 4 KiB pages in no order. Applied one by one, each record would wait for
+/// memory twice: for its page's table entry, then for the page's header. Writes queue here instead.
+/// When one enters, the CPU starts fetching its table slot; `lookAhead` writes later it is looked up
+/// (its page loaded or created if it is the page's first) and the CPU starts fetching the page's
+/// first lines; `lookAhead` writes later still it is applied, by which time they have arrived. So
+/// the waits overlap. Writes are looked up in the order they entered, and applied in that order.
+final class RedoPipeline {
+    struct Write {
+        var pageID: UInt64
+        var lsn: UInt64
+        /// The new value of a put; `nil` for a delete.
+        var value: UnsafeRawBufferPointer?
+        var slot: UInt8
+        /// Set once looked up.
+        var entry: UnsafeMutablePointer<PageTable.Entry>?
+
+        init(pageID: UInt64, lsn: UInt64, value: UnsafeRawBufferPointer?, slot: UInt8) {
+            self.pageID = pageID
+            self.lsn = lsn
+            self.value = value
+            self.slot = slot
+        }
+    }
+
+    private static let lookAhead = 8
+    /// Room for the writes between lookup and application, and those before lookup.
+    private static let capacity = 2 * lookAhead
+
+    private let store: WALStore
+    private let pages = PageTable()
+    /// The pages redo changed, each once, in the order they first changed.
+    private(set) var changedPages: [UInt64] = []
+    private let ring = UnsafeMutablePointer<Write>.allocate(capacity: capacity)
+    /// Writes `applied..<looked` are looked up, `looked..<entered` not yet (counters, not indices).
+    private var applied = 0
+    private var looked = 0
+    private var entered = 0
+
+    init(store: WALStore) {
+        self.store = store
+    }
+
+    deinit { ring.deallocate() }
+
+    /// Queues `write`, looking up and applying earlier ones as the queue fills.
+    @inline(__always)
+    func push(_ write: Write) throws(StoreError) {
+        if entered - looked == Self.lookAhead {
+            if looked - applied == Self.lookAhead { applyNext() }
+            try lookUpNext()
+        }
+        pages.prefetch(write.pageID)
+        (ring + entered % Self.capacity).initialize(to: write)
+        entered += 1
+    }
+
+    /// Applies every queued write.
+    func drain() throws(StoreError) {
+        while looked < entered { try lookUpNext() }
+        while applied < looked { applyNext() }
+    }
+
+    private func lookUpNext() throws(StoreError) {
+        let write = ring + looked % Self.capacity
+        let pageID = write.pointee.pageID
+        if let entry = pages.find(pageID) {
+            write.pointee.entry = entry
+        } else {
+            let page: Page
+            do throws(StoreError) {
+                page = try store.pageForWriting(pageID)
+            } catch {
+                // What came before the failing record is applied, as if applied one by one.
+                while applied < looked { applyNext() }
+                throw error
+            }
+            let generation = pages.generation
+            write.pointee.entry = pages.add(page)
+            if pages.generation != generation {
+                // The table grew, its entries moved: look the waiting writes up again.
+                for index in applied..<looked {
+                    ring[index % Self.capacity].entry = pages.find(ring[index % Self.capacity].pageID)
+                }
+            }
+        }
+        write.pointee.entry.unsafelyUnwrapped.pointee.view.unsafelyUnwrapped.prefetch()
+        looked += 1
+    }
+
+    @inline(__always)
+    private func applyNext() {
+        let write = ring[applied % Self.capacity]
+        applied += 1
+        let entry = write.entry.unsafelyUnwrapped
+        // A page joins the recovered set when it first changes (pages are clean when loaded).
+        if entry.pointee.view.unsafelyUnwrapped.apply(slot: write.slot, value: write.value, lsn: write.lsn),
+           !entry.pointee.changed {
+            entry.pointee.changed = true
+            entry.pointee.page.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
+            changedPages.append(write.pageID)
         }
     }
 }

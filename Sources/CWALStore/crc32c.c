@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-#include "CCRC32C.h"
+#include "CWALStore.h"
 
 #include <string.h>
 
