@@ -25,15 +25,19 @@ public final class Page {
     static let headerSize = 24
 
     public let id: UInt64
-    /// The page's bytes and slot index, owned by the page.
+    /// The page's bytes and slot index.
     let view: PageView
+    /// The chunk the view's memory was carved from, kept alive by the page; `nil` when the memory is
+    /// the page's own allocation.
+    private let chunk: PageChunk?
     /// Whether the page changed since it was read or last written.
     var isDirty = false
 
     /// An empty page.
     init(id: UInt64) {
         self.id = id
-        view = PageView.allocate(id: id)
+        (view, chunk) = PageMemory.shared.allocate()
+        view.base.storeBytes(of: id.littleEndian, toByteOffset: 0, as: UInt64.self)
     }
 
     /// A page read from disk, or `nil` if its bytes are not a valid v3 page.
@@ -49,7 +53,7 @@ public final class Page {
     }
 
     deinit {
-        view.deallocate()
+        if chunk == nil { view.storage.deallocate() }
     }
 
     /// The LSN of the last record applied to the page.
@@ -93,29 +97,22 @@ public final class Page {
 /// of a walk through the tuples; kept in memory only — then the page's 4096 bytes, in the v3 layout
 /// except for the CRC (computed at write).
 ///
-/// One allocation, aligned so that the index and the page's header share a 128-byte pair of cache
-/// lines. Redo edits pages through views it keeps in a table of its own: a record then touches the
-/// page's memory only, never the object (no retain, no extra cache line).
+/// One block of memory (see ``PageMemory``), aligned so that the index and the page's header share
+/// a 128-byte pair of cache lines. Redo edits pages through views it keeps in a table of its own: a
+/// record then touches the page's memory only, never the object (no retain, no extra cache line).
 struct PageView {
     /// Bytes before the page's: the slot index, 32 × u16.
     static let indexSize = 2 * Int(Page.slotCount)
-    static let allocationSize = indexSize + Page.size
+    static let byteCount = indexSize + Page.size
+    static let alignment = 128
 
-    /// The start of the allocation: the slot index.
+    /// The start of the block: the slot index.
     let storage: UnsafeMutableRawPointer
 
-    /// A zeroed page holding `id`, with an empty index.
-    static func allocate(id: UInt64) -> PageView {
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: allocationSize, alignment: 128)
-        storage.bindMemory(to: UInt16.self, capacity: Int(Page.slotCount)).initialize(repeating: 0, count: Int(Page.slotCount))
-        (storage + indexSize).initializeMemory(as: UInt8.self, repeating: 0, count: Page.size)
-        let view = PageView(storage: storage)
-        view.base.storeBytes(of: id.littleEndian, toByteOffset: 0, as: UInt64.self)
-        return view
-    }
-
-    func deallocate() {
-        storage.deallocate()
+    /// A view of `storage`, zeroed memory of ``byteCount`` bytes: an empty page of id 0.
+    init(zeroed storage: UnsafeMutableRawPointer) {
+        storage.bindMemory(to: UInt16.self, capacity: Int(Page.slotCount))
+        self.storage = storage
     }
 
     /// Starts loading what every record applied to the page reads first — the slot index and the
@@ -237,5 +234,83 @@ struct PageView {
     @inline(__always)
     private func store16(_ value: UInt16, at offset: Int) {
         base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+}
+
+/// Where pages' memory comes from: chunks of blocks for many pages, each chunk mapped — and its
+/// memory faulted in — by one `mmap` with `MAP_POPULATE`. Recovery creates tens of thousands of
+/// pages; a page fault for every 4 KiB first touched (and, with `malloc`, a `memset` to zero it)
+/// costs several times more than the kernel populating a chunk in one go. Blocks are never reused:
+/// a chunk is unmapped when the last page carved from it is gone (pages leave the pool only all
+/// together, when the store closes). Chunks start small and grow, so a small store does not map
+/// megabytes. Thread-safe: stores on several threads share it.
+final class PageMemory: @unchecked Sendable {
+    // @unchecked: the state is only reached under `lock`.
+    static let shared = PageMemory()
+
+    /// Blocks of the largest chunks: about 2 MiB.
+    private static let maxChunkBlocks = 512
+    private static let blockStride = (PageView.byteCount + PageView.alignment - 1) / PageView.alignment * PageView.alignment
+
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var chunk: PageChunk?
+    private var used = 0
+    private var nextChunkBlocks = 8
+
+    private init() {
+        pthread_mutex_init(lock, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// A zeroed block for a page, and the chunk it comes from (which the page must keep alive);
+    /// `nil` instead of a chunk when mapping one failed and the block is an allocation of its own
+    /// (which the page must deallocate).
+    func allocate() -> (PageView, PageChunk?) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if used == chunk?.blocks ?? 0 {
+            chunk = PageChunk(blocks: nextChunkBlocks, stride: Self.blockStride)
+            used = 0
+            nextChunkBlocks = min(2 * nextChunkBlocks, Self.maxChunkBlocks)
+        }
+        guard let chunk else {
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: PageView.byteCount, alignment: PageView.alignment)
+            storage.initializeMemory(as: UInt8.self, repeating: 0, count: PageView.byteCount)
+            return (PageView(zeroed: storage), nil)
+        }
+        let storage = chunk.start + used * Self.blockStride
+        used += 1
+        return (PageView(zeroed: storage), chunk)
+    }
+}
+
+/// Anonymous memory mapped for `blocks` page blocks (zeroed by the kernel), unmapped when the
+/// last page holding it goes.
+final class PageChunk: @unchecked Sendable {
+    // @unchecked: each block is reached only through its page, by one thread at a time.
+    let start: UnsafeMutableRawPointer
+    let blocks: Int
+    private let byteCount: Int
+
+    /// `nil` if the memory cannot be mapped.
+    init?(blocks: Int, stride: Int) {
+        byteCount = blocks * stride
+        #if os(Linux)
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE
+        #else
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS
+        #endif
+        guard let start = mmap(nil, byteCount, PROT_READ | PROT_WRITE, flags, -1, 0),
+              start != UnsafeMutableRawPointer(bitPattern: -1) else { return nil }
+        self.start = start
+        self.blocks = blocks
+    }
+
+    deinit {
+        munmap(start, byteCount)
     }
 }
