@@ -145,9 +145,16 @@ final class TransactionTable {
             if entry.pointee.txid == txid { return entry }
             index = (index + 1) & mask
         }
+        return add(txid, at: index)
+    }
+
+    /// Adds `txid` in the empty slot `index` (where a lookup ended), or elsewhere after growing.
+    private func add(_ txid: UInt64, at index: Int) -> UnsafeMutablePointer<Entry> {
+        var index = index
         if 2 * (count + 1) > mask + 1 {
             grow()
-            return insert(txid)
+            index = homeSlot(txid, mask)
+            while entries[index].state != 0 { index = (index + 1) & mask }
         }
         entries[index] = Entry(txid: txid, state: Self.seen)
         count += 1

@@ -60,77 +60,78 @@ struct WALAnalysis {
             laterHaveFrames[segment] = answer
             return answer
         }
-        for (segmentNumber, segment) in segments.enumerated() {
+        // A plain loop over the segments, the bytes read in place: no closure captures the state
+        // the loop updates for every record.
+        nextSegment: for (segmentNumber, segment) in segments.enumerated() {
             if tail != nil {
                 segmentsAfterTail.append(segmentNumber)
                 continue
             }
-            try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
-                guard segment.hasValidHeader(bytes) else {
-                    let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
-                    let validAfter = try validLater(segmentNumber)
-                    if mode == .force, validAfter {
-                        // The whole segment is a damaged stretch: skip it, keep it on disk.
-                        skippedRecords += 1
-                        transactions.skip()
-                        resynchronized = true
-                        return
-                    }
-                    try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
-                    return
+            let bytes = try buffer.read(segment.path)
+            guard segment.hasValidHeader(bytes) else {
+                let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
+                let validAfter = try validLater(segmentNumber)
+                if mode == .force, validAfter {
+                    // The whole segment is a damaged stretch: skip it, keep it on disk.
+                    skippedRecords += 1
+                    transactions.skip()
+                    resynchronized = true
+                    continue nextSegment
                 }
-                var offset = WALSegment.headerSize
-                var spanStart = offset
-                while offset < bytes.count {
-                    let parsed = WALFrame.parse(bytes, at: offset)
-                    if case .frame(let frame) = parsed, frame.lsn > previous {
-                        // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
-                        let expected = max(previous, checkpointLSN) + 1
-                        let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
-                        if contiguous {
-                            resynchronized = false
-                            previous = frame.lsn
-                            lastLSN = max(lastLSN, frame.lsn)
-                            maxTxID = max(maxTxID, frame.txid)
-                            if frame.lsn > checkpointLSN {
-                                recordsToReplay += 1
-                                bytesToReplay += UInt64(frame.size)
-                                switch frame.kind {
-                                case .begin: transactions.begin(frame.txid)
-                                case .put, .delete: transactions.write(frame.txid)
-                                case .commit: transactions.commit(frame.txid)
-                                case .abort: transactions.abort(frame.txid)
-                                }
+                try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
+                continue nextSegment
+            }
+            var offset = WALSegment.headerSize
+            var spanStart = offset
+            while offset < bytes.count {
+                let parsed = WALFrame.parse(bytes, at: offset)
+                if case .frame(let frame) = parsed, frame.lsn > previous {
+                    // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
+                    let expected = max(previous, checkpointLSN) + 1
+                    let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
+                    if contiguous {
+                        resynchronized = false
+                        previous = frame.lsn
+                        lastLSN = max(lastLSN, frame.lsn)
+                        maxTxID = max(maxTxID, frame.txid)
+                        if frame.lsn > checkpointLSN {
+                            recordsToReplay += 1
+                            bytesToReplay += UInt64(frame.size)
+                            switch frame.kind {
+                            case .begin: transactions.begin(frame.txid)
+                            case .put, .delete: transactions.write(frame.txid)
+                            case .commit: transactions.commit(frame.txid)
+                            case .abort: transactions.abort(frame.txid)
                             }
-                            offset += frame.size
-                            continue
                         }
-                    }
-                    // Cut short, damaged, a gap, or an LSN that goes backwards (stale bytes): the valid run ends.
-                    let reason: String
-                    switch parsed {
-                    case .truncated: reason = "record cut short"
-                    case .corrupt: reason = "checksum or layout mismatch"
-                    case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
-                    }
-                    if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
-                    let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
-                    var validAfter = resume != nil
-                    if !validAfter { validAfter = try validLater(segmentNumber) }
-                    if mode == .force, validAfter {
-                        skippedRecords += 1
-                        transactions.skip()
-                        resynchronized = true
-                        guard let resume else { offset = bytes.count; spanStart = offset; break }
-                        offset = resume
-                        spanStart = offset
+                        offset += frame.size
                         continue
                     }
-                    try stop(at: offset, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
-                    return
+                }
+                // Cut short, damaged, a gap, or an LSN that goes backwards (stale bytes): the valid run ends.
+                let reason: String
+                switch parsed {
+                case .truncated: reason = "record cut short"
+                case .corrupt: reason = "checksum or layout mismatch"
+                case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
                 }
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
+                let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
+                var validAfter = resume != nil
+                if !validAfter { validAfter = try validLater(segmentNumber) }
+                if mode == .force, validAfter {
+                    skippedRecords += 1
+                    transactions.skip()
+                    resynchronized = true
+                    guard let resume else { offset = bytes.count; spanStart = offset; break }
+                    offset = resume
+                    spanStart = offset
+                    continue
+                }
+                try stop(at: offset, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
+                continue nextSegment
             }
+            if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
         }
         transactions.finish()
     }
