@@ -115,12 +115,26 @@ struct PageView {
         self.storage = storage
     }
 
+    /// The view of a page's block (as ``storage`` gives it).
+    @inline(__always)
+    init(storage: UnsafeMutableRawPointer) {
+        self.storage = storage
+    }
+
     /// Starts loading what every record applied to the page reads first — the slot index and the
     /// page's header, one 128-byte pair of lines — into the CPU's caches.
     @inline(__always)
     func prefetch() {
         bootfsm_prefetch(storage)
         bootfsm_prefetch(storage + 64)
+    }
+
+    /// Starts loading what a record applied to `slot` reads next (the index and header being in
+    /// cache): the slot's tuple, and the end of the used bytes, where a put appends.
+    @inline(__always)
+    func prefetchTuples(slot: UInt8) {
+        bootfsm_prefetch(base + Int(slotOffsets[Int(slot)]))
+        bootfsm_prefetch(base + Page.headerSize + used)
     }
 
     /// The page's 4096 bytes.
@@ -215,9 +229,13 @@ struct PageView {
         let end = Page.headerSize + used
         slotOffsets[Int(byte(offset))] = 0
         memmove(base + offset, base + offset + length, end - offset - length)
-        // The tuples after the removed one moved down.
-        for slot in 0..<Int(Page.slotCount) where Int(slotOffsets[slot]) > offset {
-            slotOffsets[slot] -= UInt16(length)
+        // The tuples after the removed one moved down. (Branch-free, and so vectorised: no offset
+        // above the removed tuple's is less than its length.)
+        let removed = UInt16(offset)
+        let shift = UInt16(length)
+        for slot in 0..<Int(Page.slotCount) {
+            let current = slotOffsets[slot]
+            slotOffsets[slot] = current &- (current > removed ? shift : 0)
         }
         store16(UInt16(count - 1), at: 16)
         store16(UInt16(used - length), at: 18)

@@ -182,19 +182,27 @@ final class TransactionTable {
 }
 
 /// The pages redo has touched, by page id: each with its ``PageView`` (so a record edits the page's
-/// memory without touching, or retaining, the ``Page`` object) and whether it has changed yet. The
-/// table holds a reference on each page, released when it goes.
+/// memory without touching, or retaining, the ``Page`` object) and whether it has changed yet.
+/// Entries are 16 bytes, so the table stays small enough for the caches; the `Page` objects are in a
+/// parallel array, reached only when a page first changes. The table holds a reference on each page,
+/// released when it goes.
 final class PageTable {
     struct Entry {
         var pageID: UInt64
-        /// `nil` for an empty slot.
-        var page: Unmanaged<Page>?
-        var view: PageView?
+        /// The address of the page's view, bit 0 set once the page counts as changed (views are
+        /// aligned); 0 for an empty slot.
+        fileprivate var bits: UInt
+
+        @inline(__always)
+        var view: PageView { PageView(storage: UnsafeMutableRawPointer(bitPattern: bits & ~1).unsafelyUnwrapped) }
+
         /// Whether the page was dirty when first seen, or changed since (it then counts as recovered).
-        var changed: Bool
+        @inline(__always)
+        var changed: Bool { bits & 1 != 0 }
     }
 
     private var entries: UnsafeMutablePointer<Entry>
+    private var pages: UnsafeMutablePointer<Unmanaged<Page>?>
     private var mask: Int
     private(set) var count = 0
     /// Incremented when the table grows: entries then move, and pointers to them are stale.
@@ -202,12 +210,13 @@ final class PageTable {
 
     init() {
         mask = 1024 - 1
-        entries = Self.allocate(mask + 1)
+        (entries, pages) = Self.allocate(mask + 1)
     }
 
     deinit {
-        for index in 0...mask { entries[index].page?.release() }
+        for index in 0...mask { pages[index]?.release() }
         entries.deallocate()
+        pages.deallocate()
     }
 
     /// The entry of `pageID`, or `nil` if the table does not hold it yet.
@@ -216,7 +225,7 @@ final class PageTable {
         var index = homeSlot(pageID, mask)
         while true {
             let entry = entries + index
-            if entry.pointee.page == nil { return nil }
+            if entry.pointee.bits == 0 { return nil }
             if entry.pointee.pageID == pageID { return entry }
             index = (index + 1) & mask
         }
@@ -232,29 +241,40 @@ final class PageTable {
     func add(_ page: Page) -> UnsafeMutablePointer<Entry> {
         if 2 * (count + 1) > mask + 1 { grow() }
         var index = homeSlot(page.id, mask)
-        while entries[index].page != nil { index = (index + 1) & mask }
-        entries[index] = Entry(pageID: page.id, page: .passRetained(page), view: page.view, changed: page.isDirty)
+        while entries[index].bits != 0 { index = (index + 1) & mask }
+        entries[index] = Entry(pageID: page.id, bits: UInt(bitPattern: page.view.storage) | (page.isDirty ? 1 : 0))
+        pages[index] = .passRetained(page)
         count += 1
         return entries + index
     }
 
-    private func grow() {
-        generation += 1
-        let old = entries
-        let oldCapacity = mask + 1
-        mask = 2 * oldCapacity - 1
-        entries = Self.allocate(mask + 1)
-        for index in 0..<oldCapacity where old[index].page != nil {
-            var slot = homeSlot(old[index].pageID, mask)
-            while entries[slot].page != nil { slot = (slot + 1) & mask }
-            entries[slot] = old[index]
-        }
-        old.deallocate()
+    /// Counts the page of `entry` as changed, and marks it dirty.
+    func markChanged(_ entry: UnsafeMutablePointer<Entry>) {
+        entry.pointee.bits |= 1
+        pages[entry - entries].unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
     }
 
-    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Entry> {
+    private func grow() {
+        generation += 1
+        let (oldEntries, oldPages) = (entries, pages)
+        let oldCapacity = mask + 1
+        mask = 2 * oldCapacity - 1
+        (entries, pages) = Self.allocate(mask + 1)
+        for index in 0..<oldCapacity where oldEntries[index].bits != 0 {
+            var slot = homeSlot(oldEntries[index].pageID, mask)
+            while entries[slot].bits != 0 { slot = (slot + 1) & mask }
+            entries[slot] = oldEntries[index]
+            pages[slot] = oldPages[index]
+        }
+        oldEntries.deallocate()
+        oldPages.deallocate()
+    }
+
+    private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<Unmanaged<Page>?>) {
         let entries = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
-        entries.initialize(repeating: Entry(pageID: 0, page: nil, view: nil, changed: false), count: capacity)
-        return entries
+        entries.initialize(repeating: Entry(pageID: 0, bits: 0), count: capacity)
+        let pages = UnsafeMutablePointer<Unmanaged<Page>?>.allocate(capacity: capacity)
+        pages.initialize(repeating: nil, count: capacity)
+        return (entries, pages)
     }
 }

@@ -101,11 +101,13 @@ struct WALReplay {
 ///
 /// The page a record changes is, most of the time, in none of the CPU's caches: recovery touches
 /// tens of thousands of 4 KiB pages in no order. Applied one by one, each record would wait for
-/// memory twice: for its page's table entry, then for the page's header. Writes queue here instead.
-/// When one enters, the CPU starts fetching its table slot; `lookAhead` writes later it is looked up
-/// (its page loaded or created if it is the page's first) and the CPU starts fetching the page's
-/// first lines; `lookAhead` writes later still it is applied, by which time they have arrived. So
-/// the waits overlap. Writes are looked up in the order they entered, and applied in that order.
+/// memory three times: for its page's table entry, for the page's header and slot index, then for
+/// the tuple it replaces. Writes queue here instead, and go through stages `lookAhead` writes apart.
+/// When one enters, the CPU starts fetching its table slot; then it is looked up (its page loaded or
+/// created if it is the page's first) and the CPU starts fetching the page's header and index; then
+/// the index gives where its slot's tuple and the page's free space are, and the CPU starts fetching
+/// those; then it is applied, all it reads having arrived meanwhile. So the waits overlap. Each
+/// stage takes writes in the order they entered.
 final class RedoPipeline {
     struct Write {
         var pageID: UInt64
@@ -125,16 +127,18 @@ final class RedoPipeline {
     }
 
     private static let lookAhead = 8
-    /// Room for the writes between lookup and application, and those before lookup.
-    private static let capacity = 2 * lookAhead
+    /// Room for the writes of the three stages before application.
+    private static let capacity = 4 * lookAhead
 
     private let store: WALStore
     private let pages = PageTable()
     /// The pages redo changed, each once, in the order they first changed.
     private(set) var changedPages: [UInt64] = []
     private let ring = UnsafeMutablePointer<Write>.allocate(capacity: capacity)
-    /// Writes `applied..<looked` are looked up, `looked..<entered` not yet (counters, not indices).
+    /// Writes `applied..<staged` have had their tuples fetched, `staged..<looked` are looked up,
+    /// `looked..<entered` not yet (counters, not indices).
     private var applied = 0
+    private var staged = 0
     private var looked = 0
     private var entered = 0
 
@@ -148,7 +152,10 @@ final class RedoPipeline {
     @inline(__always)
     func push(_ write: Write) throws(StoreError) {
         if entered - looked == Self.lookAhead {
-            if looked - applied == Self.lookAhead { applyNext() }
+            if looked - staged == Self.lookAhead {
+                if staged - applied == Self.lookAhead { applyNext() }
+                stageNext()
+            }
             try lookUpNext()
         }
         pages.prefetch(write.pageID)
@@ -160,6 +167,7 @@ final class RedoPipeline {
     func drain() throws(StoreError) {
         while looked < entered { try lookUpNext() }
         while applied < looked { applyNext() }
+        staged = applied
     }
 
     private func lookUpNext() throws(StoreError) {
@@ -174,6 +182,7 @@ final class RedoPipeline {
             } catch {
                 // What came before the failing record is applied, as if applied one by one.
                 while applied < looked { applyNext() }
+                staged = applied
                 throw error
             }
             let generation = pages.generation
@@ -185,8 +194,16 @@ final class RedoPipeline {
                 }
             }
         }
-        write.pointee.entry.unsafelyUnwrapped.pointee.view.unsafelyUnwrapped.prefetch()
+        write.pointee.entry.unsafelyUnwrapped.pointee.view.prefetch()
         looked += 1
+    }
+
+    /// Starts fetching the lines the next looked-up write will touch in its page's tuples.
+    @inline(__always)
+    private func stageNext() {
+        let write = ring[staged % Self.capacity]
+        staged += 1
+        write.entry.unsafelyUnwrapped.pointee.view.prefetchTuples(slot: write.slot)
     }
 
     @inline(__always)
@@ -195,10 +212,8 @@ final class RedoPipeline {
         applied += 1
         let entry = write.entry.unsafelyUnwrapped
         // A page joins the recovered set when it first changes (pages are clean when loaded).
-        if entry.pointee.view.unsafelyUnwrapped.apply(slot: write.slot, value: write.value, lsn: write.lsn),
-           !entry.pointee.changed {
-            entry.pointee.changed = true
-            entry.pointee.page.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
+        if entry.pointee.view.apply(slot: write.slot, value: write.value, lsn: write.lsn), !entry.pointee.changed {
+            pages.markChanged(entry)
             changedPages.append(write.pageID)
         }
     }
