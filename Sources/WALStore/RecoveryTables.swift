@@ -2,6 +2,10 @@
 
 import CWALStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The slot where open addressing starts looking for `key` in a table of `mask + 1` slots.
 ///
 /// Transaction and page ids are mostly consecutive, so the low bits are kept as they are: the
@@ -50,7 +54,7 @@ final class TransactionTable {
         entries = Self.allocate(mask + 1)
     }
 
-    deinit { entries.deallocate() }
+    deinit { free(entries) }
 
     /// Transactions that did not commit (aborted, unfinished or tainted), once finished.
     var rolledBackCount: Int { count - committedCount }
@@ -171,13 +175,15 @@ final class TransactionTable {
             while entries[slot].state != 0 { slot = (slot + 1) & mask }
             entries[slot] = old[index]
         }
-        old.deallocate()
+        free(old)
     }
 
+    /// Zeroed memory: empty slots. From `calloc`, which maps a large table rather than clearing
+    /// it, so only the slots transactions land in (neighbouring ones, ids being mostly consecutive)
+    /// are ever faulted in.
     private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Entry> {
-        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
-        entries.initialize(repeating: Entry(txid: 0, state: 0), count: capacity)
-        return entries
+        guard let memory = calloc(capacity, MemoryLayout<Entry>.stride) else { fatalError("out of memory") }
+        return memory.bindMemory(to: Entry.self, capacity: capacity)
     }
 }
 

@@ -133,8 +133,7 @@ public final class WALStore {
         recovered = true
 
         let recoveredPages = replay.changedPages.sorted()
-        var hints = Set(checkpointState.hotPages)
-        hints.formUnion(recoveredPages)
+        let hints = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
         return RecoveryReport(
             checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
             recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
@@ -146,8 +145,28 @@ public final class WALStore {
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
             duration: SystemBootClock().monotonicNow() - started,
-            hints: PreloadHints(pageIDs: hints.sorted(), workingSetBytes: UInt64(hints.count * Page.size))
+            hints: PreloadHints(pageIDs: hints, workingSetBytes: UInt64(hints.count * Page.size))
         )
+    }
+
+    /// The distinct ids of two sorted arrays, sorted: a merge, where a `Set` would hash every id
+    /// (recovery can change tens of thousands of pages).
+    static func sortedUnion(_ first: [UInt64], _ second: [UInt64]) -> [UInt64] {
+        var union: [UInt64] = []
+        union.reserveCapacity(first.count + second.count)
+        var i = 0, j = 0
+        while i < first.count || j < second.count {
+            let next: UInt64
+            if j == second.count || (i < first.count && first[i] <= second[j]) {
+                next = first[i]
+                i += 1
+            } else {
+                next = second[j]
+                j += 1
+            }
+            if union.last != next { union.append(next) }
+        }
+        return union
     }
 
     /// Cuts the log at a torn tail: the tail's segment is truncated (or removed if nothing valid is
