@@ -14,8 +14,10 @@ import Glibc
 /// field zeroed) and the used tuple bytes. Redo applies a record only if its LSN is newer than the
 /// page's, which makes replay idempotent.
 ///
-/// The bytes live in one allocation of their own (see ``PageView``), edited in place: replay touches
-/// a page per record, so no copy-on-write array or exclusivity check stands in its way.
+/// The bytes live in a block of memory of their own (see ``PageView``), edited in place: replay
+/// touches a page per record, so no copy-on-write array or exclusivity check stands in its way. The
+/// block holds the page's bytes up to the last one in use, not always all 4096 (the rest are zeros),
+/// and is replaced by a larger one when the page grows.
 public final class Page {
     public static let size = 4096
     /// Tuple slots per page.
@@ -25,18 +27,22 @@ public final class Page {
     static let headerSize = 24
 
     public let id: UInt64
-    /// The page's bytes and slot index.
-    let view: PageView
+    /// The page's bytes and slot index; replaced by a larger block when the page outgrows it.
+    private(set) var view: PageView
     /// The chunk the view's memory was carved from, kept alive by the page; `nil` when the memory is
     /// the page's own allocation.
-    private let chunk: PageChunk?
+    private var chunk: PageChunk?
     /// Whether the page changed since it was read or last written.
     var isDirty = false
 
     /// An empty page.
-    init(id: UInt64) {
+    convenience init(id: UInt64) {
+        self.init(id: id, capacity: PageView.smallCapacity)
+    }
+
+    private init(id: UInt64, capacity: Int) {
         self.id = id
-        (view, chunk) = PageMemory.shared.allocate()
+        (view, chunk) = PageMemory.shared.allocate(capacity: capacity)
         view.base.storeBytes(of: id.littleEndian, toByteOffset: 0, as: UInt64.self)
     }
 
@@ -46,8 +52,13 @@ public final class Page {
         var reader = ByteReader(bytes)
         guard let id = reader.u64(), reader.u64() != nil, let count = reader.u16(), let used = reader.u16(),
               let crc = reader.u32(), Int(used) <= Page.size - Page.headerSize, count <= UInt16(Page.slotCount) else { return nil }
-        self.init(id: id)
-        view.base.copyMemory(from: bytes.baseAddress!, byteCount: Page.size)
+        // Memory for the bytes up to the last non-zero one (give or take seven): the rest read as zeros.
+        var end = Page.size
+        while end - 8 >= Page.headerSize + Int(used), bytes.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 {
+            end -= 8
+        }
+        self.init(id: id, capacity: PageView.capacity(holding: end))
+        view.base.copyMemory(from: bytes.baseAddress!, byteCount: end)
         guard crc == view.checksum else { return nil }
         guard view.indexTuples(count: Int(count), used: Int(used)) else { return nil }
     }
@@ -73,9 +84,24 @@ public final class Page {
     /// Returns whether the page changed.
     @discardableResult
     func apply(slot: UInt8, value: UnsafeRawBufferPointer?, lsn: UInt64) -> Bool {
+        if let value, lsn > view.lsn { makeRoom(valueCount: value.count) }
         guard view.apply(slot: slot, value: value, lsn: lsn) else { return false }
         isDirty = true
         return true
+    }
+
+    /// Makes sure the block can take a put of `valueCount` bytes, whatever it replaces: moves the
+    /// page to a larger block if not. Returns the view.
+    @discardableResult
+    func makeRoom(valueCount: Int) -> PageView {
+        guard !view.fits(valueCount: valueCount) else { return view }
+        let (larger, largerChunk) = PageMemory.shared.allocate(
+            capacity: PageView.capacity(holding: Page.headerSize + view.used + 2 + valueCount))
+        larger.storage.copyMemory(from: view.storage, byteCount: PageView.indexSize + view.capacity)
+        if chunk == nil { view.storage.deallocate() }
+        view = larger
+        chunk = largerChunk
+        return larger
     }
 
     /// Sets the page LSN (used when a page is converted from an older layout).
@@ -85,7 +111,8 @@ public final class Page {
 
     /// The page's bytes with their CRC, ready to be written.
     var encoded: [UInt8] {
-        var copy = Array(UnsafeRawBufferPointer(start: view.base, count: Page.size))
+        var copy = [UInt8](repeating: 0, count: Page.size)
+        copy.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: view.base, count: view.capacity)) }
         let crc = view.checksum
         withUnsafeBytes(of: crc.littleEndian) { copy.replaceSubrange(20..<24, with: $0) }
         return copy
@@ -94,31 +121,53 @@ public final class Page {
 
 /// A page's memory, without the ``Page`` object that owns it: its slot index — where each slot's
 /// tuple starts in the page's bytes (0: the slot is empty), so finding a slot costs one load instead
-/// of a walk through the tuples; kept in memory only — then the page's 4096 bytes, in the v3 layout
-/// except for the CRC (computed at write).
+/// of a walk through the tuples; kept in memory only — then the page's first `capacity` bytes, in the
+/// v3 layout except for the CRC (computed at write). The page's bytes after those are zeros.
 ///
 /// One block of memory (see ``PageMemory``), aligned so that the index and the page's header share
-/// a 128-byte pair of cache lines. Redo edits pages through views it keeps in a table of its own: a
-/// record then touches the page's memory only, never the object (no retain, no extra cache line).
+/// a 128-byte pair of cache lines. Pages hold about 1 KiB of tuples on average: a block only as
+/// large as the page's bytes in use (in three sizes) takes a third of the memory of a whole 4 KiB
+/// page, to allocate and to fault in, and as much less room in the caches. Redo edits pages through
+/// views it keeps in a table of its own: a record then touches the page's memory only, never the
+/// object (no retain, no extra cache line).
 struct PageView {
     /// Bytes before the page's: the slot index, 32 × u16.
     static let indexSize = 2 * Int(Page.slotCount)
-    static let byteCount = indexSize + Page.size
     static let alignment = 128
+    /// The sizes of the page's bytes a block holds: with the index, 1.5 KiB, 2.5 KiB and the whole
+    /// page. (Every page fits the largest: 32 tuples of at most 122 bytes after the 24 of the header.)
+    static let capacities = [smallCapacity, mediumCapacity, Page.size]
+    static let smallCapacity = 1536 - 64
+    static let mediumCapacity = 2560 - 64
 
     /// The start of the block: the slot index.
     let storage: UnsafeMutableRawPointer
+    /// How many of the page's bytes the block holds: one of ``capacities``.
+    let capacity: Int
 
-    /// A view of `storage`, zeroed memory of ``byteCount`` bytes: an empty page of id 0.
-    init(zeroed storage: UnsafeMutableRawPointer) {
+    /// A view of `storage`, zeroed memory of `indexSize + capacity` bytes: an empty page of id 0.
+    init(zeroed storage: UnsafeMutableRawPointer, capacity: Int) {
         storage.bindMemory(to: UInt16.self, capacity: Int(Page.slotCount))
         self.storage = storage
+        self.capacity = capacity
     }
 
-    /// The view of a page's block (as ``storage`` gives it).
+    /// The view of a page's block (as ``storage`` and ``capacity`` give it).
     @inline(__always)
-    init(storage: UnsafeMutableRawPointer) {
+    init(storage: UnsafeMutableRawPointer, capacity: Int) {
         self.storage = storage
+        self.capacity = capacity
+    }
+
+    /// The smallest of ``capacities`` holding `count` bytes of a page.
+    static func capacity(holding count: Int) -> Int {
+        capacities.first { $0 >= count } ?? Page.size
+    }
+
+    /// Whether a put of `valueCount` bytes fits in the block, whatever tuple it replaces.
+    @inline(__always)
+    func fits(valueCount: Int) -> Bool {
+        Page.headerSize + used + 2 + valueCount <= capacity
     }
 
     /// Starts loading what every record applied to the page reads first — the slot index and the
@@ -137,7 +186,7 @@ struct PageView {
         bootfsm_prefetch(base + Page.headerSize + used)
     }
 
-    /// The page's 4096 bytes.
+    /// The page's bytes.
     @inline(__always)
     var base: UnsafeMutableRawPointer { storage + Self.indexSize }
 
@@ -191,7 +240,7 @@ struct PageView {
         if let value {
             let used = self.used
             let offset = Page.headerSize + used
-            precondition(offset + 2 + value.count <= Page.size, "a page holds 32 slots of at most 120 bytes")
+            precondition(offset + 2 + value.count <= capacity, "a page's block holds the put (see fits(valueCount:))")
             base.storeBytes(of: slot, toByteOffset: offset, as: UInt8.self)
             base.storeBytes(of: UInt8(value.count), toByteOffset: offset + 1, as: UInt8.self)
             if let source = value.baseAddress { (base + offset + 2).copyMemory(from: source, byteCount: value.count) }
@@ -255,25 +304,35 @@ struct PageView {
     }
 }
 
-/// Where pages' memory comes from: chunks of blocks for many pages, each chunk mapped — and its
-/// memory faulted in — by one `mmap` with `MAP_POPULATE`. Recovery creates tens of thousands of
-/// pages; a page fault for every 4 KiB first touched (and, with `malloc`, a `memset` to zero it)
-/// costs several times more than the kernel populating a chunk in one go. Blocks are never reused:
-/// a chunk is unmapped when the last page carved from it is gone (pages leave the pool only all
-/// together, when the store closes). Chunks start small and grow, so a small store does not map
+/// Where pages' memory comes from: chunks of blocks for many pages (blocks of one size per chunk),
+/// each chunk mapped — and its memory faulted in — by one `mmap` with `MAP_POPULATE`. Recovery
+/// creates tens of thousands of pages; a page fault for every 4 KiB first touched (and, with
+/// `malloc`, a `memset` to zero it) costs several times more than the kernel populating a chunk in one
+/// go. Blocks are never reused: a chunk is unmapped when the last page carved from it is gone (pages
+/// leave the pool only all together, when the store closes; a page that moves to a larger block
+/// leaves its small one unused). Chunks start small and grow, so a small store does not map
 /// megabytes. Thread-safe: stores on several threads share it.
 final class PageMemory: @unchecked Sendable {
     // @unchecked: the state is only reached under `lock`.
     static let shared = PageMemory()
 
-    /// Blocks of the largest chunks: about 2 MiB.
-    private static let maxChunkBlocks = 512
-    private static let blockStride = (PageView.byteCount + PageView.alignment - 1) / PageView.alignment * PageView.alignment
+    /// The size of the largest chunks.
+    private static let maxChunkBytes = 2 << 20
+
+    /// The chunk blocks of one size are carved from.
+    private struct Pool {
+        let capacity: Int
+        let stride: Int
+        var chunk: PageChunk?
+        var used = 0
+        var nextChunkBytes = 32 << 10
+    }
 
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var chunk: PageChunk?
-    private var used = 0
-    private var nextChunkBlocks = 8
+    private var pools = PageView.capacities.map { capacity in
+        Pool(capacity: capacity,
+             stride: (PageView.indexSize + capacity + PageView.alignment - 1) / PageView.alignment * PageView.alignment)
+    }
 
     private init() {
         pthread_mutex_init(lock, nil)
@@ -284,28 +343,33 @@ final class PageMemory: @unchecked Sendable {
         lock.deallocate()
     }
 
-    /// A zeroed block for a page, and the chunk it comes from (which the page must keep alive);
-    /// `nil` instead of a chunk when mapping one failed and the block is an allocation of its own
-    /// (which the page must deallocate).
-    func allocate() -> (PageView, PageChunk?) {
+    /// A zeroed block for a page's index and `capacity` (one of ``PageView/capacities``) of its
+    /// bytes, and the chunk it comes from (which the page must keep alive); `nil` instead of a chunk
+    /// when mapping one failed and the block is an allocation of its own (which the page must
+    /// deallocate).
+    func allocate(capacity: Int) -> (PageView, PageChunk?) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        if used == chunk?.blocks ?? 0 {
-            chunk = PageChunk(blocks: nextChunkBlocks, stride: Self.blockStride)
-            used = 0
-            nextChunkBlocks = min(2 * nextChunkBlocks, Self.maxChunkBlocks)
+        guard let index = pools.firstIndex(where: { $0.capacity == capacity }) else {
+            preconditionFailure("no block size of \(capacity) bytes")
         }
-        guard let chunk else {
-            let storage = UnsafeMutableRawPointer.allocate(byteCount: PageView.byteCount, alignment: PageView.alignment)
-            storage.initializeMemory(as: UInt8.self, repeating: 0, count: PageView.byteCount)
-            return (PageView(zeroed: storage), nil)
+        if pools[index].used == pools[index].chunk?.blocks ?? 0 {
+            let bytes = pools[index].nextChunkBytes
+            pools[index].chunk = PageChunk(blocks: max(1, bytes / pools[index].stride), stride: pools[index].stride)
+            pools[index].used = 0
+            pools[index].nextChunkBytes = min(2 * bytes, Self.maxChunkBytes)
         }
-        let storage = chunk.start + used * Self.blockStride
-        used += 1
-        return (PageView(zeroed: storage), chunk)
+        guard let chunk = pools[index].chunk else {
+            let byteCount = PageView.indexSize + capacity
+            let storage = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: PageView.alignment)
+            storage.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+            return (PageView(zeroed: storage, capacity: capacity), nil)
+        }
+        let storage = chunk.start + pools[index].used * pools[index].stride
+        pools[index].used += 1
+        return (PageView(zeroed: storage, capacity: capacity), chunk)
     }
 }
-
 /// Anonymous memory mapped for `blocks` page blocks (zeroed by the kernel), unmapped when the
 /// last page holding it goes.
 final class PageChunk: @unchecked Sendable {

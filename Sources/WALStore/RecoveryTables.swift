@@ -195,12 +195,22 @@ final class TransactionTable {
 final class PageTable {
     struct Entry {
         var pageID: UInt64
-        /// The address of the page's view, bit 0 set once the page counts as changed (views are
-        /// aligned); 0 for an empty slot.
+        /// The address of the page's block (aligned on 128 bytes), with the index of its capacity in
+        /// ``PageView/capacities`` in bits 1 and 2, and bit 0 set once the page counts as changed;
+        /// 0 for an empty slot.
         fileprivate var bits: UInt
 
         @inline(__always)
-        var view: PageView { PageView(storage: UnsafeMutableRawPointer(bitPattern: bits & ~1).unsafelyUnwrapped) }
+        var view: PageView {
+            let size = Int(bits >> 1) & 3
+            return PageView(storage: UnsafeMutableRawPointer(bitPattern: bits & ~0x7F).unsafelyUnwrapped,
+                            capacity: size == 0 ? PageView.smallCapacity : size == 1 ? PageView.mediumCapacity : Page.size)
+        }
+
+        fileprivate static func bits(_ view: PageView, changed: Bool) -> UInt {
+            let size: UInt = view.capacity == PageView.smallCapacity ? 0 : view.capacity == PageView.mediumCapacity ? 1 : 2
+            return UInt(bitPattern: view.storage) | size << 1 | (changed ? 1 : 0)
+        }
 
         /// Whether the page was dirty when first seen, or changed since (it then counts as recovered).
         @inline(__always)
@@ -248,7 +258,7 @@ final class PageTable {
         if 2 * (count + 1) > mask + 1 { grow() }
         var index = homeSlot(page.id, mask)
         while entries[index].bits != 0 { index = (index + 1) & mask }
-        entries[index] = Entry(pageID: page.id, bits: UInt(bitPattern: page.view.storage) | (page.isDirty ? 1 : 0))
+        entries[index] = Entry(pageID: page.id, bits: Entry.bits(page.view, changed: page.isDirty))
         pages[index] = .passRetained(page)
         count += 1
         return entries + index
@@ -258,6 +268,14 @@ final class PageTable {
     func markChanged(_ entry: UnsafeMutablePointer<Entry>) {
         entry.pointee.bits |= 1
         pages[entry - entries].unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
+    }
+
+    /// Makes room in the page of `entry` for a put of `valueCount` bytes (see
+    /// ``Page/makeRoom(valueCount:)``), and returns its view.
+    func makeRoom(_ entry: UnsafeMutablePointer<Entry>, valueCount: Int) -> PageView {
+        let view = pages[entry - entries].unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.makeRoom(valueCount: valueCount) }
+        entry.pointee.bits = Entry.bits(view, changed: entry.pointee.changed)
+        return view
     }
 
     private func grow() {

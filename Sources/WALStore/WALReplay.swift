@@ -212,7 +212,12 @@ final class RedoPipeline {
         applied += 1
         let entry = write.entry.unsafelyUnwrapped
         // A page joins the recovered set when it first changes (pages are clean when loaded).
-        if entry.pointee.view.apply(slot: write.slot, value: write.value, lsn: write.lsn), !entry.pointee.changed {
+        var view = entry.pointee.view
+        if let value = write.value, write.lsn > view.lsn, !view.fits(valueCount: value.count) {
+            // The page outgrows its block (rarely): it moves to a larger one.
+            view = pages.makeRoom(entry, valueCount: value.count)
+        }
+        if view.apply(slot: write.slot, value: write.value, lsn: write.lsn), !entry.pointee.changed {
             pages.markChanged(entry)
             changedPages.append(write.pageID)
         }
