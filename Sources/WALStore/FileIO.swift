@@ -37,7 +37,9 @@ enum FileIO {
             if n == 0 { break }
             total += n
         }
-        return Array(bytes[..<total])
+        // A file that shrank under us: what was there (no copy when, as usual, it did not).
+        if total < bytes.count { bytes.removeSubrange(total...) }
+        return bytes
     }
 
     /// `count` bytes at `offset`.

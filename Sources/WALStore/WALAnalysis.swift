@@ -20,9 +20,8 @@ struct WALAnalysis {
     }
 
     var spans: [Span] = []
-    var committed: Set<UInt64> = []
-    /// Transactions with records after the checkpoint that did not commit.
-    var rolledBack: Set<UInt64> = []
+    /// Every transaction with records after the checkpoint: which committed, how many did not.
+    let transactions = TransactionTable()
     /// Records and frame bytes after the checkpoint LSN: what redo replays.
     var recordsToReplay: UInt64 = 0
     var bytesToReplay: UInt64 = 0
@@ -44,14 +43,14 @@ struct WALAnalysis {
     /// After the checkpoint, LSNs must rise by exactly one: a gap (a lost segment, a hole) is damage
     /// too. Force mode rolls back every transaction open across a skipped stretch and every
     /// transaction whose `begin` it did not see, so no transaction is applied in part.
-    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode) throws(StoreError) {
+    ///
+    /// Segments are read into `buffer`.
+    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode, buffer: SegmentBuffer) throws(StoreError) {
         lastLSN = checkpointLSN
         // LSNs must rise through the whole log, including records the checkpoint already holds
         // (a crash between writing a checkpoint and removing old segments leaves those behind).
         var previous: UInt64 = 0
-        var begun: Set<UInt64> = []
-        var open: Set<UInt64> = []
-        var tainted: Set<UInt64> = []
+        let transactions = self.transactions
         var laterHaveFrames: [Int: Bool] = [:]
         // Set by a skip in force mode: the next valid frame may follow a gap.
         var resynchronized = false
@@ -61,88 +60,80 @@ struct WALAnalysis {
             laterHaveFrames[segment] = answer
             return answer
         }
-        for (segmentNumber, segment) in segments.enumerated() {
+        // A plain loop over the segments, the bytes read in place: no closure captures the state
+        // the loop updates for every record.
+        nextSegment: for (segmentNumber, segment) in segments.enumerated() {
             if tail != nil {
                 segmentsAfterTail.append(segmentNumber)
                 continue
             }
-            try segment.withContents { (bytes) throws(StoreError) in
-                guard segment.hasValidHeader(bytes) else {
-                    let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
-                    let validAfter = try validLater(segmentNumber)
-                    if mode == .force, validAfter {
-                        // The whole segment is a damaged stretch: skip it, keep it on disk.
-                        skippedRecords += 1
-                        tainted.formUnion(open)
-                        resynchronized = true
-                        return
-                    }
-                    try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
-                    return
+            let bytes = try buffer.read(segment.path)
+            guard segment.hasValidHeader(bytes) else {
+                let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
+                let validAfter = try validLater(segmentNumber)
+                if mode == .force, validAfter {
+                    // The whole segment is a damaged stretch: skip it, keep it on disk.
+                    skippedRecords += 1
+                    transactions.skip()
+                    resynchronized = true
+                    continue nextSegment
                 }
-                var offset = WALSegment.headerSize
-                var spanStart = offset
-                while offset < bytes.count {
-                    let parsed = WALFrame.parse(bytes, at: offset)
-                    if case .frame(let frame) = parsed, frame.lsn > previous {
-                        // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
-                        let expected = max(previous, checkpointLSN) + 1
-                        let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
-                        if contiguous {
-                            resynchronized = false
-                            previous = frame.lsn
-                            lastLSN = max(lastLSN, frame.lsn)
-                            maxTxID = max(maxTxID, frame.txid)
-                            if frame.lsn > checkpointLSN {
-                                recordsToReplay += 1
-                                bytesToReplay += UInt64(frame.size)
-                                switch frame.kind {
-                                case .begin:
-                                    begun.insert(frame.txid)
-                                    open.insert(frame.txid)
-                                case .put, .delete:
-                                    if !open.contains(frame.txid) { tainted.insert(frame.txid) }
-                                    begun.insert(frame.txid)
-                                case .commit:
-                                    if open.remove(frame.txid) != nil, !tainted.contains(frame.txid) { committed.insert(frame.txid) }
-                                    begun.insert(frame.txid)
-                                case .abort:
-                                    open.remove(frame.txid)
-                                    begun.insert(frame.txid)
-                                }
+                try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
+                continue nextSegment
+            }
+            var offset = WALSegment.headerSize
+            var spanStart = offset
+            while offset < bytes.count {
+                let parsed = WALFrame.parse(bytes, at: offset)
+                if case .frame(let frame) = parsed, frame.lsn > previous {
+                    // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
+                    let expected = max(previous, checkpointLSN) + 1
+                    let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
+                    if contiguous {
+                        resynchronized = false
+                        previous = frame.lsn
+                        lastLSN = max(lastLSN, frame.lsn)
+                        maxTxID = max(maxTxID, frame.txid)
+                        if frame.lsn > checkpointLSN {
+                            recordsToReplay += 1
+                            bytesToReplay += UInt64(frame.size)
+                            switch frame.kind {
+                            case .begin: transactions.begin(frame.txid)
+                            case .put, .delete: transactions.write(frame.txid)
+                            case .commit: transactions.commit(frame.txid)
+                            case .abort: transactions.abort(frame.txid)
                             }
-                            offset += frame.size
-                            continue
                         }
-                    }
-                    // Cut short, damaged, a gap, or an LSN that goes backwards (stale bytes): the valid run ends.
-                    let reason: String
-                    switch parsed {
-                    case .truncated: reason = "record cut short"
-                    case .corrupt: reason = "checksum or layout mismatch"
-                    case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
-                    }
-                    if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
-                    let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
-                    var validAfter = resume != nil
-                    if !validAfter { validAfter = try validLater(segmentNumber) }
-                    if mode == .force, validAfter {
-                        skippedRecords += 1
-                        tainted.formUnion(open)
-                        resynchronized = true
-                        guard let resume else { offset = bytes.count; spanStart = offset; break }
-                        offset = resume
-                        spanStart = offset
+                        offset += frame.size
                         continue
                     }
-                    try stop(at: offset, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
-                    return
+                }
+                // Cut short, damaged, a gap, or an LSN that goes backwards (stale bytes): the valid run ends.
+                let reason: String
+                switch parsed {
+                case .truncated: reason = "record cut short"
+                case .corrupt: reason = "checksum or layout mismatch"
+                case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
                 }
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
+                let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
+                var validAfter = resume != nil
+                if !validAfter { validAfter = try validLater(segmentNumber) }
+                if mode == .force, validAfter {
+                    skippedRecords += 1
+                    transactions.skip()
+                    resynchronized = true
+                    guard let resume else { offset = bytes.count; spanStart = offset; break }
+                    offset = resume
+                    spanStart = offset
+                    continue
+                }
+                try stop(at: offset, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
+                continue nextSegment
             }
+            if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
         }
-        committed.subtract(tainted)
-        rolledBack = begun.subtracting(committed)
+        transactions.finish()
     }
 
     private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,

@@ -93,38 +93,50 @@ struct WALFrame {
     }
 
     /// Parses the frame at `offset`; `verify` checks the CRC (the redo pass skips it, the
-    /// analysis pass having checked every frame).
+    /// analysis pass having checked every frame). Every other check is made either way.
+    @inline(__always)
     static func parse(_ bytes: UnsafeRawBufferPointer, at offset: Int, verify: Bool = true) -> Parse {
-        var reader = ByteReader(bytes, offset: offset)
-        guard let length = reader.u32(), let crc = reader.u32() else { return .truncated }
-        let bodyLength = Int(length)
+        // Each field is loaded in place once the lengths are known to be in bounds: this runs twice
+        // for every record of every recovery.
+        let remaining = bytes.count - offset
+        guard remaining >= WALRecord.frameHeaderSize, let start = bytes.baseAddress else { return .truncated }
+        let frame = start + offset
+        let bodyLength = Int(UInt32(littleEndian: frame.loadUnaligned(as: UInt32.self)))
         guard bodyLength >= WALRecord.bodyHeaderSize, bodyLength <= WALRecord.maxBodySize else {
-            return reader.remaining == 0 ? .truncated : .corrupt
+            return remaining == WALRecord.frameHeaderSize ? .truncated : .corrupt
         }
-        guard let body = reader.take(bodyLength) else { return .truncated }
-        if verify, CRC32C.checksum(body) != crc { return .corrupt }
-        var fields = ByteReader(body)
-        guard let lsn = fields.u64(), let txid = fields.u64(), let rawKind = fields.u8(),
-              let kind = WALRecord.Kind(rawValue: rawKind) else { return .corrupt }
-        var frame = WALFrame(lsn: lsn, txid: txid, kind: kind, pageID: 0, slot: 0,
-                             value: UnsafeRawBufferPointer(start: nil, count: 0),
-                             size: WALRecord.frameHeaderSize + bodyLength)
+        guard remaining - WALRecord.frameHeaderSize >= bodyLength else { return .truncated }
+        let body = frame + WALRecord.frameHeaderSize
+        if verify {
+            let crc = UInt32(littleEndian: frame.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            guard CRC32C.checksum(UnsafeRawBufferPointer(start: body, count: bodyLength)) == crc else { return .corrupt }
+        }
+        guard let kind = WALRecord.Kind(rawValue: body.load(fromByteOffset: 16, as: UInt8.self)) else { return .corrupt }
+        var parsed = WALFrame(lsn: UInt64(littleEndian: body.loadUnaligned(as: UInt64.self)),
+                              txid: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                              kind: kind, pageID: 0, slot: 0,
+                              value: UnsafeRawBufferPointer(start: nil, count: 0),
+                              size: WALRecord.frameHeaderSize + bodyLength)
+        // After the body's header (17 bytes): page u64, slot u8, then for a put: count u8, value.
         switch kind {
         case .put:
-            guard let page = fields.u64(), let slot = fields.u8(), let count = fields.u8(),
-                  let value = fields.take(Int(count)), fields.remaining == 0,
-                  slot < Page.slotCount, count <= Page.maxValueSize else { return .corrupt }
-            frame.pageID = page
-            frame.slot = slot
-            frame.value = value
+            guard bodyLength >= WALRecord.bodyHeaderSize + 10 else { return .corrupt }
+            let slot = body.load(fromByteOffset: 25, as: UInt8.self)
+            let count = body.load(fromByteOffset: 26, as: UInt8.self)
+            guard bodyLength == WALRecord.bodyHeaderSize + 10 + Int(count), slot < Page.slotCount,
+                  count <= Page.maxValueSize else { return .corrupt }
+            parsed.pageID = UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 17, as: UInt64.self))
+            parsed.slot = slot
+            parsed.value = UnsafeRawBufferPointer(start: body + WALRecord.bodyHeaderSize + 10, count: Int(count))
         case .delete:
-            guard let page = fields.u64(), let slot = fields.u8(), fields.remaining == 0,
-                  slot < Page.slotCount else { return .corrupt }
-            frame.pageID = page
-            frame.slot = slot
+            guard bodyLength == WALRecord.bodyHeaderSize + 9 else { return .corrupt }
+            let slot = body.load(fromByteOffset: 25, as: UInt8.self)
+            guard slot < Page.slotCount else { return .corrupt }
+            parsed.pageID = UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 17, as: UInt64.self))
+            parsed.slot = slot
         case .begin, .commit, .abort:
-            guard fields.remaining == 0 else { return .corrupt }
+            guard bodyLength == WALRecord.bodyHeaderSize else { return .corrupt }
         }
-        return .frame(frame)
+        return .frame(parsed)
     }
 }

@@ -44,10 +44,60 @@ struct WALSegment {
         return try result.get()
     }
 
+    /// Reads the segment into `buffer` (whose earlier contents it replaces) and hands its bytes to
+    /// `body`; they are valid during the call only. Recovery reads every segment twice, analysis
+    /// then redo: one buffer for all those reads spares an allocation, a zeroing and a copy of
+    /// each segment each time.
+    func withContents<T>(in buffer: SegmentBuffer,
+                         _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
+        try body(try buffer.read(path))
+    }
+
     /// Whether `bytes` start with this segment's header.
     func hasValidHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count >= Self.headerSize else { return false }
         return Array(bytes[..<Self.headerSize]) == Self.header(index: index)
+    }
+}
+
+/// Memory that whole files are read into, one at a time, reused from one read to the next (see
+/// ``WALSegment/withContents(in:_:)``). Not thread-safe.
+final class SegmentBuffer {
+    private var storage: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    init() {}
+
+    deinit { storage?.deallocate() }
+
+    /// Reads the whole file at `path` (up to its size when opened; less if it shrinks meanwhile),
+    /// replacing what the buffer held. The bytes are valid until the next read.
+    func read(_ path: String) throws(StoreError) -> UnsafeRawBufferPointer {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
+        let size = Int(info.st_size)
+        if size > capacity {
+            storage?.deallocate()
+            storage = nil
+            capacity = 0
+            // Room for the next segment growing a little, without a new allocation.
+            let rounded = (size + 0xFFFF) & ~0xFFFF
+            storage = .allocate(byteCount: rounded, alignment: 64)
+            capacity = rounded
+        }
+        guard let storage else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        var total = 0
+        while total < size {
+            let n = Glibc.read(fd, storage + total, size - total)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw .system("read", path) }
+            if n == 0 { break }
+            total += n
+        }
+        return UnsafeRawBufferPointer(start: storage, count: total)
     }
 }
 

@@ -111,7 +111,9 @@ public final class WALStore {
         for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
         options.onProgress(RecoveryProgress(message: "analysing \(segments.count) WAL segments", bytesTotal: walBytes))
 
-        let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode)
+        let buffer = SegmentBuffer()
+        let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode,
+                                       buffer: buffer)
         lastLSN = analysis.lastLSN
         nextTxID = max(checkpointState.nextTxID, analysis.maxTxID + 1)
         if let tail = analysis.tail, options.mode != .readOnly {
@@ -122,8 +124,8 @@ public final class WALStore {
                                totalBytes: analysis.bytesToReplay)
         for span in analysis.spans {
             let segment = segments[span.segment]
-            try segment.withContents { (bytes) throws(StoreError) in
-                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, committed: analysis.committed)
+            try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
+                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, transactions: analysis.transactions)
             }
         }
         try replay.finish()
@@ -131,21 +133,40 @@ public final class WALStore {
         recovered = true
 
         let recoveredPages = replay.changedPages.sorted()
-        var hints = Set(checkpointState.hotPages)
-        hints.formUnion(recoveredPages)
+        let hints = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
         return RecoveryReport(
             checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
             recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
             pagesRecovered: UInt64(recoveredPages.count),
-            transactionsCommitted: UInt64(analysis.committed.count),
-            transactionsRolledBack: UInt64(analysis.rolledBack.count),
+            transactionsCommitted: UInt64(analysis.transactions.committedCount),
+            transactionsRolledBack: UInt64(analysis.transactions.rolledBackCount),
             corruptRecordsSkipped: analysis.skippedRecords,
             tornTail: analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
             duration: SystemBootClock().monotonicNow() - started,
-            hints: PreloadHints(pageIDs: hints.sorted(), workingSetBytes: UInt64(hints.count * Page.size))
+            hints: PreloadHints(pageIDs: hints, workingSetBytes: UInt64(hints.count * Page.size))
         )
+    }
+
+    /// The distinct ids of two sorted arrays, sorted: a merge, where a `Set` would hash every id
+    /// (recovery can change tens of thousands of pages).
+    static func sortedUnion(_ first: [UInt64], _ second: [UInt64]) -> [UInt64] {
+        var union: [UInt64] = []
+        union.reserveCapacity(first.count + second.count)
+        var i = 0, j = 0
+        while i < first.count || j < second.count {
+            let next: UInt64
+            if j == second.count || (i < first.count && first[i] <= second[j]) {
+                next = first[i]
+                i += 1
+            } else {
+                next = second[j]
+                j += 1
+            }
+            if union.last != next { union.append(next) }
+        }
+        return union
     }
 
     /// Cuts the log at a torn tail: the tail's segment is truncated (or removed if nothing valid is

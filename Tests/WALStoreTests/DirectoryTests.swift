@@ -139,4 +139,22 @@ struct DirectoryTests {
         }
         #expect(split == CRC32C.checksum(long))
     }
+
+    @Test func crcInstructionAndTablesAgree() {
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32C.softwareChecksum($0) } == 0xE306_9283)
+        let bytes = (0..<4200).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        bytes.withUnsafeBytes { raw in
+            // Every length up to 70 at every alignment up to 8 (the instruction's word, half-word and
+            // byte steps), some long runs, and a continued checksum.
+            for start in 0..<8 {
+                for length in [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 70, 4096, 4100] {
+                    let part = UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)])
+                    #expect(CRC32C.checksum(part) == CRC32C.softwareChecksum(part), "start \(start), length \(length)")
+                    #expect(CRC32C.checksum(part, continuing: 0x1234_5678)
+                        == CRC32C.softwareChecksum(part, continuing: 0x1234_5678))
+                }
+            }
+        }
+        #expect(CRC32C.checksum(UnsafeRawBufferPointer(start: nil, count: 0)) == 0)
+    }
 }

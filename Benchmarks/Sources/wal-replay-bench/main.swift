@@ -8,6 +8,8 @@
 //                                        allocations then come from another malloc arena)
 //   wal-replay-bench read <data-dir>     read(2) every WAL segment into a 1 MiB buffer, twice (the
 //                                        first warms the page cache), timing the second
+//   wal-replay-bench digest <data-dir>   recover, print what recovery reported and recovered, then
+//                                        checkpoint: to check that two builds recover alike
 //
 // Each prints one line of `key=value` pairs. `replay` takes the directory's lock and may truncate a
 // torn tail: give it a fresh copy of the directory for every run.
@@ -86,8 +88,58 @@ func read(_ path: String) {
     print("read_seconds=\(seconds) bytes=\(bytes) files=\(files.count)")
 }
 
+/// The `digest` mode: recovers `path` (in the mode `WAL_MODE` names: normal, readonly or force;
+/// reporting every `WAL_REPORT` records, 4096 by default), prints the report (its duration zeroed),
+/// an FNV-1a hash of every progress report and one of every tuple, then checkpoints (unless read
+/// only). Run by two builds on copies of one directory, it tells whether they recover alike: compare
+/// their output and the files they leave (the page file byte for byte).
+func digest(_ path: String) {
+    let modeName = getenv("WAL_MODE").map { String(cString: $0) } ?? "normal"
+    let mode: RecoveryMode = modeName == "force" ? .force : modeName == "readonly" ? .readOnly : .normal
+    let reportEvery = getenv("WAL_REPORT").flatMap { UInt64(String(cString: $0)) } ?? 4096
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01b3 }
+    var reports = 0
+    var replayed: (records: UInt64, bytes: UInt64) = (0, 0)
+    do {
+        let store = try WALStore.open(path: path, access: mode == .readOnly ? .readOnly : .readWrite)
+        try store.migrate()
+        var report = try store.recover(RecoveryOptions(
+            mode: mode, reportEvery: reportEvery,
+            onProgress: { progress in
+                reports += 1
+                for value in [progress.recordsDone, progress.recordsTotal, progress.bytesDone, progress.bytesTotal] { mix(value) }
+                for byte in progress.message.utf8 { mix(UInt64(byte)) }
+            },
+            onReplayed: { records, bytes in
+                replayed.records += records
+                replayed.bytes += bytes
+                mix(records)
+                mix(bytes)
+            }))
+        print("progress reports=\(reports) replayed=\(replayed) hash=\(hash)")
+        report.duration = .zero
+        print("report \(report)")
+        hash = 0xcbf2_9ce4_8422_2325
+        let pageIDs = store.pageIDs
+        for pageID in pageIDs {
+            mix(pageID)
+            for (slot, value) in try store.tuples(pageID: pageID) {
+                mix(UInt64(slot))
+                mix(UInt64(value.count))
+                for byte in value { mix(UInt64(byte)) }
+            }
+        }
+        print("pages=\(pageIDs.count) tuples hash=\(hash)")
+        if mode != .readOnly { try store.checkpoint() }
+        store.close()
+    } catch {
+        print("error \(error)")
+    }
+}
+
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else { fail("usage: wal-replay-bench replay|read <data-dir>") }
+guard arguments.count == 3 else { fail("usage: wal-replay-bench replay|replay-thread|read|digest <data-dir>") }
 switch arguments[1] {
 case "replay": replay(arguments[2])
 case "replay-thread":
@@ -96,5 +148,6 @@ case "replay-thread":
     pthread_create(&thread, nil, replayThreadEntry, path)
     pthread_join(thread, nil)
 case "read": read(arguments[2])
+case "digest": digest(arguments[2])
 default: fail("unknown mode \(arguments[1])")
 }
