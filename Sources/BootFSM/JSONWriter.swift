@@ -8,7 +8,7 @@
 /// every write checks it, so a wrong bound stops the process instead of writing out of bounds.
 /// Keys are static text copied as is; numbers are written digit by digit, without building a
 /// `String` for each (the health report is served to every probe and scrape).
-struct JSONWriter: ~Copyable {
+package struct JSONWriter: ~Copyable {
     private let base: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     private var count = 0
@@ -21,7 +21,7 @@ struct JSONWriter: ~Copyable {
     }
 
     /// The document `body` writes, in a string of at most `capacity` UTF-8 bytes.
-    static func write(capacity: Int, _ body: (inout JSONWriter) -> Void) -> String {
+    package static func write(capacity: Int, _ body: (inout JSONWriter) -> Void) -> String {
         String(unsafeUninitializedCapacity: max(capacity, 1)) { buffer in
             var writer = JSONWriter(buffer)
             body(&writer)
@@ -29,15 +29,15 @@ struct JSONWriter: ~Copyable {
         }
     }
 
-    mutating func beginObject() { separate(); byte(UInt8(ascii: "{")); needsComma = false }
-    mutating func endObject() { byte(UInt8(ascii: "}")); needsComma = true }
-    mutating func beginArray() { separate(); byte(UInt8(ascii: "[")); needsComma = false }
-    mutating func endArray() { byte(UInt8(ascii: "]")); needsComma = true }
+    package mutating func beginObject() { separate(); byte(UInt8(ascii: "{")); needsComma = false }
+    package mutating func endObject() { byte(UInt8(ascii: "}")); needsComma = true }
+    package mutating func beginArray() { separate(); byte(UInt8(ascii: "[")); needsComma = false }
+    package mutating func endArray() { byte(UInt8(ascii: "]")); needsComma = true }
 
     /// `"key":`; keys are plain ASCII that needs no escaping. Inlined so that each key's length is a
     /// constant and its copy a few moves rather than a call to `memcpy`.
     @inline(__always)
-    mutating func key(_ key: StaticString) {
+    package mutating func key(_ key: StaticString) {
         separate()
         reserve(key.utf8CodeUnitCount + 3)
         base[count] = UInt8(ascii: "\"")
@@ -49,27 +49,27 @@ struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
-    mutating func bool(_ value: Bool) {
+    package mutating func bool(_ value: Bool) {
         separate()
         value ? raw("true") : raw("false")
         needsComma = true
     }
 
-    mutating func number(_ value: UInt64) {
+    package mutating func number(_ value: UInt64) {
         separate()
         reserve(20)
         count += DecimalDigits.write(value, to: base + count)
         needsComma = true
     }
 
-    mutating func number(_ value: UInt64?) {
+    package mutating func number(_ value: UInt64?) {
         guard let value else { return null() }
         number(value)
     }
 
     /// A finite number in its shortest round-trip form (`Double.description`); NaN and infinities,
     /// which JSON cannot hold, are written as `null`.
-    mutating func number(_ value: Double) {
+    package mutating func number(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
         // The commonest values skip the float formatter; the text is the one it would write.
@@ -90,7 +90,7 @@ struct JSONWriter: ~Copyable {
 
     /// A string, escaped as RFC 8259 requires (control characters and DEL as `\u00XX`). At most
     /// six bytes are written per byte of `value`.
-    mutating func string(_ value: String?) {
+    package mutating func string(_ value: String?) {
         guard var value else { return null() }
         separate()
         value.withUTF8 { utf8 in
@@ -127,7 +127,7 @@ struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
-    mutating func null() {
+    package mutating func null() {
         separate()
         raw("null")
         needsComma = true

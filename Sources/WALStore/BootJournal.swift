@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 public import BootFSM
-import FoundationEssentials
 import Glibc
 import Synchronization
 
@@ -56,18 +55,6 @@ public final class BootJournal: Sendable {
     private let path: String
     private let state: Mutex<State>
 
-    /// Entries as written: one of these per line of the frame's JSON.
-    private struct Entry: Codable {
-        var type: String
-        var attempt: UInt64?
-        var startUnixMs: UInt64?
-        var mode: String?
-        var phase: String?
-        var durationMs: UInt64?
-        var outcome: String?
-        var reason: String?
-    }
-
     /// Reads the journal of `directory` (absent: empty). With `writable`, the file is opened for
     /// appending (and created); otherwise nothing is ever written. Returns the journal and the
     /// warnings about entries it skipped.
@@ -107,17 +94,17 @@ public final class BootJournal: Sendable {
     /// Records a change of phase of the running boot: its start, each completed phase, its end.
     public func record(_ change: PhaseChange, mode: RecoveryMode, wallClock: Duration) {
         state.withLock { state in
-            var entries: [Entry] = []
+            var entries: [JournalEntry] = []
             if change.from == .uninitialized {
                 let attempt = (state.boots.last?.attempt ?? 0) + 1
                 let start = wallClock.wholeMilliseconds
                 state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
                                                outcome: .running))
-                entries.append(Entry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
+                entries.append(JournalEntry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
             } else if state.boots.last?.outcome == .running {
                 let duration = change.duration.wholeMilliseconds
                 state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
-                entries.append(Entry(type: "phase", phase: change.from.name, durationMs: duration))
+                entries.append(JournalEntry(type: "phase", phase: change.from.name, durationMs: duration))
             }
             if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
                 let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
@@ -129,7 +116,7 @@ public final class BootJournal: Sendable {
                     state.boots[index].failedPhase = outcome == .failed ? change.from.name : nil
                     state.boots[index].reason = change.failureReason
                 }
-                entries.append(Entry(type: "end", phase: outcome == .failed ? change.from.name : nil,
+                entries.append(JournalEntry(type: "end", phase: outcome == .failed ? change.from.name : nil,
                                      durationMs: change.totalElapsed.wholeMilliseconds, outcome: outcome.rawValue,
                                      reason: outcome == .ready ? nil : change.failureReason))
             }
@@ -137,17 +124,10 @@ public final class BootJournal: Sendable {
         }
     }
 
-    private func append(_ entries: [Entry], to state: inout State) {
+    private func append(_ entries: [JournalEntry], to state: inout State) {
         guard state.fd >= 0, !entries.isEmpty else { return }
         var frames: [UInt8] = []
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        for entry in entries {
-            guard let json = try? encoder.encode(entry) else { continue }
-            frames.appendLE(UInt32(json.count))
-            frames.appendLE(CRC32C.checksum(Array(json)))
-            frames.append(contentsOf: json)
-        }
+        for entry in entries { frames.appendFrame(entry.json) }
         if state.bytes + frames.count > Self.maxBytes {
             compact(&state)
         } else if (try? FileIO.writeAll(fd: state.fd, path: path, frames)) != nil {
@@ -160,21 +140,14 @@ public final class BootJournal: Sendable {
     private func compact(_ state: inout State) {
         state.boots = Array(state.boots.suffix(Self.keptBoots))
         var bytes: [UInt8] = []
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         for boot in state.boots {
-            var entries = [Entry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
-            entries += boot.phases.map { Entry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
+            var entries = [JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
+            entries += boot.phases.map { JournalEntry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
             if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
-                entries.append(Entry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
+                entries.append(JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
                                      outcome: boot.outcome.rawValue, reason: boot.reason))
             }
-            for entry in entries {
-                guard let json = try? encoder.encode(entry) else { continue }
-                bytes.appendLE(UInt32(json.count))
-                bytes.appendLE(CRC32C.checksum(Array(json)))
-                bytes.append(contentsOf: json)
-            }
+            for entry in entries { bytes.appendFrame(entry.json) }
         }
         guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
         close(state.fd)
@@ -186,15 +159,13 @@ public final class BootJournal: Sendable {
     /// (what follows it cannot be framed) with a warning.
     static func parse(_ bytes: [UInt8], path: String, warnings: inout [String], goodLength: inout Int) -> [JournalBoot] {
         var boots: [JournalBoot] = []
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         bytes.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
             while reader.remaining > 0 {
                 let offset = reader.offset
                 guard let length = reader.u32(), let crc = reader.u32(), length <= 65_536,
                       let json = reader.take(Int(length)), CRC32C.checksum(json) == crc,
-                      let entry = try? decoder.decode(Entry.self, from: Data(json)) else {
+                      let entry = JournalEntry(json: json) else {
                     warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
                     return
                 }
@@ -217,5 +188,14 @@ public final class BootJournal: Sendable {
             }
         }
         return boots
+    }
+}
+
+extension [UInt8] {
+    /// Appends one journal frame: `length u32 | crc32c u32 | json`.
+    fileprivate mutating func appendFrame(_ json: [UInt8]) {
+        appendLE(UInt32(json.count))
+        appendLE(CRC32C.checksum(json))
+        append(contentsOf: json)
     }
 }

@@ -4,7 +4,7 @@ import ArgumentParser
 import BootExporter
 import BootFSM
 import Logging
-import FoundationEssentials
+import Glibc
 import ServiceLifecycle
 import WALStore
 
@@ -39,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
         // The journal outlives the process: open it first, so even a boot that fails to create the
         // store is remembered. A read-only boot writes nothing, not even there.
         let writable = recoveryMode != .readOnly
-        if writable { try? FileManager.default.createDirectory(atPath: dataDirectory.path, withIntermediateDirectories: true) }
+        if writable { Self.makeDirectories(dataDirectory.path) }
         let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable)
         for warning in warnings { logger.warning("boot journal", metadata: ["problem": "\(warning)"]) }
         let mode = recoveryMode
@@ -66,6 +66,16 @@ struct RunCommand: AsyncParsableCommand {
         try await group.run()
         if let failure = service.exitFailure {
             throw RuntimeFailure(failure)
+        }
+    }
+
+    /// `mkdir -p`, quietly: what cannot be created is reported by the store, which needs it.
+    static func makeDirectories(_ path: String) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            _ = mkdir(prefix, 0o755)
+            prefix += "/"
         }
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
-import FoundationEssentials
 import WALStore
 
 /// `boot-exporter write`: appends real transactions, durably, printing each as it commits.
