@@ -103,6 +103,37 @@ struct HealthStatusTests {
         #expect(decoded.progressFraction == value && decoded.warmupHitRatio == value)
     }
 
+    @Test func everyFieldAtItsLongestFitsTheWritersBound() throws {
+        let fsm = BootStateMachine()
+        try fsm.startBoot()
+        for phase in [BootPhase.migrating, .recovering, .warmingUp, .ready, .shuttingDown] { try fsm.transition(to: phase) }
+        var status = fsm.healthStatus()
+        #expect(status.phaseHistory.count == 5)
+        status.phaseHistory += status.phaseHistory
+        for index in status.phaseHistory.indices {
+            status.phaseHistory[index].phase = .readOnlyRecovery
+            status.phaseHistory[index].startMs = .max
+            status.phaseHistory[index].durationMs = .max
+        }
+        status.phase = .readOnlyRecovery
+        status.failedPhase = .readOnlyRecovery
+        status.progressMessage = String(repeating: "\u{1}", count: 5000)  // six bytes each once escaped
+        status.failureReason = String(repeating: "\"", count: 3000)
+        for path in [\HealthStatus.phaseElapsedMs, \.totalElapsedMs, \.remainingBudgetMs, \.walRecordsReplayed,
+                     \.walBytesProcessed, \.totalBudgetMs, \.totalRemainingBudgetMs, \.pagesRecovered, \.txnsRolledBack,
+                     \.checkpointBytesScanned, \.migrationStepsCompleted, \.walRecordsSkipped] {
+            status[keyPath: path] = .max
+        }
+        status.phaseEtaMs = .max
+        status.phaseBudgetMs = .max
+        status.bootStartUnixMs = .max
+        status.bootDurationMs = .max
+        status.progressFraction = -2.2250738585072014e-308
+        status.warmupHitRatio = -1.7976931348623157e308
+        let json = status.toJSON()
+        #expect(try JSONDecoder().decode(HealthStatus.self, from: Data(json.utf8)) == status)
+    }
+
     @Test func nonFiniteFractionsAreNull() throws {
         var status = BootStateMachine().healthStatus()
         status.progressFraction = .nan
