@@ -370,6 +370,7 @@ final class PageMemory: @unchecked Sendable {
         return (PageView(zeroed: storage, capacity: capacity), chunk)
     }
 }
+
 /// Anonymous memory mapped for `blocks` page blocks (zeroed by the kernel), unmapped when the
 /// last page holding it goes.
 final class PageChunk: @unchecked Sendable {
