@@ -86,8 +86,7 @@ public final class BootStateMachine: Sendable {
     @discardableResult
     public func checkBudgets() -> Bool {
         observe { state, now in
-            let status = state.budgetStatus(budgets: budgets, now: now)
-            return state.phase == .failed ? state.exceededAtFailure.any : status.anyExceeded
+            (state.phase == .failed ? state.exceededAtFailure : state.exceeded(budgets: budgets, now: now)).any
         }
     }
 

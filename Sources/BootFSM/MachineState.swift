@@ -40,7 +40,6 @@ struct MachineState {
         var phaseExceeded: Bool
         var totalRemaining: Duration
         var totalExceeded: Bool
-        var anyExceeded: Bool { phaseExceeded || totalExceeded }
     }
 
     func totalElapsed(now: Duration) -> Duration {
@@ -48,26 +47,36 @@ struct MachineState {
         return now.since(bootStart)
     }
 
+    /// Time spent on the whole boot at `now`: it stops counting once the boot first reached
+    /// `ready` or `failed`.
+    @inline(__always)
+    private func totalSpent(now: Duration) -> Duration? {
+        bootStart.map { (bootEnd ?? now).since($0) }
+    }
+
+    /// Whether the current phase's budget and the total budget have run out at `now`: the one
+    /// definition that ``budgetStatus(budgets:now:)``, failing and enforcement share. As in the seed,
+    /// a budget is spent when nothing of it remains; only booting phases can exceed the total.
+    @inline(__always)
+    func exceeded(budgets: BootBudgets, now: Duration) -> ExceededFlags {
+        var flags = ExceededFlags()
+        if let budget = budgets.budget(for: phase) { flags.phase = now.since(phaseStart).isAtLeast(budget) }
+        if phase.isBooting, let spent = totalSpent(now: now) { flags.total = spent.isAtLeast(budgets.totalBudget) }
+        return flags
+    }
+
     /// The budgets as they stand at `now`. Only booting phases have a phase budget; the total
     /// budget runs from the start of the boot to its end.
     func budgetStatus(budgets: BootBudgets, now: Duration) -> BudgetStatus {
         let phaseBudget = budgets.budget(for: phase)
-        let phaseElapsed = now.since(phaseStart)
-        var status = BudgetStatus(
-            phaseBudget: phaseBudget, phaseRemaining: .zero, phaseExceeded: false,
-            totalRemaining: budgets.totalBudget, totalExceeded: false
+        let flags = exceeded(budgets: budgets, now: now)
+        return BudgetStatus(
+            phaseBudget: phaseBudget,
+            phaseRemaining: phaseBudget?.remaining(after: now.since(phaseStart)) ?? .zero,
+            phaseExceeded: flags.phase,
+            totalRemaining: totalSpent(now: now).map { budgets.totalBudget.remaining(after: $0) } ?? budgets.totalBudget,
+            totalExceeded: flags.total
         )
-        if let phaseBudget {
-            status.phaseRemaining = phaseBudget.remaining(after: phaseElapsed)
-            // As in the seed, a budget is spent when nothing of it remains.
-            status.phaseExceeded = phaseElapsed.isAtLeast(phaseBudget)
-        }
-        if let bootStart {
-            let spent = (bootEnd ?? now).since(bootStart)
-            status.totalRemaining = budgets.totalBudget.remaining(after: spent)
-            status.totalExceeded = phase.isBooting && spent.isAtLeast(budgets.totalBudget)
-        }
-        return status
     }
 
     // MARK: Changes
@@ -115,8 +124,7 @@ struct MachineState {
     /// Fails the machine unless it already failed (the first reason is kept).
     mutating func fail(reason: String, now: Duration, budgets: BootBudgets) -> Step? {
         guard phase != .failed else { return nil }
-        let status = budgetStatus(budgets: budgets, now: now)
-        exceededAtFailure = ExceededFlags(phase: status.phaseExceeded, total: status.totalExceeded)
+        exceededAtFailure = exceeded(budgets: budgets, now: now)
         failureReason = reason
         failedPhase = phase
         return enter(.failed, now: now, recordHistory: phase != .uninitialized)
@@ -127,14 +135,11 @@ struct MachineState {
     mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Step, BootError)? {
         guard policy == .failFast, phase.isBooting else { return nil }
         // The common case, every budget holding, is two comparisons.
-        let phaseBudget = budgets.budget(for: phase)
-        let phaseExceeded = phaseBudget.map { now.since(phaseStart).isAtLeast($0) } ?? false
-        // As `budgetStatus` counts it: a boot's total ends when it first reached ready or failed.
-        let totalExceeded = bootStart.map { (bootEnd ?? now).since($0).isAtLeast(budgets.totalBudget) } ?? false
-        guard phaseExceeded || totalExceeded else { return nil }
+        let flags = exceeded(budgets: budgets, now: now)
+        guard flags.any else { return nil }
         let current = phase
         let reason: String
-        if phaseExceeded, let phaseBudget {
+        if flags.phase, let phaseBudget = budgets.budget(for: current) {
             reason = "budget exceeded in phase \(current.name) (budget \(formatSeconds(phaseBudget)) s)"
         } else {
             reason = "total budget exceeded in phase \(current.name) (budget \(formatSeconds(budgets.totalBudget)) s)"
