@@ -98,7 +98,12 @@ struct YAMLReader {
         if try Self.splitKey(line.text, line: line.number) != nil { return try mapping(indent: indent) }
         // A lone value: it must be the only line of its block.
         index += 1
-        let node = try Self.value(line.text[...], line: line.number)
+        return try lineValue(line.text[...], line: line.number, indent: indent)
+    }
+
+    /// The value written on a line just read, at `indent`: no more indented line may continue it.
+    private func lineValue(_ text: ArraySlice<UInt8>, line: Int, indent: Int) throws(Failure) -> YAMLNode {
+        let node = try Self.value(text, line: line)
         if index < lines.count, lines[index].indent > indent {
             throw Failure(line: lines[index].number, message: "a scalar over several lines is not read; quote it on one line")
         }
@@ -128,10 +133,7 @@ struct YAMLReader {
                     value = .null
                 }
             } else {
-                value = try Self.value(rest, line: line.number)
-                if index < lines.count, lines[index].indent > indent {
-                    throw Failure(line: lines[index].number, message: "a scalar over several lines is not read; quote it on one line")
-                }
+                value = try lineValue(rest, line: line.number, indent: indent)
             }
             entries.append((key, value))
         }
@@ -154,10 +156,7 @@ struct YAMLReader {
                 items.append(try block(indent: indent + offset))
             } else {
                 index += 1
-                items.append(try Self.value(rest, line: line.number))
-                if index < lines.count, lines[index].indent > indent {
-                    throw Failure(line: lines[index].number, message: "a scalar over several lines is not read; quote it on one line")
-                }
+                items.append(try lineValue(rest, line: line.number, indent: indent))
             }
         }
         return .sequence(items)
