@@ -5,7 +5,7 @@ import Testing
 
 /// A raw TCP connection from a chosen loopback source address, for misbehaving on purpose.
 final class RawConnection {
-    let fd: Int32
+    private(set) var fd: Int32
 
     /// Connects to 127.0.0.1:`port` from `source` (any 127.x.y.z); `nil` if the connection fails.
     init?(port: Int, source: String = "127.0.0.1") {
@@ -27,10 +27,10 @@ final class RawConnection {
         let connected = withUnsafePointer(to: &remote) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, connected == 0 else { close(fd); return nil }
+        guard bound == 0, connected == 0 else { close(fd); fd = -1; return nil }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }  // -1 after a failed connect: never close a number twice
 
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool {

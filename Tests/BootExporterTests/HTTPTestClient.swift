@@ -27,7 +27,10 @@ final class HTTPTestClient {
         var description: String
     }
 
-    private let fd: Int32
+    /// -1 once closed: a failed connect closes it at once, and the deinitializer (which still runs
+    /// for an initializer that throws) must not close that number again, by then maybe another
+    /// test's socket.
+    private var fd: Int32
     private var buffer: [UInt8] = []
 
     init(port: Int) throws {
@@ -43,12 +46,14 @@ final class HTTPTestClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
+            let error = errno
             close(fd)
-            throw Failure(description: "connect to 127.0.0.1:\(port): errno \(errno)")
+            fd = -1
+            throw Failure(description: "connect to 127.0.0.1:\(port): errno \(error)")
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: [UInt8]) throws {
         var sent = 0
