@@ -44,15 +44,6 @@ struct WALSegment {
         return try result.get()
     }
 
-    /// Reads the segment into `buffer` (whose earlier contents it replaces) and hands its bytes to
-    /// `body`; they are valid during the call only. Recovery reads every segment twice, analysis
-    /// then redo: one buffer for all those reads spares an allocation, a zeroing and a copy of
-    /// each segment each time.
-    func withContents<T>(in buffer: SegmentBuffer,
-                         _ body: (UnsafeRawBufferPointer) throws(StoreError) -> T) throws(StoreError) -> T {
-        try body(try buffer.read(path))
-    }
-
     /// Whether `bytes` start with this segment's header.
     func hasValidHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count >= Self.headerSize else { return false }
@@ -60,8 +51,9 @@ struct WALSegment {
     }
 }
 
-/// Memory that whole files are read into, one at a time, reused from one read to the next (see
-/// ``WALSegment/withContents(in:_:)``). Not thread-safe.
+/// Memory that whole files are read into, one at a time, reused from one read to the next.
+/// Recovery reads every segment twice, analysis then redo: one buffer for all those reads spares an
+/// allocation, a zeroing and a copy of each segment each time. Not thread-safe.
 final class SegmentBuffer {
     private var storage: UnsafeMutableRawPointer?
     private var capacity = 0

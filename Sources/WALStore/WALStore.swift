@@ -122,11 +122,15 @@ public final class WALStore {
 
         var replay = WALReplay(store: self, options: options, totalRecords: analysis.recordsToReplay,
                                totalBytes: analysis.bytesToReplay)
+        // The spans of one segment follow each other (force mode splits a damaged segment into
+        // several): each segment is read once. Its bytes stay valid until the next read.
+        var held: (segment: Int, bytes: UnsafeRawBufferPointer)?
         for span in analysis.spans {
-            let segment = segments[span.segment]
-            try segment.withContents(in: buffer) { (bytes) throws(StoreError) in
-                try replay.replay(bytes, range: span.range, checkpointLSN: checkpointState.lsn, transactions: analysis.transactions)
+            if held?.segment != span.segment {
+                held = (span.segment, try buffer.read(segments[span.segment].path))
             }
+            try replay.replay(held.unsafelyUnwrapped.bytes, range: span.range, checkpointLSN: checkpointState.lsn,
+                              transactions: analysis.transactions)
         }
         try replay.finish()
         appliedLSN = lastLSN
