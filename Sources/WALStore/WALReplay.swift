@@ -180,9 +180,12 @@ final class RedoPipeline {
             do throws(StoreError) {
                 page = try store.pageForWriting(pageID)
             } catch {
-                // What came before the failing record is applied, as if applied one by one.
+                // What came before the failing record is applied, as if applied one by one; it and
+                // the writes after it are dropped (they point into a segment's bytes, which do not
+                // outlive the replay that threw).
                 while applied < looked { applyNext() }
                 staged = applied
+                entered = looked
                 throw error
             }
             let generation = pages.generation
