@@ -116,9 +116,35 @@ struct OutputBuffer: ~Copyable {
     mutating func append(sample value: Double) {
         if value.isNaN { return append("NaN" as StaticString) }
         if value.isInfinite { return append(value > 0 ? "+Inf" as StaticString : "-Inf") }
-        if value == value.rounded(), abs(value) < 9.007_199_254_740_992e15 {
+        let magnitude = abs(value)
+        if value == value.rounded(), magnitude < 9.007_199_254_740_992e15 {
             if value < 0 { append(UInt8(ascii: "-")) }
-            return append(decimal: UInt64(abs(value)))
+            return append(decimal: UInt64(magnitude))
+        }
+        // Most of the exposition's fractions have at most six decimals (CPU seconds in
+        // microseconds, start time in clock ticks, ratios in permille): written as integers, with no
+        // `String`. Below 2^32 doubles are closer together than 10^-6, so the digits that round-trip
+        // are exactly these, the ones `description` gives (which, below 10^-4, switches to an
+        // exponent: left to it).
+        let millionths = (magnitude * 1_000_000).rounded()
+        if magnitude < 4_294_967_296, magnitude >= 0.0001, millionths / 1_000_000 == magnitude {
+            if value < 0 { append(UInt8(ascii: "-")) }
+            var fraction = UInt64(millionths)
+            append(decimal: fraction / 1_000_000)
+            fraction %= 1_000_000
+            var digits = 6
+            while fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
+            reserve(digits + 1)
+            base[count] = UInt8(ascii: ".")
+            for index in stride(from: digits, to: 0, by: -1) {
+                base[count + index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            count += digits + 1
+            return
         }
         append(value.description)
     }

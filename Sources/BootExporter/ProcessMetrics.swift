@@ -108,8 +108,11 @@ final class ProcFileSystem: Sendable {
         guard let memory else { return nil }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        // Summed in whole microseconds and divided once: the nearest double to the exact figure
+        // (a sum of doubles would print as 0.019145000000000002).
+        let microseconds = (Int64(usage.ru_utime.tv_sec) + Int64(usage.ru_stime.tv_sec)) * 1_000_000
+            + Int64(usage.ru_utime.tv_usec) + Int64(usage.ru_stime.tv_usec)
+        let cpu = Double(microseconds) / 1e6
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         return ProcessMetrics(

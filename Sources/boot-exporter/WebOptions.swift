@@ -28,8 +28,8 @@ struct WebOptions: ParsableArguments {
     @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.")
     var connectionTimeout = DurationArgument(argument: "10s")!
 
-    @Option(name: .customLong("web.connection-memory-limit"), help: "Bytes of memory for one connection's request.")
-    var connectionMemoryLimit = 32 * 1024
+    @Option(name: .customLong("web.connection-memory-limit"), help: "Bytes of memory for one connection's request (headers beyond about 15 KB get 431 at the default).")
+    var connectionMemoryLimit = 16 * 1024
 
     func validate() throws {
         _ = try parsedAddress()

@@ -149,6 +149,28 @@ struct EndpointTests {
         }
     }
 
+    /// The default per-connection memory (16 KiB, below libmicrohttpd's 32) still takes a scrape
+    /// carrying a large bearer token, several requests in a row on one connection; headers past
+    /// it get 431 and the connection's next user is served.
+    @Test func defaultConnectionMemoryTakesLargeTokens() throws {
+        #expect(ExporterConfiguration().connectionMemoryLimit == 16 * 1024)
+        try withServer(try drivenMachine(to: .ready)) { _, port in
+            let client = try HTTPTestClient(port: port)
+            let token = "Bearer " + String(repeating: "t", count: 12_000)
+            for _ in 0..<3 {
+                let response = try client.request("GET", "/metrics", headers: [
+                    "Authorization": token, "Accept": "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;q=0.4",
+                ])
+                #expect(response.status == 200)
+                #expect(response.header("Content-Type")?.hasPrefix("application/openmetrics-text") == true)
+            }
+            let tooLarge = try HTTPTestClient(port: port)
+            let refused = try? tooLarge.request("GET", "/metrics", headers: ["Authorization": "Bearer " + String(repeating: "t", count: 20_000)])
+            #expect(refused.map { $0.status == 431 } ?? true)
+            #expect(try HTTPTestClient.get(port: port, "/metrics").status == 200)
+        }
+    }
+
     @Test func startErrors() throws {
         try withServer(BootStateMachine()) { server, port in
             #expect(throws: ExporterError.alreadyStarted) { try server.start() }
