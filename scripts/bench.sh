@@ -19,7 +19,8 @@
 # (b) waits for it. When a later run finds the builds cached, nothing overlaps. The report says which.
 #
 # Settings (environment): BENCH_WRK_SECONDS (5), BENCH_ROUNDS (3), BENCH_REPLAY_ROUNDS (5), BENCH_WAL_RECORDS (6000000: replay takes about 1.5 s, long enough for a 2% comparison),
-# BENCH_PACED_SECONDS (10), BENCH_TIME_LIMIT (570), BENCH_REPORT (BENCHMARKS.md), BENCH_THRESHOLDS
+# BENCH_PACED_SECONDS (10), BENCH_PAIRS (8) and BENCH_PAIR_SECONDS (2) for the back-to-back
+# comparison with the C server, BENCH_TIME_LIMIT (570), BENCH_REPORT (BENCHMARKS.md), BENCH_THRESHOLDS
 # (auto: run `swift package benchmark baseline check` only when its plugin tool is already built;
 # 1: always; 0: never).
 set -euo pipefail
@@ -35,6 +36,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 REPLAY_ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
 WAL_RECORDS=${BENCH_WAL_RECORDS:-6000000}
 PACED_SECONDS=${BENCH_PACED_SECONDS:-10}
+PAIRS=${BENCH_PAIRS:-8}
+PAIR_SECONDS=${BENCH_PAIR_SECONDS:-2}
 THRESHOLDS=${BENCH_THRESHOLDS:-auto}
 TIME_LIMIT=${BENCH_TIME_LIMIT:-570}
 REPORT=${BENCH_REPORT:-$ROOT/BENCHMARKS.md}
@@ -152,7 +155,7 @@ hummingbird_built() { local pid=${PIDS[build-hummingbird]:-}; [ -z "$pid" ] || !
 overlapped=()
 note_overlap() { hummingbird_built || overlapped+=("$1"); }
 
-read -r P_OURS P_C P_NGINX P_HB P_GO P_NODE P_REPLAY P_START < <(python3 "$BENCH/Tools/bench_report.py" free-ports 8)
+read -r P_OURS P_C P_NGINX P_HB P_GO P_NODE P_REPLAY P_START P_C16 < <(python3 "$BENCH/Tools/bench_report.py" free-ports 9)
 
 # ---------------------------------------------------------------------------------------------
 log "a. package-benchmark: state machine hot paths"
@@ -206,7 +209,7 @@ record wal_bytes "$(du -sb "$WORK/wal-src/wal" | cut -f1)"
 # recover phase's duration_seconds from its "phase changed ... from=recover" log line.
 exporter_replay() {
     local scraped=$1 run=$2 i
-    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"
+    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"; sync
     start replay "$EXPORTER" run --data-dir "$WORK/replay" --generate.records 0 \
         --web.listen-address "127.0.0.1:$P_REPLAY" --log.level info
     if [ "$scraped" = yes ]; then
@@ -225,7 +228,7 @@ exporter_replay() {
     sed -n 's/.*duration_seconds=\([0-9.e+-]*\).*from=recover.*/\1/p' "$WORK/replay.log" | head -n 1
 }
 walstore_replay() {
-    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"
+    rm -rf "$WORK/replay"; cp -a "$WORK/wal-src" "$WORK/replay"; sync
     "$WAL_BENCH" replay "$WORK/replay" | sed -n 's/.*recover_seconds=\([0-9.e+-]*\).*/\1/p'
 }
 page_cache_read() {
@@ -279,7 +282,7 @@ else
     SERVERS=(ours c nginx go node)
 fi
 # Fit phase b in what is left: servers x rounds x wrk seconds, plus warm-up, paced runs and top-up.
-budget=$(( $(left) - 45 - 2 * PACED_SECONDS - ${#SERVERS[@]} ))
+budget=$(( $(left) - 45 - 2 * PACED_SECONDS - 3 * PAIRS * PAIR_SECONDS - ${#SERVERS[@]} ))
 if [ $(( ${#SERVERS[@]} * ROUNDS * WRK_SECONDS )) -gt "$budget" ]; then
     WRK_SECONDS=$(( budget / (${#SERVERS[@]} * ROUNDS) ))
     [ "$WRK_SECONDS" -ge 2 ] || WRK_SECONDS=2
@@ -294,6 +297,7 @@ start ours "$EXPORTER" run --data-dir "$WORK/serve" --generate.records 1000 \
 wait_http "http://127.0.0.1:$P_OURS/readyz" 60
 curl -sf "http://127.0.0.1:$P_OURS/metrics" > "$WORK/snapshot.prom"
 start c "$BIN/static_server" "$P_C" "$WORK/snapshot.prom" 2
+start c16 "$BIN/static_server" "$P_C16" "$WORK/snapshot.prom" 2 16384
 mkdir -p "$WORK/nginx-root" "$WORK/nginx-tmp"
 cp "$WORK/snapshot.prom" "$WORK/nginx-root/metrics"
 sed -e "s|@WORK@|$WORK|g" -e "s|@PORT@|$P_NGINX|g" "$BENCH/Peers/nginx/nginx.conf.in" > "$WORK/nginx.conf"
@@ -302,11 +306,12 @@ start nginx nginx -c "$WORK/nginx.conf"
 start go "$BIN/go-exporter" "$P_GO" "$WORK/snapshot.prom"
 start node prometheus-node-exporter --collector.disable-defaults --collector.time \
     --web.listen-address "127.0.0.1:$P_NODE"
-declare -A PORT=([ours]=$P_OURS [c]=$P_C [nginx]=$P_NGINX [hummingbird]=$P_HB [go]=$P_GO [node]=$P_NODE)
+declare -A PORT=([ours]=$P_OURS [c]=$P_C [nginx]=$P_NGINX [hummingbird]=$P_HB [go]=$P_GO [node]=$P_NODE [c16]=$P_C16)
 for server in "${SERVERS[@]}"; do
     wait_http "http://127.0.0.1:${PORT[$server]}/metrics" 30
     record "body_$server" "$(curl -sf "http://127.0.0.1:${PORT[$server]}/metrics" | wc -c)"
 done
+wait_http "http://127.0.0.1:$P_C16/metrics" 30
 sleep 1
 record rss_idle_ours "$(rss_kb "${PIDS[ours]}")"
 record rss_idle_ours_threads "$(ls "/proc/${PIDS[ours]}/task" | wc -l)"
@@ -336,6 +341,19 @@ for round in $(seq "$ROUNDS"); do
     log "b. round $round done"
 done
 
+# The C server is the tight comparison (0.7x), and this host's load drifts by tens of percent from
+# one wrk run to the next: ours and the C servers also run back to back, PAIRS times, the first to
+# run alternating; each pair gives a ratio, and the report takes their median.
+log "b. ours, the C server and the C server at 16 KiB back to back, $PAIRS times (wrk ${PAIR_SECONDS}s each)"
+for pair in $(seq "$PAIRS"); do
+    order=(ours c c16)
+    [ $((pair % 2)) -eq 0 ] && order=(c16 c ours)
+    for server in "${order[@]}"; do
+        wrk -t2 -c16 -d"${PAIR_SECONDS}s" --latency "http://127.0.0.1:${PORT[$server]}/metrics" > "$WORK/pair-$server-$pair.txt"
+        python3 "$BENCH/Tools/bench_report.py" parse-wrk "$WORK/pair-$server-$pair.txt" "pair_${server}_$pair" >> "$RESULTS"
+    done
+done
+
 log "b. paced 1,000 req/s for ${PACED_SECONDS}s over 4 keep-alive connections: ours, then the C server"
 for server in ours c; do
     "$BIN/pacedload" -r 1000 -d "$PACED_SECONDS" -c 4 127.0.0.1 "${PORT[$server]}" /metrics > "$WORK/paced-$server.txt"
@@ -355,6 +373,7 @@ sleep 1
 record requests_served_ours "$(served)"
 record rss_after_ours "$(rss_kb "${PIDS[ours]}")"
 for server in "${SERVERS[@]}"; do stop "$server"; done
+stop c16
 
 # ---------------------------------------------------------------------------------------------
 record machine_cpu "$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"

@@ -121,29 +121,10 @@ struct OutputBuffer: ~Copyable {
             if value < 0 { append(UInt8(ascii: "-")) }
             return append(decimal: UInt64(magnitude))
         }
-        // Most of the exposition's fractions have at most six decimals (CPU seconds in
-        // microseconds, start time in clock ticks, ratios in permille): written as integers, with no
-        // `String`. Below 2^32 doubles are closer together than 10^-6, so the digits that round-trip
-        // are exactly these, the ones `description` gives (which, below 10^-4, switches to an
-        // exponent: left to it).
-        let millionths = (magnitude * 1_000_000).rounded()
-        if magnitude < 4_294_967_296, magnitude >= 0.0001, millionths / 1_000_000 == magnitude {
-            if value < 0 { append(UInt8(ascii: "-")) }
-            var fraction = UInt64(millionths)
-            append(decimal: fraction / 1_000_000)
-            fraction %= 1_000_000
-            var digits = 6
-            while fraction % 10 == 0 {
-                fraction /= 10
-                digits -= 1
-            }
-            reserve(digits + 1)
-            base[count] = UInt8(ascii: ".")
-            for index in stride(from: digits, to: 0, by: -1) {
-                base[count + index] = UInt8(ascii: "0") + UInt8(fraction % 10)
-                fraction /= 10
-            }
-            count += digits + 1
+        // Most of the exposition's fractions have at most six decimals: no `String` for them.
+        reserve(28)
+        if let written = DecimalDigits.writeShortFraction(value, to: base + count) {
+            count += written
             return
         }
         append(value.description)

@@ -38,6 +38,43 @@ package enum DecimalDigits {
         return digits
     }
 
+    /// Writes a finite, non-whole `value` of at most six decimals (CPU seconds in microseconds,
+    /// times in clock ticks, ratios in permille, most progress fractions) exactly as
+    /// `value.description` would, without building a `String`, and returns the byte count; returns
+    /// `nil`, writing nothing, for any other value. `destination` needs room for 28 bytes.
+    ///
+    /// Below 2^32 doubles are closer together than 10^-6, so the only decimal of at most six
+    /// places that reads back as `value` is the one written here, and it is the shortest that does:
+    /// the digits `description` chooses. Below 10^-4 `description` switches to an exponent, so
+    /// those are left to it.
+    package static func writeShortFraction(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int? {
+        let magnitude = value.magnitude
+        guard magnitude >= 0.0001, magnitude < 4_294_967_296 else { return nil }
+        let millionths = (magnitude * 1_000_000).rounded()
+        guard millionths / 1_000_000 == magnitude else { return nil }
+        var fraction = UInt64(millionths)
+        let whole = fraction / 1_000_000
+        fraction %= 1_000_000
+        guard fraction != 0 else { return nil }
+        var count = 0
+        if value < 0 {
+            destination[0] = UInt8(ascii: "-")
+            count = 1
+        }
+        count += write(whole, to: destination + count)
+        var digits = 6
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        destination[count] = UInt8(ascii: ".")
+        for index in stride(from: digits, to: 0, by: -1) {
+            destination[count + index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        return count + digits + 1
+    }
+
     /// "00" through "99".
     private static var pairs: StaticString {
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"

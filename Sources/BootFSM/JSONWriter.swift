@@ -78,11 +78,16 @@ package struct JSONWriter: ~Copyable {
         } else if value == 1 {
             raw("1.0")
         } else {
-            var text = value.description
-            text.withUTF8 { bytes in
-                reserve(bytes.count)
-                (base + count).update(from: bytes.baseAddress!, count: bytes.count)
-                count += bytes.count
+            reserve(28)
+            if let written = DecimalDigits.writeShortFraction(value, to: base + count) {
+                count += written
+            } else {
+                var text = value.description
+                text.withUTF8 { bytes in
+                    reserve(bytes.count)
+                    (base + count).update(from: bytes.baseAddress!, count: bytes.count)
+                    count += bytes.count
+                }
             }
         }
         needsComma = true

@@ -28,4 +28,33 @@ struct DecimalDigitsTests {
             #expect(DecimalDigits.count(value) == String(value).count)
         }
     }
+
+    /// The fast path for fractions writes exactly what `description` writes, and takes the values
+    /// it is for (clock ticks, microseconds, permille) rather than leaving them all to `description`.
+    @Test func shortFractionsAreWhatDescriptionWrites() {
+        var generator = SystemRandomNumberGenerator()
+        var buffer = [UInt8](repeating: 0, count: 28)
+        func written(_ value: Double) -> String? {
+            let count = buffer.withUnsafeMutableBufferPointer { DecimalDigits.writeShortFraction(value, to: $0.baseAddress!) }
+            return count.map { String(decoding: buffer[..<$0], as: UTF8.self) }
+        }
+        var taken = 0
+        var values: [Double] = [0.5, -0.5, 0.42, 0.0001, 0.00015, 9.9e-5, 1e-7, 4_294_967_295.999999, 4_294_967_296.5,
+                                1_764_221_520.37, 0.1 + 0.2, 1.0 / 3, .pi, 0, -0.0, 1, 42, .nan, .infinity, -.infinity,
+                                .leastNonzeroMagnitude, .greatestFiniteMagnitude]
+        for _ in 0..<20_000 {
+            values.append(Double(UInt64.random(in: 0...10_000_000_000, using: &generator)) / 100)
+            values.append(Double(UInt64.random(in: 0...1000, using: &generator)) / 1000)
+            values.append(Double(Int64.random(in: -4_000_000_000_000_000...4_000_000_000_000_000, using: &generator)) / 1_000_000)
+            values.append(Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &generator)))
+        }
+        for value in values {
+            guard let text = written(value) else { continue }
+            taken += 1
+            #expect(value.isFinite && value != value.rounded())
+            #expect(text == value.description, "\(value)")
+        }
+        #expect(taken > 40_000)
+        #expect(written(0.42) == "0.42" && written(1.0 / 3) == nil && written(9.9e-5) == nil && written(2) == nil)
+    }
 }
