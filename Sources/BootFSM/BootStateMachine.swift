@@ -20,6 +20,8 @@ public final class BootStateMachine: Sendable {
     private let clock: any BootClock
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
     private let state: StateMutex<MachineState>
+    /// Whether a thread is delivering changes to `onPhaseChange` (see ``deliverChanges()``).
+    private let delivering = Atomic<Bool>(false)
 
     /// A machine in `uninitialized`.
     ///
@@ -27,8 +29,11 @@ public final class BootStateMachine: Sendable {
     ///   - budgets: the time budgets; the seed's defaults unless given.
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
     ///   - clock: the time source; the system's unless given (tests inject ``ManualBootClock``).
-    ///   - onPhaseChange: called after every change of phase, outside the lock, on the thread that
-    ///     caused it. Keep it short; it must not call back into a method that changes the phase.
+    ///   - onPhaseChange: called once for every change of phase, in the order the changes happened,
+    ///     outside the lock: on the thread that made the change, or, when another thread is
+    ///     delivering an earlier change at that moment, on that thread just after it. Calls never
+    ///     overlap. It may read the machine and even change its phase (that change is delivered
+    ///     after it returns); keep it short, since it delays the next change's delivery.
     public init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,
@@ -103,16 +108,16 @@ public final class BootStateMachine: Sendable {
 
     /// Starts the boot: `uninitialized → init`, recording the boot's start and its recovery mode.
     public func startBoot(mode: RecoveryMode = .normal) throws(BootError) {
-        let step = try state.withLock { (state) throws(BootError) -> MachineState.Step in
+        try state.withLock { (state) throws(BootError) in
             // Time is read under the lock, so changes and reads never see it go backwards.
             let now = clock.monotonicNow()
             let wallClock = clock.wallClockNow()
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
-            return state.start(mode: mode, now: now, wallClock: wallClock)
+            queue(state.start(mode: mode, now: now, wallClock: wallClock), in: &state)
         }
-        notify(step)
+        deliverChanges()
     }
 
     /// Moves to `next` if the seed's transition table allows it.
@@ -124,8 +129,9 @@ public final class BootStateMachine: Sendable {
     public func transition(to next: BootPhase) throws(BootError) {
         // At most one change per transition: no array to allocate on every call.
         var step: MachineState.Step?
-        defer { notify(step) }
+        defer { if step != nil { deliverChanges() } }
         try state.withLock { (state) throws(BootError) in
+            defer { if let step { queue(step, in: &state) } }
             let now = clock.monotonicNow()
             let current = state.phase
             guard current.canTransition(to: next) else {
@@ -168,8 +174,9 @@ public final class BootStateMachine: Sendable {
         let step = state.withLock { state in
             let now = clock.monotonicNow()
             return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets)
+                .map { queue($0, in: &state) }
         }
-        notify(step)
+        if step != nil { deliverChanges() }
     }
 
     /// Sets the hints recovery leaves for warmup.
@@ -201,19 +208,38 @@ public final class BootStateMachine: Sendable {
         let result = state.withLock { state in
             let now = clock.monotonicNow()
             if budgetPolicy == .failFast, state.phase.isBooting {
-                step = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now)?.0
+                step = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { queue($0.0, in: &state) }
             }
             return body(&state, now)
         }
-        notify(step)
+        if step != nil { deliverChanges() }
         return result
     }
 
-    /// Tells the observer, if there is one, about `step`, with the counters as they are now (just
-    /// after the change: they are lock-free and never waited for).
-    private func notify(_ step: MachineState.Step?) {
-        guard let step, let onPhaseChange else { return }
-        onPhaseChange(PhaseChange(from: step.from, to: step.to, duration: step.duration, totalElapsed: step.totalElapsed,
-                                  failureReason: step.failureReason, counters: metrics.counters))
+    /// Queues `step` for the observer, if there is one, in the order of the changes: called under
+    /// the lock, right after the change.
+    @inline(__always) @discardableResult
+    private func queue(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
+        if onPhaseChange != nil { state.undelivered.append(step) }
+        return step
+    }
+
+    /// Hands the queued changes to the observer, oldest first, with the counters as they are at
+    /// delivery (lock-free, never waited for). One thread delivers at a time; a thread that finds
+    /// another delivering leaves its change to it, so an observer that changes the phase, or a
+    /// slow one, never deadlocks or reorders the changes.
+    private func deliverChanges() {
+        guard let onPhaseChange else { return }
+        while delivering.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            while let step = state.withLock({ $0.undelivered.isEmpty ? nil : $0.undelivered.removeFirst() }) {
+                onPhaseChange(PhaseChange(from: step.from, to: step.to, duration: step.duration,
+                                          totalElapsed: step.totalElapsed, failureReason: step.failureReason,
+                                          counters: metrics.counters))
+            }
+            delivering.store(false, ordering: .releasing)
+            // A change queued after the last look, by a thread that saw this one delivering, is
+            // this thread's to deliver (unless another has started since).
+            guard state.withLock({ !$0.undelivered.isEmpty }) else { return }
+        }
     }
 }

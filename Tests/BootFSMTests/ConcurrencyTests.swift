@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import BootFSM
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import Testing
 
@@ -81,6 +84,71 @@ struct ConcurrencyTests {
             #expect(reason.hasPrefix("Failed in recover: worker "))
             #expect(fsm.snapshot().history.count == 3)
         }
+    }
+}
+
+extension ConcurrencyTests {
+    @Test("the observer hears every change once, in the order the changes happened, one call at a time, while threads race to change the phase")
+    func changesAreDeliveredInOrder() throws {
+        for round in 0..<300 {
+            let seen = ChangeLog()
+            let inCallback = Atomic<Bool>(false)
+            let violations = ViolationCounter()
+            // Zero budgets: any observation of a booting phase may fail the machine (from a reader).
+            let fsm = BootStateMachine(budgets: round % 2 == 0 ? BootBudgets() : BootBudgets(initBudget: .zero, migrateBudget: .zero),
+                                       onPhaseChange: { change in
+                if inCallback.exchange(true, ordering: .acquiring) { violations.add("overlapping calls") }
+                seen.append(change)
+                // Slow enough that, delivered by the changing threads themselves, changes would overtake.
+                usleep(50)
+                inCallback.store(false, ordering: .releasing)
+            })
+            DispatchQueue.concurrentPerform(iterations: 3) { worker in
+                switch worker {
+                case 0:
+                    for phase: BootPhase in [.initializing, .migrating, .recovering, .warmingUp, .ready, .shuttingDown] {
+                        try? fsm.transition(to: phase)
+                    }
+                case 1:
+                    for _ in 0..<20 { _ = fsm.snapshot() }
+                    fsm.fail(reason: "worker 1")
+                default:
+                    for _ in 0..<50 { _ = fsm.checkBudgets() }
+                }
+            }
+            let changes = seen.changes
+            #expect(violations.all.isEmpty)
+            #expect(changes.first?.from == .uninitialized)
+            for (earlier, later) in zip(changes, changes.dropFirst()) where earlier.to != later.from {
+                Issue.record("delivered out of order: \(changes.map { "\($0.from.name)->\($0.to.name)" })")
+                break
+            }
+            // Every change of the machine's life, and nothing else.
+            #expect(changes.last?.to == fsm.currentPhase)
+            // (Leaving `uninitialized` adds no history entry; every later change adds one.)
+            #expect(changes.count == fsm.snapshot().history.count + 1)
+        }
+    }
+
+    @Test("an observer may change the phase itself: the change is delivered after the one it reacts to")
+    func observerThatChangesThePhase() throws {
+        let seen = ChangeLog()
+        let machine = Mutex<BootStateMachine?>(nil)
+        let fsm = BootStateMachine(onPhaseChange: { change in
+            seen.append(change)
+            let fsm = machine.withLock { $0 }!
+            // Reads are allowed too.
+            #expect(fsm.snapshot().phase.rawValue >= change.to.rawValue || fsm.currentPhase == .failed)
+            switch change.to {
+            case .initializing: try? fsm.transition(to: .migrating)
+            case .migrating: try? fsm.transition(to: .recovering)
+            default: break
+            }
+        })
+        machine.withLock { $0 = fsm }
+        try fsm.startBoot()
+        #expect(seen.changes.map(\.to) == [.initializing, .migrating, .recovering])
+        #expect(fsm.currentPhase == .recovering)
     }
 }
 
