@@ -19,7 +19,7 @@
 # (b) waits for it. When a later run finds the builds cached, nothing overlaps. The report says which.
 #
 # Settings (environment): BENCH_WRK_SECONDS (5), BENCH_ROUNDS (3), BENCH_REPLAY_ROUNDS (5), BENCH_WAL_RECORDS (6000000: replay takes about 1.5 s, long enough for a 2% comparison),
-# BENCH_PACED_SECONDS (10), BENCH_PAIRS (8) and BENCH_PAIR_SECONDS (2) for the back-to-back
+# BENCH_PACED_SECONDS (10), BENCH_PAIRS (8) and BENCH_PAIR_SECONDS (3) for the back-to-back
 # comparison with the C server, BENCH_TIME_LIMIT (570), BENCH_REPORT (BENCHMARKS.md), BENCH_THRESHOLDS
 # (auto: run `swift package benchmark baseline check` only when its plugin tool is already built;
 # 1: always; 0: never).
@@ -37,9 +37,12 @@ REPLAY_ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
 WAL_RECORDS=${BENCH_WAL_RECORDS:-6000000}
 PACED_SECONDS=${BENCH_PACED_SECONDS:-10}
 PAIRS=${BENCH_PAIRS:-8}
-PAIR_SECONDS=${BENCH_PAIR_SECONDS:-2}
+PAIR_SECONDS=${BENCH_PAIR_SECONDS:-3}
 THRESHOLDS=${BENCH_THRESHOLDS:-auto}
 TIME_LIMIT=${BENCH_TIME_LIMIT:-570}
+for setting in WRK_SECONDS ROUNDS REPLAY_ROUNDS WAL_RECORDS PACED_SECONDS PAIRS PAIR_SECONDS TIME_LIMIT; do
+    [[ ${!setting} =~ ^[0-9]+$ ]] || { echo "bench: BENCH_$setting must be a whole number, not '${!setting}'" >&2; exit 2; }
+done
 REPORT=${BENCH_REPORT:-$ROOT/BENCHMARKS.md}
 WORK=$(mktemp -d /tmp/bootfsm-bench.XXXXXX)
 RESULTS=$WORK/results.txt
@@ -342,12 +345,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # The C server is the tight comparison (0.7x), and this host's load drifts by tens of percent from
-# one wrk run to the next: ours and the C servers also run back to back, PAIRS times, the first to
-# run alternating; each pair gives a ratio, and the report takes their median.
-log "b. ours, the C server and the C server at 16 KiB back to back, $PAIRS times (wrk ${PAIR_SECONDS}s each)"
+# one wrk run to the next: ours runs back to back with each C server, PAIRS times, between them,
+# which one goes first alternating; each pair gives a ratio, and the report takes their median.
+log "b. ours between the C server and the C server at 16 KiB, $PAIRS times (wrk ${PAIR_SECONDS}s each)"
 for pair in $(seq "$PAIRS"); do
-    order=(ours c c16)
-    [ $((pair % 2)) -eq 0 ] && order=(c16 c ours)
+    order=(c ours c16)
+    [ $((pair % 2)) -eq 0 ] && order=(c16 ours c)
     for server in "${order[@]}"; do
         wrk -t2 -c16 -d"${PAIR_SECONDS}s" --latency "http://127.0.0.1:${PORT[$server]}/metrics" > "$WORK/pair-$server-$pair.txt"
         python3 "$BENCH/Tools/bench_report.py" parse-wrk "$WORK/pair-$server-$pair.txt" "pair_${server}_$pair" >> "$RESULTS"

@@ -198,22 +198,25 @@ def report(results_path, out_path):
                 median(r, "pair_ours_", [f"{n}_rps" for n in pairs]), median(r, f"pair_{peer}_", [f"{n}_rps" for n in pairs]),
                 min(ratios, default=None), max(ratios, default=None))
 
-    q, ours_rps, c_rps, low, high = paired("c")
-    row(f"b. /metrics req/s back to back with the C libmicrohttpd static buffer (libmicrohttpd's default 32 KiB "
-        f"per connection): median of {len(pairs)} pairs' ratios (range {fmt(low, 2)}–{fmt(high, 2)})",
-        fmt(ours_rps, 0), fmt(c_rps, 0), fmt(q, 2, "×"), "≥ 0.7×", None if q is None else q >= 0.7)
-    q, ours_rps, c16_rps, low, high = paired("c16")
-    row(f"b. the same, with the C server at boot-exporter's 16 KiB per connection (range {fmt(low, 2)}–{fmt(high, 2)})",
-        fmt(ours_rps, 0), fmt(c16_rps, 0), fmt(q, 2, "×"), "(context)", None)
-    targets = {"c": None, "nginx": None, "hummingbird": 2, "go": 10, "node": 20}
+    # The 0.7× target is judged on the back-to-back pairs; without them (BENCH_PAIRS=0), on the rounds.
+    targets = {"c": None if pairs else 0.7, "nginx": None, "hummingbird": 2, "go": 10, "node": 20}
+    if pairs:
+        q, ours_rps, c_rps, low, high = paired("c")
+        row(f"b. /metrics req/s back to back with the C libmicrohttpd static buffer (libmicrohttpd's default 32 KiB "
+            f"per connection): median of {len(pairs)} pairs' ratios (range {fmt(low, 2)}–{fmt(high, 2)})",
+            fmt(ours_rps, 0), fmt(c_rps, 0), fmt(q, 2, "×"), "≥ 0.7×", None if q is None else q >= 0.7)
+        q, ours_rps, c16_rps, low, high = paired("c16")
+        row(f"b. the same, with the C server at boot-exporter's 16 KiB per connection (range {fmt(low, 2)}–{fmt(high, 2)})",
+            fmt(ours_rps, 0), fmt(c16_rps, 0), fmt(q, 2, "×"), "(context)", None)
     for peer, target in targets.items():
         q = ratio(rps["ours"], rps[peer])
         row(f"b. /metrics req/s (wrk -t2 -c16, keep-alive, median of {len(rounds)}) vs {names[peer]}",
             fmt(rps["ours"], 0), fmt(rps[peer], 0), fmt(q, 2, "×"),
             f"≥ {target}×" if target else "(context)", None if target is None or q is None else q >= target)
     q = ratio(rps["c"], rps["go"])
-    row("b. what ≥ 10× client_golang asks of any server here: the C static-buffer server (the limit of "
-        "libmicrohttpd) vs Go client_golang", fmt(rps["c"], 0), fmt(rps["go"], 0), fmt(q, 2, "×"), "(context)", None)
+    row(f"b. the C static-buffer server vs Go client_golang: in this run, ≥ 10× client_golang means "
+        f"{fmt(10 / q if q else None, 2, '×')} the C server or more", fmt(rps["c"], 0), fmt(rps["go"], 0),
+        fmt(q, 2, "×"), "(context)", None)
     row("b. /metrics p99 latency under that load (wrk) vs the C server", fmt(p99["ours"], 2, " ms"),
         fmt(p99["c"], 2, " ms"), fmt(ratio(p99["ours"], p99["c"]), 2, "×"), "(context)", None)
     paced = number(r, "paced_ours_p99_us")
@@ -323,7 +326,8 @@ def report(results_path, out_path):
     if pairs:
         lines += [
             "",
-            "Back to back with the C server (wrk, req/s; odd pairs run ours first, even pairs the C servers first):",
+            "Back to back with the C servers (wrk, req/s; ours runs between them, odd pairs starting with the 32 KiB "
+            "one, even pairs with the 16 KiB one):",
             "",
             "| pair | boot-exporter | C, 32 KiB | ratio | C, 16 KiB | ratio |",
             "|---|---|---|---|---|---|",

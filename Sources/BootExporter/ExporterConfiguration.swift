@@ -31,7 +31,7 @@ public struct ExporterConfiguration: Sendable {
     public var connectionTimeout: Duration
     /// Memory for one connection's request headers and buffers, in bytes; a request that needs
     /// more is answered with an error (431 for headers beyond about 15 KB at the default 16 KiB).
-    /// libmicrohttpd zeroes this memory after every request on a kept-alive connection, so it is
+    /// libmicrohttpd (0.9.75 here) zeroes this memory after every request on a kept-alive connection, so it is
     /// sized for scrapes and probes (well under 1 KiB of headers) with room for large tokens,
     /// rather than at the library's 32 KiB: that zeroing was a third of a scrape's user CPU time.
     public var connectionMemoryLimit: Int

@@ -5,17 +5,17 @@ public import Synchronization
 
 /// The recovery counters of a boot: lock-free, allocation-free relaxed atomics.
 ///
-/// Every `record…` call is relaxed atomic adds, safe from any thread; readers see each counter's
-/// latest value (the counters are independent, so no cross-counter consistency is implied).
+/// Every `record…` call is one or two relaxed atomic adds, safe from any thread; readers see each
+/// counter's latest value (the counters are independent, so no cross-counter consistency is implied).
 ///
 /// The WAL counters, the hottest (a redo loop may record every record, from several threads), are
-/// striped: each thread adds into one of ``WALStripes/count`` stripes on cache lines of their own,
-/// picked by its stack's address, and a read sums them. Two threads replaying at once then do not
-/// pass one cache line back and forth on every call.
+/// striped: each thread adds into one of four stripes, each on cache lines of its own, picked by its
+/// stack's address, and a read sums them. Two threads replaying at once then do not pass one cache
+/// line back and forth on every call.
 public final class BootMetrics: Sendable {
     // The hot counters are `@usableFromInline` so that recording into them inlines into callers in
     // other modules: the call would cost about as much as the atomic add itself.
-    @usableFromInline nonisolated(unsafe) let walStripes = WALStripes()
+    @usableFromInline let walStripes = WALStripes()
     @usableFromInline let pages = Atomic<UInt64>(0)
     @usableFromInline let rollbacks = Atomic<UInt64>(0)
     private let checkpointBytes = Atomic<UInt64>(0)
@@ -24,8 +24,6 @@ public final class BootMetrics: Sendable {
     private let skippedRecords = Atomic<UInt64>(0)
 
     public init() {}
-
-    deinit { walStripes.deallocate() }
 
     /// WAL records replayed.
     public var walRecordsReplayed: UInt64 {
@@ -51,9 +49,12 @@ public final class BootMetrics: Sendable {
     /// Adds replayed WAL records and their bytes.
     @inlinable
     public func recordWALProgress(records: UInt64, bytes: UInt64) {
-        let stripe = walStripes.forCallingThread()
-        stripe[WALStripes.records].wrappingAdd(records, ordering: .relaxed)
-        stripe[WALStripes.bytes].wrappingAdd(bytes, ordering: .relaxed)
+        // `self` owns the stripes' memory: kept alive until the adds are done, even inlined elsewhere.
+        withExtendedLifetime(self) {
+            let stripe = walStripes.forCallingThread()
+            stripe[WALStripes.records].wrappingAdd(records, ordering: .relaxed)
+            stripe[WALStripes.bytes].wrappingAdd(bytes, ordering: .relaxed)
+        }
     }
 
     /// Adds recovered pages.
@@ -119,12 +120,13 @@ public final class BootMetrics: Sendable {
 /// more, instead of a noncopyable array's generic initialisation and destruction (and aligned by
 /// hand inside it: `malloc`'s aligned allocations cost several times more to make and free).
 @usableFromInline
-struct WALStripes {
-    @usableFromInline static let count = 4
-    @usableFromInline static let records = 0
-    @usableFromInline static let bytes = 1
+struct WALStripes: ~Copyable, @unchecked Sendable {
+    // @unchecked: the memory is only reached through atomics, and freed once, by the owner's deinit.
+    @inlinable static var count: Int { 4 }
+    @inlinable static var records: Int { 0 }
+    @inlinable static var bytes: Int { 1 }
     /// Counters per stripe; 16 of 8 bytes is 128 bytes.
-    @usableFromInline static let stride = 16
+    @inlinable static var stride: Int { 16 }
 
     @usableFromInline let base: UnsafeMutablePointer<Atomic<UInt64>>
     private let allocation: UnsafeMutableRawPointer
@@ -139,7 +141,7 @@ struct WALStripes {
         }
     }
 
-    func deallocate() {
+    deinit {
         for stripe in 0..<Self.count {
             (base + stripe * Self.stride + Self.records).deinitialize(count: 1)
             (base + stripe * Self.stride + Self.bytes).deinitialize(count: 1)
@@ -147,14 +149,15 @@ struct WALStripes {
         allocation.deallocate()
     }
 
-    /// The calling thread's stripe, from its stack's address: threads' stacks are megabytes apart
-    /// (8 MiB each by default), so threads started one after the other land on different stripes.
-    /// Two threads may share a stripe, or one thread use two; either only costs speed.
+    /// The calling thread's stripe, from its stack's address. Threads' stacks are far apart: 8 MiB
+    /// each by default with glibc, 128 KiB with musl; mixing the address bits at both scales sends
+    /// threads started one after the other to different stripes with either. Two threads may share
+    /// a stripe, or one thread use two; either only costs speed.
     @inlinable @inline(__always)
     func forCallingThread() -> UnsafeMutablePointer<Atomic<UInt64>> {
         var marker: UInt8 = 0
         let address = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-        let stripe = Int(truncatingIfNeeded: (address >> 23) ^ (address >> 25)) & (Self.count - 1)
+        let stripe = Int(truncatingIfNeeded: (address >> 17) ^ (address >> 23)) & (Self.count - 1)
         return base + stripe * Self.stride
     }
 

@@ -29,7 +29,7 @@ public struct PhaseChange: Sendable, Equatable {
     public var totalElapsed: Duration
     /// The failure reason, when `to` is `failed`.
     public var failureReason: String?
-    /// The counters just after the change (they are lock-free: read when the observer is called).
+    /// The counters at the change (read under the machine's lock, just after it).
     public var counters: BootCounters
 }
 

@@ -20,8 +20,9 @@ public final class BootStateMachine: Sendable {
     private let clock: any BootClock
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
     private let state: StateMutex<MachineState>
-    /// Whether a thread is delivering changes to `onPhaseChange` (see ``deliverChanges()``).
-    private let delivering = Atomic<Bool>(false)
+    /// Changes not yet handed to `onPhaseChange`, oldest first, and whether a thread is handing them
+    /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
+    private let deliveries = StateMutex<(undelivered: [PhaseChange], delivering: Bool)>(([], false))
 
     /// A machine in `uninitialized`.
     ///
@@ -30,10 +31,12 @@ public final class BootStateMachine: Sendable {
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
     ///   - clock: the time source; the system's unless given (tests inject ``ManualBootClock``).
     ///   - onPhaseChange: called once for every change of phase, in the order the changes happened,
-    ///     outside the lock: on the thread that made the change, or, when another thread is
-    ///     delivering an earlier change at that moment, on that thread just after it. Calls never
-    ///     overlap. It may read the machine and even change its phase (that change is delivered
-    ///     after it returns); keep it short, since it delays the next change's delivery.
+    ///     outside the lock, with the counters as they were at the change. Calls never overlap: a
+    ///     change is delivered by the thread that made it (a transition, or a read that failed the
+    ///     machine on a budget), unless another thread is delivering an earlier change at that
+    ///     moment, which then delivers it too; so a call that changes the phase may return before
+    ///     the observer has seen that change. The observer may read the machine and even change its
+    ///     phase (delivered after it returns); keep it short, since it delays the next delivery.
     public init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,
@@ -117,7 +120,7 @@ public final class BootStateMachine: Sendable {
             }
             queue(state.start(mode: mode, now: now, wallClock: wallClock), in: &state)
         }
-        deliverChanges()
+        if onPhaseChange != nil { deliverChanges() }
     }
 
     /// Moves to `next` if the seed's transition table allows it.
@@ -129,7 +132,7 @@ public final class BootStateMachine: Sendable {
     public func transition(to next: BootPhase) throws(BootError) {
         // At most one change per transition: no array to allocate on every call.
         var step: MachineState.Step?
-        defer { if step != nil { deliverChanges() } }
+        defer { if step != nil, onPhaseChange != nil { deliverChanges() } }
         try state.withLock { (state) throws(BootError) in
             defer { if let step { queue(step, in: &state) } }
             let now = clock.monotonicNow()
@@ -176,7 +179,7 @@ public final class BootStateMachine: Sendable {
             return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets)
                 .map { queue($0, in: &state) }
         }
-        if step != nil { deliverChanges() }
+        if step != nil, onPhaseChange != nil { deliverChanges() }
     }
 
     /// Sets the hints recovery leaves for warmup.
@@ -212,34 +215,43 @@ public final class BootStateMachine: Sendable {
             }
             return body(&state, now)
         }
-        if step != nil { deliverChanges() }
+        if step != nil, onPhaseChange != nil { deliverChanges() }
         return result
     }
 
-    /// Queues `step` for the observer, if there is one, in the order of the changes: called under
-    /// the lock, right after the change.
+    /// Queues `step` for the observer, if there is one, with the counters as they are at the change:
+    /// called under the machine's lock, right after the change, so the queue holds the changes in order.
     @inline(__always) @discardableResult
     private func queue(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
-        if onPhaseChange != nil { state.undelivered.append(step) }
+        if onPhaseChange != nil {
+            let change = PhaseChange(from: step.from, to: step.to, duration: step.duration,
+                                     totalElapsed: step.totalElapsed, failureReason: step.failureReason,
+                                     counters: metrics.counters)
+            deliveries.withLock { $0.undelivered.append(change) }
+        }
         return step
     }
 
-    /// Hands the queued changes to the observer, oldest first, with the counters as they are at
-    /// delivery (lock-free, never waited for). One thread delivers at a time; a thread that finds
-    /// another delivering leaves its change to it, so an observer that changes the phase, or a
-    /// slow one, never deadlocks or reorders the changes.
+    /// Hands the queued changes to the observer, oldest first, outside every lock. One thread
+    /// delivers at a time (`delivering`, claimed and released under `deliveries`' lock); a thread
+    /// that finds another delivering leaves its change to it, so a slow observer, or one that
+    /// changes the phase, neither deadlocks nor reorders the changes.
     private func deliverChanges() {
         guard let onPhaseChange else { return }
-        while delivering.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            while let step = state.withLock({ $0.undelivered.isEmpty ? nil : $0.undelivered.removeFirst() }) {
-                onPhaseChange(PhaseChange(from: step.from, to: step.to, duration: step.duration,
-                                          totalElapsed: step.totalElapsed, failureReason: step.failureReason,
-                                          counters: metrics.counters))
+        var next = deliveries.withLock { queue -> PhaseChange? in
+            guard !queue.delivering, !queue.undelivered.isEmpty else { return nil }
+            queue.delivering = true
+            return queue.undelivered.removeFirst()
+        }
+        while let change = next {
+            onPhaseChange(change)
+            next = deliveries.withLock { queue in
+                guard !queue.undelivered.isEmpty else {
+                    queue.delivering = false
+                    return nil
+                }
+                return queue.undelivered.removeFirst()
             }
-            delivering.store(false, ordering: .releasing)
-            // A change queued after the last look, by a thread that saw this one delivering, is
-            // this thread's to deliver (unless another has started since).
-            guard state.withLock({ !$0.undelivered.isEmpty }) else { return }
         }
     }
 }

@@ -21,8 +21,6 @@ struct MachineState {
     var exceededAtFailure = ExceededFlags()
     var hints = PreloadHints()
     var history: [PhaseTiming] = []
-    /// Changes not yet handed to the machine's observer, oldest first (only kept when there is one).
-    var undelivered: [Step] = []
 
     init(now: Duration) {
         phaseStart = now
