@@ -18,7 +18,7 @@
 # builds at idle CPU priority (SCHED_IDLE) while phases a, c and d, which do not need it, run; /metrics
 # (b) waits for it. When a later run finds the builds cached, nothing overlaps. The report says which.
 #
-# Settings (environment): BENCH_WRK_SECONDS (5), BENCH_ROUNDS (3), BENCH_REPLAY_ROUNDS (5), BENCH_WAL_RECORDS (6000000: replay takes about 1.5 s, long enough for a 2% comparison),
+# Settings (environment): BENCH_WRK_SECONDS (5), BENCH_ROUNDS (3), BENCH_REPLAY_ROUNDS (7), BENCH_WAL_RECORDS (6000000: replay takes about 1.5 s, long enough for a 2% comparison),
 # BENCH_PACED_SECONDS (10), BENCH_PAIRS (8) and BENCH_PAIR_SECONDS (3) for the back-to-back
 # comparison with the C server, BENCH_TIME_LIMIT (570), BENCH_REPORT (BENCHMARKS.md), BENCH_THRESHOLDS
 # (auto: run `swift package benchmark baseline check` only when its plugin tool is already built;
@@ -33,7 +33,7 @@ EXPORTER=$ROOT/.build-bench/release/boot-exporter
 HB_DIR=$BENCH/Peers/hummingbird-exporter
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-REPLAY_ROUNDS=${BENCH_REPLAY_ROUNDS:-5}
+REPLAY_ROUNDS=${BENCH_REPLAY_ROUNDS:-7}
 WAL_RECORDS=${BENCH_WAL_RECORDS:-6000000}
 PACED_SECONDS=${BENCH_PACED_SECONDS:-10}
 PAIRS=${BENCH_PAIRS:-8}
