@@ -150,14 +150,14 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     }
 
     /// The calling thread's stripe, from its stack's address. Threads' stacks are far apart: 8 MiB
-    /// each by default with glibc, 128 KiB with musl; mixing the address bits at both scales sends
-    /// threads started one after the other to different stripes with either. Two threads may share
-    /// a stripe, or one thread use two; either only costs speed.
+    /// each by default with glibc, 512 KiB on Darwin, 128 KiB with musl; the address bits at each of
+    /// those scales are mixed, so threads started one after the other land on different stripes with
+    /// any of them. Two threads may share a stripe, or one thread use two; either only costs speed.
     @inlinable @inline(__always)
     func forCallingThread() -> UnsafeMutablePointer<Atomic<UInt64>> {
         var marker: UInt8 = 0
         let address = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-        let stripe = Int(truncatingIfNeeded: (address >> 17) ^ (address >> 23)) & (Self.count - 1)
+        let stripe = Int(truncatingIfNeeded: (address >> 17) ^ (address >> 19) ^ (address >> 23)) & (Self.count - 1)
         return base + stripe * Self.stride
     }
 

@@ -31,12 +31,12 @@ public final class BootStateMachine: Sendable {
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
     ///   - clock: the time source; the system's unless given (tests inject ``ManualBootClock``).
     ///   - onPhaseChange: called once for every change of phase, in the order the changes happened,
-    ///     outside the lock, with the counters as they were at the change. Calls never overlap: a
-    ///     change is delivered by the thread that made it (a transition, or a read that failed the
-    ///     machine on a budget), unless another thread is delivering an earlier change at that
-    ///     moment, which then delivers it too; so a call that changes the phase may return before
-    ///     the observer has seen that change. The observer may read the machine and even change its
-    ///     phase (delivered after it returns); keep it short, since it delays the next delivery.
+    ///     outside the lock, with the counters as they were at the change. Calls never overlap: each
+    ///     change is delivered by whichever thread is delivering when it is queued or just after,
+    ///     usually the one that made it (a transition, or a read that failed the machine on a
+    ///     budget); so a call that changes the phase may return before the observer has seen that
+    ///     change. The observer may read the machine and even change its phase (delivered after it
+    ///     returns); keep it short, since it delays the next delivery.
     public init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,
@@ -238,19 +238,19 @@ public final class BootStateMachine: Sendable {
     /// changes the phase, neither deadlocks nor reorders the changes.
     private func deliverChanges() {
         guard let onPhaseChange else { return }
-        var next = deliveries.withLock { queue -> PhaseChange? in
-            guard !queue.delivering, !queue.undelivered.isEmpty else { return nil }
-            queue.delivering = true
-            return queue.undelivered.removeFirst()
+        var next = deliveries.withLock { pending -> PhaseChange? in
+            guard !pending.delivering, !pending.undelivered.isEmpty else { return nil }
+            pending.delivering = true
+            return pending.undelivered.removeFirst()
         }
         while let change = next {
             onPhaseChange(change)
-            next = deliveries.withLock { queue in
-                guard !queue.undelivered.isEmpty else {
-                    queue.delivering = false
+            next = deliveries.withLock { pending in
+                guard !pending.undelivered.isEmpty else {
+                    pending.delivering = false
                     return nil
                 }
-                return queue.undelivered.removeFirst()
+                return pending.undelivered.removeFirst()
             }
         }
     }

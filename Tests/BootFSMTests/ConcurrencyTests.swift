@@ -150,6 +150,25 @@ extension ConcurrencyTests {
         #expect(seen.changes.map(\.to) == [.initializing, .migrating, .recovering])
         #expect(fsm.currentPhase == .recovering)
     }
+
+    @Test("a change's counters are the ones at the change, not at its (later) delivery")
+    func countersAreTakenAtTheChange() throws {
+        let seen = ChangeLog()
+        let machine = Mutex<BootStateMachine?>(nil)
+        let fsm = BootStateMachine(onPhaseChange: { change in
+            seen.append(change)
+            guard change.to == .initializing, let fsm = machine.withLock({ $0 }) else { return }
+            // Queued now, delivered after this call returns: the records below come after it.
+            try? fsm.transition(to: .migrating)
+            fsm.recordWALProgress(records: 100, bytes: 1000)
+        })
+        machine.withLock { $0 = fsm }
+        try fsm.startBoot()
+        let changes = seen.changes
+        #expect(changes.map(\.to) == [.initializing, .migrating])
+        #expect(changes.last?.counters.walRecordsReplayed == 0)
+        #expect(fsm.metrics.walRecordsReplayed == 100)
+    }
 }
 
 final class ViolationCounter: Sendable {
