@@ -159,6 +159,18 @@ struct PageView {
         self.capacity = capacity
     }
 
+    /// The position of `capacity` in ``capacities`` (its size class), and back: how ``PageTable``
+    /// packs a block's capacity into two bits. Branches, not array loads, on redo's hot path.
+    @inline(__always)
+    static func sizeClass(of capacity: Int) -> Int {
+        capacity == smallCapacity ? 0 : capacity == mediumCapacity ? 1 : 2
+    }
+
+    @inline(__always)
+    static func capacity(ofSizeClass sizeClass: Int) -> Int {
+        sizeClass == 0 ? smallCapacity : sizeClass == 1 ? mediumCapacity : Page.size
+    }
+
     /// The smallest of ``capacities`` holding `count` bytes of a page.
     static func capacity(holding count: Int) -> Int {
         capacities.first { $0 >= count } ?? Page.size

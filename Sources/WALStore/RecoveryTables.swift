@@ -195,21 +195,19 @@ final class TransactionTable {
 final class PageTable {
     struct Entry {
         var pageID: UInt64
-        /// The address of the page's block (aligned on 128 bytes), with the index of its capacity in
-        /// ``PageView/capacities`` in bits 1 and 2, and bit 0 set once the page counts as changed;
-        /// 0 for an empty slot.
+        /// The address of the page's block (aligned on 128 bytes), with its capacity's size class
+        /// (``PageView/sizeClass(of:)``) in bits 1 and 2, and bit 0 set once the page counts as
+        /// changed; 0 for an empty slot.
         fileprivate var bits: UInt
 
         @inline(__always)
         var view: PageView {
-            let size = Int(bits >> 1) & 3
-            return PageView(storage: UnsafeMutableRawPointer(bitPattern: bits & ~0x7F).unsafelyUnwrapped,
-                            capacity: size == 0 ? PageView.smallCapacity : size == 1 ? PageView.mediumCapacity : Page.size)
+            PageView(storage: UnsafeMutableRawPointer(bitPattern: bits & ~0x7F).unsafelyUnwrapped,
+                     capacity: PageView.capacity(ofSizeClass: Int(bits >> 1) & 3))
         }
 
         fileprivate static func bits(_ view: PageView, changed: Bool) -> UInt {
-            let size: UInt = view.capacity == PageView.smallCapacity ? 0 : view.capacity == PageView.mediumCapacity ? 1 : 2
-            return UInt(bitPattern: view.storage) | size << 1 | (changed ? 1 : 0)
+            UInt(bitPattern: view.storage) | UInt(PageView.sizeClass(of: view.capacity)) << 1 | (changed ? 1 : 0)
         }
 
         /// Whether the page was dirty when first seen, or changed since (it then counts as recovered).

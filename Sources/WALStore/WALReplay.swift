@@ -166,6 +166,11 @@ final class RedoPipeline {
     /// Applies every queued write.
     func drain() throws(StoreError) {
         while looked < entered { try lookUpNext() }
+        applyLookedUp()
+    }
+
+    /// Applies every write already looked up.
+    private func applyLookedUp() {
         while applied < looked { applyNext() }
         staged = applied
     }
@@ -183,8 +188,7 @@ final class RedoPipeline {
                 // What came before the failing record is applied, as if applied one by one; it and
                 // the writes after it are dropped (they point into a segment's bytes, which do not
                 // outlive the replay that threw).
-                while applied < looked { applyNext() }
-                staged = applied
+                applyLookedUp()
                 entered = looked
                 throw error
             }

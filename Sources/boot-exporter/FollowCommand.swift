@@ -48,13 +48,10 @@ struct FollowCommand: AsyncParsableCommand {
 
 /// Reads event lines and applies them to a machine. A bad line is reported on standard error
 /// (`follow: line N: reason`) and skipped; nothing stops the exporter.
-final class EventFollower: @unchecked Sendable {
-    // @unchecked: `lineNumber` and `listener` are touched by one reading thread each, under `lock`.
+final class EventFollower: Sendable {
     let machine: BootStateMachine
-    private let lock = Mutex(())
-    private var lineNumber = 0
-    private var listener: Int32 = -1
-    private var socketPath: String?
+    /// Lines read so far (from every source), and the listening socket and its path, if any.
+    private let state = Mutex<(lineNumber: Int, listener: Int32, socketPath: String?)>((0, -1, nil))
 
     /// The longest line accepted: an event is a few hundred bytes.
     static let maxLineLength = 65_536
@@ -65,7 +62,10 @@ final class EventFollower: @unchecked Sendable {
 
     /// Applies one line (`nil`: a line too long to keep, rejected).
     func handle(_ line: String?) {
-        let number = lock.withLock { _ in lineNumber += 1; return lineNumber }
+        let number = state.withLock { state in
+            state.lineNumber += 1
+            return state.lineNumber
+        }
         do {
             guard let line else { throw FollowEvent.Rejection(description: "line longer than 64 KiB") }
             let text = String(line.trimmingSpaces)
@@ -99,7 +99,7 @@ final class EventFollower: @unchecked Sendable {
             close(fd)
             throw RuntimeFailure("cannot listen on \(path): \(reason)")
         }
-        lock.withLock { _ in listener = fd; socketPath = path }
+        state.withLock { $0.listener = fd; $0.socketPath = path }
         startDetachedThread { [self] in
             while true {
                 let client = accept(fd, nil, nil)
@@ -117,9 +117,9 @@ final class EventFollower: @unchecked Sendable {
 
     /// Stops accepting and removes the socket file.
     func stop() {
-        lock.withLock { _ in
-            if listener >= 0 { shutdown(listener, Int32(SHUT_RDWR)); close(listener); listener = -1 }
-            if let socketPath { unlink(socketPath) }
+        state.withLock { state in
+            if state.listener >= 0 { shutdown(state.listener, Int32(SHUT_RDWR)); close(state.listener); state.listener = -1 }
+            if let socketPath = state.socketPath { unlink(socketPath) }
         }
     }
 

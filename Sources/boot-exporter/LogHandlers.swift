@@ -11,8 +11,6 @@ enum LogOutput {
     static func write(_ line: String) {
         lock.withLock { _ in StandardStream.error.write(line + "\n") }
     }
-
-    static func timestamp() -> String { UTCTimestamp.now() }
 }
 
 /// One structured line per event on standard error: `--log.format logfmt` (`ts=… level=info
@@ -34,13 +32,13 @@ struct LineLogHandler: LogHandler {
         let fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
         switch format {
         case .logfmt:
-            var line = "ts=\(LogOutput.timestamp()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+            var line = "ts=\(UTCTimestamp.now()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
             for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
                 line += " \(key)=\(Self.quote(value.description))"
             }
             LogOutput.write(line)
         case .json:
-            var object: [String: String] = ["ts": LogOutput.timestamp(), "level": event.level.rawValue, "msg": event.message.description]
+            var object: [String: String] = ["ts": UTCTimestamp.now(), "level": event.level.rawValue, "msg": event.message.description]
             for (key, value) in fields where object[key] == nil { object[key] = value.description }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

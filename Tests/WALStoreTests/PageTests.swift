@@ -58,11 +58,8 @@ private struct ReferencePage {
 struct PageTests {
     @Test("a page grows through every block size and writes the bytes of the plain layout", arguments: [1, 2, 3])
     func growsAndEncodesLikeTheWholePage(seed: UInt64) throws {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        func next(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int(state >> 33) % bound
-        }
+        var random = SplitMix64(seed: seed)
+        func next(_ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
         let page = Page(id: 42)
         var reference = ReferencePage(id: 42)
         var reread = [page]
@@ -91,5 +88,13 @@ struct PageTests {
         }
         #expect(page.view.capacity == Page.size)
         #expect(Set(reread.map(\.view.capacity)) == Set(PageView.capacities))
+    }
+
+    /// The page table packs a block's capacity as its size class: each capacity has its own.
+    @Test func sizeClassesNameEveryCapacity() {
+        for (sizeClass, capacity) in PageView.capacities.enumerated() {
+            #expect(PageView.sizeClass(of: capacity) == sizeClass)
+            #expect(PageView.capacity(ofSizeClass: sizeClass) == capacity)
+        }
     }
 }
