@@ -12,7 +12,8 @@
 #      latency at a paced 1,000 req/s (Benchmarks/Tools/pacedload.c; Debian's wrk has no -R)
 #   c. WAL replay: with Prometheus-like scrapes every 100 ms vs none; vs WALStore alone (no state
 #      machine, no exporter); vs reading the same bytes from the page cache
-#   d. footprint: idle RSS vs node_exporter, growth after 1M requests, start to first answer, size
+#   d. footprint: idle RSS vs node_exporter (median of 5 starts each), growth after 1M requests,
+#      start to first answer, size
 #
 # From a clean state the builds take most of the budget: the Hummingbird peer (SwiftNIO in release)
 # builds at idle CPU priority (SCHED_IDLE) while phases a, c and d, which do not need it, run; /metrics
@@ -253,7 +254,7 @@ done
 rm -rf "$WORK/replay" "$WORK/wal-src"
 
 # ---------------------------------------------------------------------------------------------
-log "d. start to first answered request (10 starts each), binary sizes"
+log "d. start to first answered request (10 starts each), idle resident memory (5 starts each), binary sizes"
 note_overlap d
 mkdir -p "$WORK/startup"
 "$EXPORTER" generate --data-dir "$WORK/startup" --records 1000 > /dev/null
@@ -261,6 +262,25 @@ for i in $(seq 10); do
     record "startup_ours_$i" "$("$BIN/firstanswer" "$P_START" /metrics "$EXPORTER" run --data-dir "$WORK/startup" \
         --generate.records 0 --web.listen-address "127.0.0.1:$P_START")"
     record "startup_node_$i" "$("$BIN/firstanswer" "$P_START" /metrics prometheus-node-exporter \
+        --collector.disable-defaults --collector.time --web.listen-address "127.0.0.1:$P_START")"
+done
+# Idle resident memory, each server started 5 times, alternating: one reading moves by up to 1 MiB
+# from start to start (node_exporter's Go heap; which pages of code a start happened to touch).
+idle_rss() {  # PORT READY_PATH COMMAND...: VmRSS in kB once ready, after one /metrics and 1 s idle
+    local port=$1 ready=$2 pid; shift 2
+    "$@" > "$WORK/idle.log" 2>&1 &
+    pid=$!
+    if wait_http "http://127.0.0.1:$port$ready" 60 && curl -sf -o /dev/null "http://127.0.0.1:$port/metrics"; then
+        sleep 1
+        rss_kb "$pid"
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+for i in $(seq 5); do
+    record "rss_start_ours_$i" "$(idle_rss "$P_START" /readyz "$EXPORTER" run --data-dir "$WORK/startup" \
+        --generate.records 0 --web.listen-address "127.0.0.1:$P_START" --log.level warning)"
+    record "rss_start_node_$i" "$(idle_rss "$P_START" /metrics prometheus-node-exporter \
         --collector.disable-defaults --collector.time --web.listen-address "127.0.0.1:$P_START")"
 done
 strip -o "$WORK/boot-exporter.stripped" "$EXPORTER"

@@ -253,14 +253,15 @@ def report(results_path, out_path):
         fmt(plain, 3, " s"), fmt(walstore, 3, " s"), fmt(q, 3, "×"), "≤ 1.02×", None if q is None else q <= 1.02)
 
     # d. Footprint.
-    idle, node_idle, after = number(r, "rss_idle_ours"), number(r, "rss_idle_node"), number(r, "rss_after_ours")
-    warm = number(r, "rss_warm_ours")
+    idle, node_idle = median(r, "rss_start_ours_", range(1, 6)), median(r, "rss_start_node_", range(1, 6))
+    after, warm = number(r, "rss_after_ours"), number(r, "rss_warm_ours")
     q = ratio(idle, node_idle)
-    row(f"d. idle resident memory (booted, ready, after one scrape; {r.get('rss_idle_ours_threads', '?')} threads) "
-        "vs node_exporter", fmt(idle / 1024 if idle else None, 1, " MiB"),
+    row(f"d. idle resident memory (median of 5 starts each: booted, ready, after one scrape and 1 s idle; "
+        f"{r.get('rss_idle_ours_threads', '?')} threads) vs node_exporter", fmt(idle / 1024 if idle else None, 1, " MiB"),
         fmt(node_idle / 1024 if node_idle else None, 1, " MiB"), fmt(q, 2, "×"), "≤ 1×", None if q is None else q <= 1)
     growth = (after - warm) / 1024 if after is not None and warm is not None else None
-    cold = (after - idle) / 1024 if after is not None and idle is not None else None
+    cold_idle = number(r, "rss_idle_ours")  # the server of phase b, before any load
+    cold = (after - cold_idle) / 1024 if after is not None and cold_idle is not None else None
     row(f"d. resident memory growth over {fmt(number(r, 'requests_served_ours'), 0)} requests, from warm idle "
         f"(after a 1 s wrk warm-up: {fmt(warm / 1024 if warm else None, 1, ' MiB')}; from cold idle: "
         f"{fmt(cold, 2, ' MiB')})", fmt(growth, 2, " MiB"), "—", "—", "≤ 1 MiB", None if growth is None else growth <= 1)
@@ -312,7 +313,7 @@ def report(results_path, out_path):
         "",
         "`/metrics` under wrk, each round (req/s · p50 · p99), servers alternating order between rounds:",
         "",
-        "| server | body bytes | " + " | ".join(f"round {x}" for x in rounds) + " | median req/s | idle RSS |",
+        "| server | body bytes | " + " | ".join(f"round {x}" for x in rounds) + " | median req/s | idle RSS (one reading) |",
         "|---|---|" + "---|" * len(rounds) + "---|---|",
     ]
     for s in servers:
