@@ -123,10 +123,6 @@ struct OutputBuffer: ~Copyable {
         }
         // Most of the exposition's fractions have at most six decimals: no `String` for them.
         reserve(28)
-        if let written = DecimalDigits.writeShortFraction(value, to: base + count) {
-            count += written
-            return
-        }
-        append(value.description)
+        count += DecimalDigits.writeDescription(value, to: base + count)
     }
 }

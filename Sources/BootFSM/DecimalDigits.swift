@@ -75,6 +75,20 @@ package enum DecimalDigits {
         return count + digits + 1
     }
 
+    /// Writes a finite `value` exactly as `value.description` does and returns the byte count (at
+    /// most 24): through ``writeShortFraction(_:to:)`` when it can, else by copying `description`.
+    /// `destination` needs room for 28 bytes.
+    package static func writeDescription(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        if let written = writeShortFraction(value, to: destination) { return written }
+        var text = value.description
+        return text.withUTF8 { bytes in
+            // A finite double's description is at most 24 bytes (`-2.2250738585072014e-308`).
+            precondition(bytes.count <= 28, "DecimalDigits: a description longer than a double's")
+            destination.update(from: bytes.baseAddress!, count: bytes.count)
+            return bytes.count
+        }
+    }
+
     /// "00" through "99".
     private static var pairs: StaticString {
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"

@@ -79,16 +79,7 @@ package struct JSONWriter: ~Copyable {
             raw("1.0")
         } else {
             reserve(28)
-            if let written = DecimalDigits.writeShortFraction(value, to: base + count) {
-                count += written
-            } else {
-                var text = value.description
-                text.withUTF8 { bytes in
-                    reserve(bytes.count)
-                    (base + count).update(from: bytes.baseAddress!, count: bytes.count)
-                    count += bytes.count
-                }
-            }
+            count += DecimalDigits.writeDescription(value, to: base + count)
         }
         needsComma = true
     }

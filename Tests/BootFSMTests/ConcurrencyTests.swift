@@ -5,6 +5,7 @@ import BootFSM
 import Glibc
 #endif
 import Dispatch
+import Synchronization
 import Testing
 
 @Suite("Concurrency")
@@ -132,11 +133,7 @@ extension ConcurrencyTests {
 
     @Test("an observer may change the phase itself: the change is delivered after the one it reacts to")
     func observerThatChangesThePhase() throws {
-        let seen = ChangeLog()
-        let machine = Mutex<BootStateMachine?>(nil)
-        let fsm = BootStateMachine(onPhaseChange: { change in
-            seen.append(change)
-            let fsm = machine.withLock { $0 }!
+        let (fsm, seen) = selfObservedMachine { change, fsm in
             // Reads are allowed too.
             #expect(fsm.snapshot().phase.rawValue >= change.to.rawValue || fsm.currentPhase == .failed)
             switch change.to {
@@ -144,8 +141,7 @@ extension ConcurrencyTests {
             case .migrating: try? fsm.transition(to: .recovering)
             default: break
             }
-        })
-        machine.withLock { $0 = fsm }
+        }
         try fsm.startBoot()
         #expect(seen.changes.map(\.to) == [.initializing, .migrating, .recovering])
         #expect(fsm.currentPhase == .recovering)
@@ -153,16 +149,12 @@ extension ConcurrencyTests {
 
     @Test("a change's counters are the ones at the change, not at its (later) delivery")
     func countersAreTakenAtTheChange() throws {
-        let seen = ChangeLog()
-        let machine = Mutex<BootStateMachine?>(nil)
-        let fsm = BootStateMachine(onPhaseChange: { change in
-            seen.append(change)
-            guard change.to == .initializing, let fsm = machine.withLock({ $0 }) else { return }
+        let (fsm, seen) = selfObservedMachine { change, fsm in
+            guard change.to == .initializing else { return }
             // Queued now, delivered after this call returns: the records below come after it.
             try? fsm.transition(to: .migrating)
             fsm.recordWALProgress(records: 100, bytes: 1000)
-        })
-        machine.withLock { $0 = fsm }
+        }
         try fsm.startBoot()
         let changes = seen.changes
         #expect(changes.map(\.to) == [.initializing, .migrating])
@@ -171,10 +163,23 @@ extension ConcurrencyTests {
     }
 }
 
+/// A machine whose observer logs each change, then hands it to `react` with the machine itself (to
+/// read it or change its phase from inside the observer).
+private func selfObservedMachine(
+    _ react: @escaping @Sendable (PhaseChange, BootStateMachine) -> Void
+) -> (BootStateMachine, ChangeLog) {
+    let seen = ChangeLog()
+    let machine = Mutex<BootStateMachine?>(nil)
+    let fsm = BootStateMachine(onPhaseChange: { change in
+        seen.append(change)
+        react(change, machine.withLock { $0 }!)
+    })
+    machine.withLock { $0 = fsm }
+    return (fsm, seen)
+}
+
 final class ViolationCounter: Sendable {
     private let storage = Mutex<[String]>([])
     func add(_ violation: String) { storage.withLock { $0.append(violation) } }
     var all: [String] { storage.withLock { $0 } }
 }
-
-import Synchronization

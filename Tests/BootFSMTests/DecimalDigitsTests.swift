@@ -20,6 +20,22 @@ struct DecimalDigitsTests {
         return values
     }()
 
+    /// Doubles of every kind: short fractions (clock ticks, permille, microseconds), longer ones,
+    /// whole numbers, the extremes, and bit patterns from a Weyl sequence (the same at every run).
+    static let doubles: [Double] = {
+        var values: [Double] = [0.5, -0.5, 0.42, 0.0001, 0.00015, 9.9e-5, 1e-7, 4_294_967_295.999999, 4_294_967_296.5,
+                                1_764_221_520.37, 0.1 + 0.2, 1.0 / 3, .pi, 0, -0.0, 1, 42, .nan, .infinity, -.infinity,
+                                .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.leastNormalMagnitude, 1e16, -123e300]
+        for step in 0..<20_000 {
+            let spread = UInt64(step) &* 0x9E37_79B9_7F4A_7C15
+            values.append(Double(spread % 10_000_000_001) / 100)
+            values.append(Double(spread % 1001) / 1000)
+            values.append(Double(Int64(bitPattern: spread) % 4_000_000_000_000_001) / 1_000_000)
+            values.append(Double(bitPattern: spread))
+        }
+        return values
+    }()
+
     @Test func writesWhatTheStandardLibraryWrites() {
         var buffer = [UInt8](repeating: 0, count: 20)
         for value in Self.values {
@@ -38,18 +54,7 @@ struct DecimalDigitsTests {
             return count.map { String(decoding: buffer[..<$0], as: UTF8.self) }
         }
         var taken = 0
-        var values: [Double] = [0.5, -0.5, 0.42, 0.0001, 0.00015, 9.9e-5, 1e-7, 4_294_967_295.999999, 4_294_967_296.5,
-                                1_764_221_520.37, 0.1 + 0.2, 1.0 / 3, .pi, 0, -0.0, 1, 42, .nan, .infinity, -.infinity,
-                                .leastNonzeroMagnitude, .greatestFiniteMagnitude]
-        for step in 0..<20_000 {
-            // A Weyl sequence: spread over every bit pattern, and the same values at every run.
-            let spread = UInt64(step) &* 0x9E37_79B9_7F4A_7C15
-            values.append(Double(spread % 10_000_000_001) / 100)
-            values.append(Double(spread % 1001) / 1000)
-            values.append(Double(Int64(bitPattern: spread) % 4_000_000_000_000_001) / 1_000_000)
-            values.append(Double(bitPattern: spread))
-        }
-        for value in values {
+        for value in Self.doubles {
             guard let text = written(value) else { continue }
             taken += 1
             #expect(value.isFinite && value != value.rounded())
@@ -57,5 +62,14 @@ struct DecimalDigitsTests {
         }
         #expect(taken > 40_000)
         #expect(written(0.42) == "0.42" && written(1.0 / 3) == nil && written(9.9e-5) == nil && written(2) == nil)
+    }
+
+    /// Every finite double, fast path or not, comes out as `description` writes it.
+    @Test func descriptionsAreWhatDescriptionWrites() {
+        var buffer = [UInt8](repeating: 0, count: 28)
+        for value in Self.doubles where value.isFinite {
+            let count = buffer.withUnsafeMutableBufferPointer { DecimalDigits.writeDescription(value, to: $0.baseAddress!) }
+            #expect(String(decoding: buffer[..<count], as: UTF8.self) == value.description, "\(value)")
+        }
     }
 }
