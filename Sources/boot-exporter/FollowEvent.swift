@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import BootFSM
-import FoundationEssentials
 
 /// One line of the `follow` protocol: a JSON object with an `event` and its fields.
 ///
@@ -17,11 +16,12 @@ import FoundationEssentials
 /// | `migration_step` | `count` (default 1) | migration steps completed |
 /// | `warmup_hit_ratio` | `ratio` (0–1) | warmup hit ratio |
 /// | `fail` | `reason` | `fail(reason:)` |
-struct FollowEvent: Decodable {
+struct FollowEvent {
     var event: String
     var mode: String?
     var phase: String?
-    var percent: UInt8?
+    /// Any whole number; `progress` caps it at 100.
+    var percent: UInt64?
     var message: String?
     var itemsProcessed: UInt64?
     var itemsTotal: UInt64?
@@ -33,29 +33,50 @@ struct FollowEvent: Decodable {
     var ratio: Double?
     var reason: String?
 
-    enum CodingKeys: String, CodingKey {
-        case event, mode, phase, percent, message, records, bytes, count, ratio, reason
-        case itemsProcessed = "items_processed"
-        case itemsTotal = "items_total"
-        case bytesProcessed = "bytes_processed"
-        case bytesTotal = "bytes_total"
-    }
-
     struct Rejection: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// Parses a line; the error says what is wrong with it.
+    /// The fields read as whole numbers and as strings, by key.
+    private static let wholeNumbers: [String: any WritableKeyPath<FollowEvent, UInt64?> & Sendable] = [
+        "percent": \.percent, "items_processed": \.itemsProcessed, "items_total": \.itemsTotal,
+        "bytes_processed": \.bytesProcessed, "bytes_total": \.bytesTotal, "records": \.records, "bytes": \.bytes,
+        "count": \.count,
+    ]
+    private static let texts: [String: any WritableKeyPath<FollowEvent, String?> & Sendable] = [
+        "mode": \.mode, "phase": \.phase, "message": \.message, "reason": \.reason,
+    ]
+
+    /// Parses a line (unknown keys are ignored, a repeated key's last value counts); the error says
+    /// what is wrong with it.
     static func parse(_ line: String) throws(Rejection) -> FollowEvent {
-        do {
-            return try JSONDecoder().decode(FollowEvent.self, from: Data(line.utf8))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw Rejection(description: "missing \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw Rejection(description: "\"\(context.codingPath.map(\.stringValue).joined(separator: "."))\" has the wrong type")
-        } catch {
-            throw Rejection(description: "not a JSON object")
+        var scanner = FlatJSONScanner(Array(line.utf8))
+        var parsed = FollowEvent(event: "")
+        var event: String?
+        // The key whose value could not be read, if the object itself was well formed up to it.
+        var misread: String?
+        let complete = scanner.object { key, scanner in
+            let read: Bool
+            if let field = Self.wholeNumbers[key] {
+                read = scanner.unsigned(into: &parsed[keyPath: field])
+            } else if let field = Self.texts[key] {
+                read = scanner.optionalString(into: &parsed[keyPath: field])
+            } else if key == "ratio" {
+                read = scanner.number(into: &parsed.ratio)
+            } else if key == "event" {
+                event = scanner.string()
+                read = event != nil
+            } else {
+                return scanner.skipValue()
+            }
+            if !read { misread = key }
+            return read
         }
+        if let misread { throw Rejection(description: "\"\(misread)\" has the wrong type") }
+        guard complete else { throw Rejection(description: "not a JSON object") }
+        guard let event else { throw Rejection(description: "missing \"event\"") }
+        parsed.event = event
+        return parsed
     }
 
     /// Applies the event to `machine`; the error says why it could not be.
@@ -77,7 +98,7 @@ struct FollowEvent: Decodable {
                 try machine.transition(to: next)
             case "progress":
                 machine.updateProgress(PhaseProgress(
-                    percent: min(percent ?? 0, 100), message: message ?? "", itemsProcessed: itemsProcessed ?? 0,
+                    percent: UInt8(min(percent ?? 0, 100)), message: message ?? "", itemsProcessed: itemsProcessed ?? 0,
                     itemsTotal: itemsTotal ?? 0, bytesProcessed: bytesProcessed ?? 0, bytesTotal: bytesTotal ?? 0))
             case "wal":
                 machine.recordWALProgress(records: records ?? 0, bytes: bytes ?? 0)

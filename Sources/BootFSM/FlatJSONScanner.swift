@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
+
+/// Reads one JSON object whose values the caller takes one by one (RFC 8259; nested values can be
+/// skipped). Every method returns `false` or `nil` on malformed input instead of throwing.
+package struct FlatJSONScanner {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    package init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Reads `{ "key": value, … }` and nothing after it but whitespace; `member` reads each value.
+    package mutating func object(_ member: (String, inout FlatJSONScanner) -> Bool) -> Bool {
+        skipSpace()
+        guard take(UInt8(ascii: "{")) else { return false }
+        skipSpace()
+        if !take(UInt8(ascii: "}")) {
+            repeat {
+                skipSpace()
+                guard let key = string() else { return false }
+                skipSpace()
+                guard take(UInt8(ascii: ":")) else { return false }
+                skipSpace()
+                guard member(key, &self) else { return false }
+                skipSpace()
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "}")) else { return false }
+        }
+        skipSpace()
+        return index == bytes.count
+    }
+
+    /// `null` (leaving `value` nil) or an unsigned integer that fits 64 bits.
+    package mutating func unsigned(into value: inout UInt64?) -> Bool {
+        if takeLiteral("null") { value = nil; return true }
+        var result: UInt64 = 0
+        let start = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            let (times10, overflow1) = result.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+            guard !overflow1, !overflow2 else { return false }
+            result = sum
+            index += 1
+        }
+        // At least one digit, no leading zero, and no fraction or exponent (the journal writes none).
+        guard index > start, !(bytes[start] == UInt8(ascii: "0") && index - start > 1) else { return false }
+        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return false }
+        value = result
+        return true
+    }
+
+    /// `null` (leaving `value` nil) or any JSON number (RFC 8259's grammar: optional minus, no
+    /// leading zero, optional fraction and exponent), as the nearest `Double`.
+    package mutating func number(into value: inout Double?) -> Bool {
+        if takeLiteral("null") { value = nil; return true }
+        let start = index
+        _ = take(UInt8(ascii: "-"))
+        let integer = digits()
+        guard integer > 0, !(integer > 1 && bytes[index - integer] == UInt8(ascii: "0")) else { return false }
+        if take(UInt8(ascii: ".")) { guard digits() > 0 else { return false } }
+        if take(UInt8(ascii: "e")) || take(UInt8(ascii: "E")) {
+            _ = take(UInt8(ascii: "+")) || take(UInt8(ascii: "-"))
+            guard digits() > 0 else { return false }
+        }
+        guard let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return false }
+        value = number
+        return true
+    }
+
+    /// `null` (leaving `value` nil) or a string.
+    package mutating func optionalString(into value: inout String?) -> Bool {
+        if takeLiteral("null") { value = nil; return true }
+        guard let text = string() else { return false }
+        value = text
+        return true
+    }
+
+    /// A string, unescaped; `nil` when malformed (including invalid UTF-8 and lone surrogates).
+    package mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        var utf8: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(validating: utf8, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard index < bytes.count else { return nil }
+                let escape = bytes[index]
+                index += 1
+                switch escape {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var code = hex4() else { return nil }
+                    if (0xD800..<0xDC00).contains(code) {
+                        // A high surrogate must be followed by `\u` and a low one.
+                        guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
+                              (0xDC00..<0xE000).contains(low) else { return nil }
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let scalar = Unicode.Scalar(code) else { return nil }
+                    utf8.append(contentsOf: String(Character(scalar)).utf8)
+                default:
+                    return nil
+                }
+            case 0x00..<0x20:
+                return nil  // Control characters must be escaped.
+            default:
+                utf8.append(byte)
+            }
+        }
+        return nil
+    }
+
+    /// Skips any value: string, number, literal, or a nested object or array.
+    package mutating func skipValue() -> Bool {
+        skipSpace()
+        guard index < bytes.count else { return false }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            return string() != nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            // Nested values: match brackets, stepping over strings (which may hold brackets).
+            var depth = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard string() != nil else { return false }
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { index += 1; return true }
+                default:
+                    break
+                }
+                index += 1
+            }
+            return false
+        default:
+            // A number or a literal.
+            if takeLiteral("true") || takeLiteral("false") { return true }
+            var number: Double?
+            return self.number(into: &number)
+        }
+    }
+
+    /// Skips decimal digits; returns how many.
+    private mutating func digits() -> Int {
+        let start = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+        return index - start
+    }
+
+    private mutating func skipSpace() {
+        while index < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r")].contains(bytes[index]) {
+            index += 1
+        }
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    private mutating func takeLiteral(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count - index >= count else { return false }
+        for offset in 0..<count where bytes[index + offset] != literal.utf8Start[offset] { return false }
+        index += count
+        return true
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard bytes.count - index >= 4 else { return nil }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: return nil
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+}

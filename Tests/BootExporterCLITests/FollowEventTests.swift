@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+@testable import boot_exporter
+import Testing
+
+@Suite("follow: event lines")
+struct FollowEventTests {
+    static func rejection(_ line: String) -> String? {
+        do {
+            _ = try FollowEvent.parse(line)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test func readsEveryField() throws {
+        let event = try FollowEvent.parse(#"""
+            { "event": "progress", "percent": 250, "message": "segment \"7\"\n", "items_processed": 3,
+              "items_total": 10, "bytes_processed": 300, "bytes_total": 1000, "records": 5, "bytes": 50,
+              "count": 2, "ratio": 2.5e-1, "reason": null, "mode": "force", "phase": "recover",
+              "unknown": {"nested": [1, "]"]}, "records": 6 }
+            """#)
+        #expect(event.event == "progress" && event.percent == 250 && event.message == "segment \"7\"\n")
+        #expect(event.itemsProcessed == 3 && event.itemsTotal == 10 && event.bytesProcessed == 300 && event.bytesTotal == 1000)
+        #expect(event.records == 6, "a repeated key's last value counts")
+        #expect(event.bytes == 50 && event.count == 2 && event.ratio == 0.25 && event.reason == nil)
+        #expect(event.mode == "force" && event.phase == "recover")
+    }
+
+    @Test func saysWhatIsWrong() {
+        #expect(Self.rejection(#"{"records": 1}"#) == #"missing "event""#)
+        #expect(Self.rejection(#"{"event": "wal", "records": "many"}"#) == #""records" has the wrong type"#)
+        #expect(Self.rejection(#"{"event": "warmup_hit_ratio", "ratio": "half"}"#) == #""ratio" has the wrong type"#)
+        #expect(Self.rejection(#"{"event": 3}"#) == #""event" has the wrong type"#)
+        #expect(Self.rejection("not json at all") == "not a JSON object")
+        #expect(Self.rejection(#"{"event": "wal""#) == "not a JSON object")
+        #expect(Self.rejection(#"[{"event": "wal"}]"#) == "not a JSON object")
+        #expect(Self.rejection(#"{"event": "wal"} {}"#) == "not a JSON object")
+        #expect(Self.rejection(#"{"event": "wal", "x": nope}"#) == "not a JSON object")
+    }
+}

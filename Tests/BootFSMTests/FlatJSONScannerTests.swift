@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+
+import BootFSM
+import Testing
+
+@Suite("Flat JSON scanner")
+struct FlatJSONScannerTests {
+    /// The number in `{"n": text}`, `.some(nil)` for `null`, or `nil` when the object is refused.
+    static func number(_ text: String) -> Double?? {
+        var scanner = FlatJSONScanner(Array("{\"n\": \(text)}".utf8))
+        var value: Double?
+        return scanner.object { _, scanner in scanner.number(into: &value) } ? .some(value) : nil
+    }
+
+    @Test("numbers in RFC 8259's grammar are read as the nearest Double", arguments: [
+        "0", "-0", "7", "0.5", "-12.25", "1e3", "1E+3", "2.5e-3", "123456789012345678901234567890", "0.1",
+    ])
+    func readsNumbers(text: String) {
+        #expect(Self.number(text) == .some(Double(text)!))
+    }
+
+    @Test("what is not a JSON number is refused", arguments: [
+        "01", "-", "+1", ".5", "5.", "1e", "1e+", "0x10", "\"1\"", "true", "NaN", "Infinity", "--1", "1.2.3",
+    ])
+    func refusesOthers(text: String) {
+        #expect(Self.number(text) == nil)
+    }
+
+    @Test func nullIsNoValue() {
+        #expect(Self.number("null") == .some(nil))
+    }
+
+    @Test("skipping a value still requires it to be JSON")
+    func skippedValuesAreJSON() {
+        let values: [(String, Bool)] = [("true", true), ("false", true), ("null", true), ("-1.5e3", true), ("\"x\"", true),
+                                        ("[1, {\"a\": \"]\"}]", true), ("nope", false), ("tru", false), ("01", false)]
+        for (text, valid) in values {
+            var scanner = FlatJSONScanner(Array("{\"x\": \(text), \"y\": 1}".utf8))
+            #expect(scanner.object { _, scanner in scanner.skipValue() } == valid, "\(text)")
+        }
+    }
+}
