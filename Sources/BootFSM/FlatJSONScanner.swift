@@ -32,22 +32,21 @@ package struct FlatJSONScanner {
         return index == bytes.count
     }
 
-    /// `null` (leaving `value` nil) or an unsigned integer that fits 64 bits.
+    /// `null` (leaving `value` nil) or a whole number from 0 to 2^64 − 1: plain digits exactly; with
+    /// a fraction or an exponent (`5.0`, `1e2`) when its value is whole, as JSON parsers read them.
     package mutating func unsigned(into value: inout UInt64?) -> Bool {
         if takeLiteral("null") { value = nil; return true }
-        var result: UInt64 = 0
         let start = index
-        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
-            let (times10, overflow1) = result.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return false }
-            result = sum
-            index += 1
+        var parsed: Double?
+        guard number(into: &parsed), let parsed else { return false }
+        let token = bytes[start..<index]
+        if token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
+            guard let exact = UInt64(String(decoding: token, as: UTF8.self)) else { return false }  // past 2^64 - 1
+            value = exact
+            return true
         }
-        // At least one digit, no leading zero, and no fraction or exponent (the journal writes none).
-        guard index > start, !(bytes[start] == UInt8(ascii: "0") && index - start > 1) else { return false }
-        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) { return false }
-        value = result
+        guard parsed >= 0, parsed == parsed.rounded(), parsed < 18_446_744_073_709_551_616 else { return false }
+        value = UInt64(parsed)
         return true
     }
 

@@ -18,7 +18,7 @@ struct FollowEventTests {
         let event = try FollowEvent.parse(#"""
             { "event": "progress", "percent": 250, "message": "segment \"7\"\n", "items_processed": 3,
               "items_total": 10, "bytes_processed": 300, "bytes_total": 1000, "records": 5, "bytes": 50,
-              "count": 2, "ratio": 2.5e-1, "reason": null, "mode": "force", "phase": "recover",
+              "count": 2.0e0, "ratio": 2.5e-1, "reason": null, "mode": "force", "phase": "recover",
               "unknown": {"nested": [1, "]"]}, "records": 6 }
             """#)
         #expect(event.event == "progress" && event.percent == 250 && event.message == "segment \"7\"\n")

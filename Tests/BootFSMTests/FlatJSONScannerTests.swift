@@ -39,4 +39,18 @@ struct FlatJSONScannerTests {
             #expect(scanner.object { _, scanner in scanner.skipValue() } == valid, "\(text)")
         }
     }
+
+    @Test("whole numbers: plain digits exactly, other forms when whole; nothing negative, fractional or past 64 bits")
+    func readsWholeNumbers() {
+        func whole(_ text: String) -> UInt64?? {
+            var scanner = FlatJSONScanner(Array("{\"n\": \(text)}".utf8))
+            var value: UInt64?
+            return scanner.object { _, scanner in scanner.unsigned(into: &value) } ? .some(value) : nil
+        }
+        #expect(whole("0") == .some(0) && whole("18446744073709551615") == .some(.max) && whole("9007199254740993") == .some(9_007_199_254_740_993))
+        #expect(whole("5.0") == .some(5) && whole("1e2") == .some(100) && whole("-0") == .some(0) && whole("null") == .some(nil))
+        for refused in ["18446744073709551616", "1.5", "-1", "1e20", "01", "\"5\"", "true"] {
+            #expect(whole(refused) == nil, "\(refused)")
+        }
+    }
 }
