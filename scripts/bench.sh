@@ -6,7 +6,9 @@
 # to BENCHMARKS.md. Bounded in time (under 10 minutes; BENCH_TIME_LIMIT seconds, default 570) and
 # only ever talks to 127.0.0.1.
 #
-#   a. package-benchmark: the state machine's hot paths vs the seed's Rust figures (constants)
+#   a. package-benchmark: the state machine's hot paths vs the seed's Rust code (boot_fsm.rs, built from
+#      Benchmarks/Peers/seed-rust and measured the same way, before and after ours; the issue's
+#      constants are shown beside)
 #   b. /metrics with keep-alive (wrk -t2 -c16, rounds alternating the servers, median) vs a plain C
 #      libmicrohttpd server, nginx, Hummingbird 2 + swift-prometheus, Go client_golang, node_exporter;
 #      latency at a paced 1,000 req/s (Benchmarks/Tools/pacedload.c; Debian's wrk has no -R)
@@ -114,6 +116,10 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# The seed's Rust code: rustup's toolchain where there is one, else Debian's; parking_lot from Debian.
+[ -x "$HOME/.cargo/bin/cargo" ] && PATH=$HOME/.cargo/bin:$PATH
+command -v cargo >/dev/null 2>&1 || missing+=(cargo)
+[ -d /usr/share/cargo/registry ] && compgen -G "/usr/share/cargo/registry/parking_lot-0.12*" >/dev/null || missing+=(librust-parking-lot-dev)
 if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 
 # ---------------------------------------------------------------------------------------------
@@ -137,6 +143,10 @@ build native bash -c "
     gcc -O2 -Wall -o '$BIN/static_server' Peers/c-microhttpd/static_server.c \$(pkg-config --cflags --libs libmicrohttpd)
     gcc -O2 -Wall -o '$BIN/pacedload' Tools/pacedload.c
     gcc -O2 -Wall -o '$BIN/firstanswer' Tools/firstanswer.c
+    rm -rf '$BIN/seed-rust' && cp -r Peers/seed-rust '$BIN/seed-rust'
+    cp Peers/seed-rust/boot_fsm.rs '$BIN/seed-rust/src/boot_fsm.rs'
+    patch -s '$BIN/seed-rust/src/boot_fsm.rs' Peers/seed-rust/transition-deadlock.patch
+    (cd '$BIN/seed-rust' && CARGO_TARGET_DIR='$BIN/seed-target' cargo build --release --quiet)
     cd Peers/go-exporter
     GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE='$BIN/gocache' GOFLAGS= go build -o '$BIN/go-exporter' .
 "
@@ -165,10 +175,15 @@ read -r P_OURS P_C P_NGINX P_HB P_GO P_NODE P_REPLAY P_START P_C16 < <(python3 "
 log "a. package-benchmark: state machine hot paths"
 note_overlap a
 # The benchmark executable runs on its own (as `swift package benchmark` runs it, with the malloc
-# interposer preloaded) and prints each metric's percentiles: no plugin tool to build first.
+# interposer preloaded) and prints each metric's percentiles: no plugin tool to build first. The
+# seed's code runs the same measurements just before and just after it; the report takes the seed's
+# faster run of each.
+"$BIN/seed-target/release/seed-bench" > "$WORK/seed-1.txt"
 LD_PRELOAD=$BENCH_BIN/libMallocInterposerSwift.so "$BENCH_BIN/BootFSMBenchmarks" > "$WORK/package-benchmark.txt" 2>&1 \
     || { tail -n 30 "$WORK/package-benchmark.txt" >&2; exit 1; }
+"$BIN/seed-target/release/seed-bench" > "$WORK/seed-2.txt"
 python3 "$BENCH/Tools/bench_report.py" parse-benchmark "$WORK/package-benchmark.txt" >> "$RESULTS"
+python3 "$BENCH/Tools/bench_report.py" parse-seed "$WORK/seed-1.txt" "$WORK/seed-2.txt" >> "$RESULTS"
 
 # The checked-in thresholds, through the plugin (as CI or a developer would run it). Its tool takes
 # minutes to build the first time, so by default only when it already is.
@@ -405,6 +420,8 @@ record machine_memory "$(free -h | awk '/^Mem:/ { print $2 }')"
 record machine_kernel "$(uname -r)"
 record version_swift "$(swift --version 2>&1 | head -n 1)"
 record version_go "$(go version | awk '{ print $3 }')"
+record version_rustc "$(rustc --version | awk '{ print $2 }')"
+record version_parking_lot "$(awk '/^name = "parking_lot"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$BIN/seed-rust/Cargo.lock")"
 record version_client_golang "$(dpkg-query -W -f '${Version}' golang-github-prometheus-client-golang-dev)"
 record version_node "$(prometheus-node-exporter --version 2>&1 | head -n 1 | awk '{ print $3 }')"
 record version_nginx "$(nginx -v 2>&1 | sed 's|.*/||')"

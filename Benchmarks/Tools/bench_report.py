@@ -6,6 +6,8 @@
     bench_report.py parse-wrk FILE PREFIX   PREFIX_rps=… PREFIX_p50_ms=… PREFIX_p99_ms=… PREFIX_errors=…
     bench_report.py parse-benchmark FILE    pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…, from
                                             the output of a package-benchmark executable run on its own
+    bench_report.py parse-seed FILE…        seed_<benchmark>_ns…: the lowest of each figure over the runs of
+                                            the seed's harness (Benchmarks/Peers/seed-rust) in FILEs
     bench_report.py report RESULTS OUT      the Markdown report from the key=value results
 """
 
@@ -16,7 +18,8 @@ import socket
 import statistics
 import sys
 
-# The seed's Rust figures (boot_fsm.rs, measured on this kind of machine), in ns per call.
+# The seed's Rust figures as the issue gives them (boot_fsm.rs, measured on this kind of machine), in
+# ns per call. The seed itself is also measured in each run (seed_<name>_ns); the targets are judged on that.
 SEED_NS = {
     "recordWALProgress": 4.4,
     "updateProgress": 12,
@@ -106,6 +109,19 @@ def parse_benchmark(path):
             print(f"pb_{name}_mallocs={percentile(values, 0.5) / scaling}")
 
 
+def parse_seed(paths):
+    """The seed harness prints `seed_<name>_ns…=value` lines; of several runs, the lowest of each (the
+    seed's best), so that a slow moment of the host cannot make the port look faster."""
+    best = {}
+    for path in paths:
+        for line in open(path):
+            key, _, value = line.strip().partition("=")
+            if key.startswith("seed_") and value:
+                best[key] = min(float(value), best.get(key, float("inf")))
+    for key, value in best.items():
+        print(f"{key}={value}")
+
+
 def load(path):
     results = {}
     for line in open(path):
@@ -163,10 +179,17 @@ def report(results_path, out_path):
         "bootCycle": "boot cycle (new machine, `startBoot`, 4 transitions to ready)",
         "recordWALProgress.2threads": "`recordWALProgress` from 2 threads at once, per call",
     }
-    for name, seed in SEED_NS.items():
-        ours = number(r, f"pb_{name}_ns")
-        row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"), f"seed (Rust) {seed} ns",
-            fmt(ratio(seed, ours), 2, "× seed speed"), f"≤ {seed} ns", None if ours is None else ours <= seed)
+    for name, constant in SEED_NS.items():
+        ours, seed = number(r, f"pb_{name}_ns"), number(r, f"seed_{name}_ns")
+        row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"),
+            f"seed (Rust), this run: {fmt(seed, 2, ' ns')} (issue: {constant} ns)",
+            fmt(ratio(seed, ours), 2, "× seed speed"), "≤ the seed's, this run",
+            None if ours is None or seed is None else ours <= seed)
+        if name == "updateProgress":
+            silent = number(r, "seed_updateProgress.noMessage_ns")
+            row("a. `updateProgress(_:)` vs the seed's best case, a progress with no message (p50)", fmt(ours, 2, " ns"),
+                f"seed (Rust), this run: {fmt(silent, 2, ' ns')}", fmt(ratio(silent, ours), 2, "× seed speed"),
+                "(context)", None)
     for name in SEED_NS:
         instructions = number(r, f"pb_{name}_instructions")
         if instructions is not None:
@@ -280,8 +303,10 @@ def report(results_path, out_path):
         "",
         f"Written by `make bench` (`scripts/bench.sh`) on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"in {r.get('elapsed_seconds', '?')} s ({r.get('settings', '')}). Every peer is measured in the same run "
-        "as boot-exporter; ratios compare the two. The seed's Rust figures are constants measured earlier on this "
-        "kind of machine (its code does not build here). Throughput ratios are ours ÷ peer (higher is better); "
+        "as boot-exporter; ratios compare the two. The seed's Rust code (boot_fsm.rs with only its transition "
+        "deadlock patched, `Benchmarks/Peers/seed-rust`) runs the same hot-path measurements just before and just "
+        "after ours, and its faster run of each counts; the issue's constants for it are shown beside. "
+        "Throughput ratios are ours ÷ peer (higher is better); "
         "time ratios are ours ÷ peer (lower is better) except the seed column, which gives how fast ours runs "
         "relative to the seed (≥ 1× meets the target).",
         "",
@@ -299,7 +324,8 @@ def report(results_path, out_path):
         f"| Swift | {r.get('version_swift', '?')} |",
         f"| peers | libmicrohttpd {r.get('version_microhttpd', '?')}, nginx {r.get('version_nginx', '?')}, "
         f"Hummingbird 2.28.1 + swift-prometheus 2.4.1, Go {r.get('version_go', '?')} + client_golang "
-        f"{r.get('version_client_golang', '?')}, node_exporter {r.get('version_node', '?')} |",
+        f"{r.get('version_client_golang', '?')}, node_exporter {r.get('version_node', '?')}, "
+        f"seed: rustc {r.get('version_rustc', '?')} + parking_lot {r.get('version_parking_lot', '?')} (release) |",
         f"| load generators | wrk {r.get('version_wrk', '?')} (-t2 -c16, keep-alive); `Benchmarks/Tools/pacedload.c` "
         "(open loop, latency from each request's due time) |",
         "",
@@ -364,6 +390,11 @@ def report(results_path, out_path):
             f"{name} p50 {fmt(number(r, f'pb_{name}_ns'), 2)} ns, p90 {fmt(number(r, f'pb_{name}_ns_p90'), 2)} ns, "
             f"min {fmt(number(r, f'pb_{name}_ns_min'), 2)} ns" for name in SEED_NS) + ".",
         "",
+        "The seed's (per call, lowest of its two runs): " + "; ".join(
+            f"{name} p50 {fmt(number(r, f'seed_{name}_ns'), 2)} ns, p90 {fmt(number(r, f'seed_{name}_ns_p90'), 2)} ns, "
+            f"min {fmt(number(r, f'seed_{name}_ns_min'), 2)} ns"
+            for name in [*SEED_NS, "updateProgress.noMessage"]) + ".",
+        "",
     ]
     text = "\n".join(lines)
     with open(out_path, "w") as out:
@@ -380,6 +411,8 @@ def main():
         parse_jmh(sys.argv[2:])
     elif command == "parse-benchmark":
         parse_benchmark(sys.argv[2])
+    elif command == "parse-seed":
+        parse_seed(sys.argv[2:])
     elif command == "report":
         report(sys.argv[2], sys.argv[3])
     else:
