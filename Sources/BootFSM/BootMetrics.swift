@@ -132,7 +132,8 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     private let allocation: UnsafeMutableRawPointer
 
     init() {
-        allocation = .allocate(byteCount: Self.count * Self.stride * 8 + 128, alignment: 16)
+        // Aligned by hand below: a larger alignment asked of the allocator costs a posix_memalign.
+        allocation = .allocate(byteCount: Self.count * Self.stride * 8 + 128, alignment: 8)
         let aligned = UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: allocation) + 127) & ~UInt(127))!
         base = aligned.bindMemory(to: Atomic<UInt64>.self, capacity: Self.count * Self.stride)
         for stripe in 0..<Self.count {

@@ -29,7 +29,14 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// The seed's name for the phase (`"init"`, `"recover"`, `"readonly_recovery"`, …), used as the
     /// `phase` label of every metric and in the health JSON.
-    public var name: String {
+    public var name: String { Self.names[Int(rawValue)] }
+
+    /// Every phase's name, by raw value (made once from ``staticName``).
+    private static let names = allCases.map { String(describing: $0.staticName) }
+
+    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON); the
+    /// one list of the names.
+    package var staticName: StaticString {
         switch self {
         case .uninitialized: "uninitialized"
         case .initializing: "init"

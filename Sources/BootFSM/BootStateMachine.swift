@@ -104,8 +104,17 @@ public final class BootStateMachine: Sendable {
         return observe { state, now in state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now) }
     }
 
-    /// The health report for probes and people; derived from ``snapshot()``.
-    public func healthStatus() -> HealthStatus { HealthStatus(snapshot()) }
+    /// The health report for probes and people: `HealthStatus(snapshot())`, with the history's
+    /// entries kept from one report to the next instead of made anew.
+    public func healthStatus() -> HealthStatus {
+        let counters = metrics.counters
+        // Made inside the critical section, where the snapshot is inlined: only the report, not the
+        // snapshot it is derived from, is copied out.
+        return observe { state, now in
+            HealthStatus(state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now),
+                         history: state.historyEntries())
+        }
+    }
 
     // MARK: Changes
 

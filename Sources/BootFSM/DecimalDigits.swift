@@ -18,24 +18,37 @@ package enum DecimalDigits {
         return digits
     }
 
-    /// Writes `value` at `destination`, which must have room for ``count(_:)`` bytes; returns
-    /// that count.
+    /// Writes `value` at `destination` and returns the number of digits. `destination` must have
+    /// room for 20 bytes (the most a `UInt64` takes), all of which may be written: the digits are
+    /// made right to left in a scratch buffer, which needs no digit count first, and then copied
+    /// as one fixed-size move.
     @inline(__always)
     package static func write(_ value: UInt64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
-        let digits = count(value)
-        var remaining = value
-        var index = digits
-        while remaining >= 10 {
-            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
-            remaining /= 100
-            index -= 2
-            destination[index] = pairs.utf8Start[pair]
-            destination[index + 1] = pairs.utf8Start[pair &+ 1]
+        // 40 bytes: the digits end at 20; the copy reads the 20 bytes from the first digit on.
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { scratch in
+            let digits = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var remaining = value
+            var index = 20
+            while remaining >= 100 {
+                let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+                remaining /= 100
+                index &-= 2
+                digits[index] = pairs.utf8Start[pair]
+                digits[index &+ 1] = pairs.utf8Start[pair &+ 1]
+            }
+            if remaining >= 10 {
+                let pair = Int(truncatingIfNeeded: remaining) &* 2
+                index &-= 2
+                digits[index] = pairs.utf8Start[pair]
+                digits[index &+ 1] = pairs.utf8Start[pair &+ 1]
+            } else {
+                index &-= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+            }
+            UnsafeMutableRawPointer(destination).copyMemory(from: digits + index, byteCount: 20)
+            return 20 &- index
         }
-        if index > 0 {
-            destination[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
-        }
-        return digits
     }
 
     /// Writes a finite, non-whole `value` of at most six decimals (CPU seconds in microseconds,

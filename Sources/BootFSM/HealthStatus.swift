@@ -49,6 +49,13 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         public var startMs: UInt64
         public var durationMs: UInt64
 
+        /// The entry for `timing`, in whole milliseconds.
+        init(_ timing: PhaseTiming) {
+            phase = timing.phase
+            startMs = timing.start.wholeMilliseconds
+            durationMs = timing.duration.wholeMilliseconds
+        }
+
         enum CodingKeys: String, CodingKey {
             case phase
             case startMs = "start_ms"
@@ -92,6 +99,12 @@ public struct HealthStatus: Sendable, Equatable, Codable {
 
     /// The report for `snapshot`.
     public init(_ snapshot: BootSnapshot) {
+        self.init(snapshot, history: snapshot.history.map(PhaseEntry.init))
+    }
+
+    /// The report for `snapshot`, whose history is already in `history` (the machine keeps it).
+    @inline(__always)
+    init(_ snapshot: BootSnapshot, history: [PhaseEntry]) {
         let progress = snapshot.progress
         phase = snapshot.phase
         isReady = snapshot.phase.isReady
@@ -123,9 +136,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         migrationStepsCompleted = snapshot.counters.migrationStepsCompleted
         warmupHitRatio = snapshot.counters.warmupHitRatio
         walRecordsSkipped = snapshot.counters.walRecordsSkipped
-        phaseHistory = snapshot.history.map {
-            PhaseEntry(phase: $0.phase, startMs: $0.start.wholeMilliseconds, durationMs: $0.duration.wholeMilliseconds)
-        }
+        phaseHistory = history
     }
 
     /// Encodes every key, writing `null` for absent optionals as the seed does for `failure_reason`.
@@ -173,9 +184,10 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         // The fixed part (31 keys, numbers of at most 20 digits, two doubles) stays well under
         // 2 KiB; an escaped byte takes at most six; a history entry at most 128.
         let bound = 2048 + 6 * (progressMessage.utf8.count + (failureReason?.utf8.count ?? 0)) + 128 * phaseHistory.count
-        return JSONWriter.write(capacity: bound) { w in
+        return String(unsafeUninitializedCapacity: bound) { buffer in
+            var w = JSONWriter(buffer)
             w.beginObject()
-            w.key("phase"); w.string(phase.name)
+            w.key("phase"); w.string(plain: phase.staticName)
             w.key("is_ready"); w.bool(isReady)
             w.key("is_alive"); w.bool(isAlive)
             w.key("is_booting"); w.bool(isBooting)
@@ -187,7 +199,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
             w.key("failure_reason"); w.string(failureReason)
             w.key("wal_records_replayed"); w.number(walRecordsReplayed)
             w.key("wal_bytes_processed"); w.number(walBytesProcessed)
-            w.key("recovery_mode"); w.string(recoveryMode.name)
+            w.key("recovery_mode"); w.string(plain: recoveryMode.staticName)
             w.key("progress_fraction"); w.number(progressFraction)
             w.key("phase_eta_ms"); w.number(phaseEtaMs)
             w.key("phase_budget_ms"); w.number(phaseBudgetMs)
@@ -196,7 +208,8 @@ public struct HealthStatus: Sendable, Equatable, Codable {
             w.key("budget_exceeded"); w.bool(budgetExceeded)
             w.key("phase_budget_exceeded"); w.bool(phaseBudgetExceeded)
             w.key("total_budget_exceeded"); w.bool(totalBudgetExceeded)
-            w.key("failed_phase"); w.string(failedPhase?.name)
+            w.key("failed_phase")
+            if let failedPhase { w.string(plain: failedPhase.staticName) } else { w.null() }
             w.key("boot_start_unix_ms"); w.number(bootStartUnixMs)
             w.key("boot_duration_ms"); w.number(bootDurationMs)
             w.key("pages_recovered"); w.number(pagesRecovered)
@@ -208,13 +221,14 @@ public struct HealthStatus: Sendable, Equatable, Codable {
             w.key("phase_history"); w.beginArray()
             for entry in phaseHistory {
                 w.beginObject()
-                w.key("phase"); w.string(entry.phase.name)
+                w.key("phase"); w.string(plain: entry.phase.staticName)
                 w.key("start_ms"); w.number(entry.startMs)
                 w.key("duration_ms"); w.number(entry.durationMs)
                 w.endObject()
             }
             w.endArray()
             w.endObject()
+            return w.written
         }
     }
 }

@@ -21,6 +21,9 @@ struct MachineState {
     var exceededAtFailure = ExceededFlags()
     var hints = PreloadHints()
     var history: [PhaseTiming] = []
+    /// `history` as the health report lists it, made on the first report after a change of phase and
+    /// kept until the next: probes ask for the report far more often than the phase changes.
+    private var reportedHistory: [HealthStatus.PhaseEntry] = []
 
     init(now: Duration) {
         phaseStart = now
@@ -117,7 +120,8 @@ struct MachineState {
         if next == .ready || next == .failed, bootEnd == nil, bootStart != nil {
             bootEnd = now
         }
-        return Step(from: left, to: next, duration: duration, totalElapsed: totalElapsed(now: now),
+        // (`totalElapsed(now:)` spelled out: calling it here made the compiler copy the whole state.)
+        return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .zero,
                     failureReason: next == .failed ? failureReason : nil)
     }
 
@@ -148,6 +152,7 @@ struct MachineState {
         return (step, BootError(phase: current, message: reason))
     }
 
+    @inline(__always)
     func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
         let status = budgetStatus(budgets: budgets, now: now)
         let phaseElapsed = now.since(phaseStart)
@@ -178,6 +183,15 @@ struct MachineState {
             failureReason: failureReason,
             failedPhase: failedPhase
         )
+    }
+
+    /// ``history`` as ``HealthStatus/phaseHistory`` lists it. The history only ever grows, so the
+    /// entries made for the last report are current while their count is.
+    mutating func historyEntries() -> [HealthStatus.PhaseEntry] {
+        if reportedHistory.count != history.count {
+            reportedHistory = history.map(HealthStatus.PhaseEntry.init)
+        }
+        return reportedHistory
     }
 
     /// Time left in the phase at the rate observed since `progressOrigin`, or `nil` when no rate

@@ -36,6 +36,73 @@ struct HealthStatusTests {
         #expect(object["failure_reason"] as? String == "Failed in init: \(text)")
     }
 
+    /// Messages are copied eight bytes at a time while no byte needs escaping: every character
+    /// that must be escaped, at every position of the first words, in messages of every length
+    /// around a word, is escaped (checked by Foundation's parser, which refuses raw control bytes).
+    @Test func everyEscapeAtEveryPositionOfAWord() throws {
+        let escaped: [Character] = ["\"", "\\", "\u{0}", "\u{1F}", "\n", "\u{7F}", "\t"]
+        var status = BootStateMachine().healthStatus()
+        for length in 0...25 {
+            let plain = String((0..<length).map { Character(UnicodeScalar(UInt8(0x61 + $0 % 26))) })
+            status.progressMessage = plain
+            try expectRoundTrip(status)
+            for position in 0..<length {
+                for character in escaped {
+                    var characters = Array(plain)
+                    characters[position] = character
+                    status.progressMessage = String(characters)
+                    try expectRoundTrip(status)
+                }
+            }
+        }
+        // Bytes of 0x80 and over (UTF-8 past ASCII) are copied as they are, in whole words too.
+        status.progressMessage = "ünïcödé ✓ 数据库 🚀 and a tail"
+        try expectRoundTrip(status)
+    }
+
+    private func expectRoundTrip(_ status: HealthStatus) throws {
+        let text = status.toJSON()
+        // Byte for byte as the writer's rules say, DEL included (JSON allows it raw; we escape it).
+        var expected = ""
+        for scalar in status.progressMessage.unicodeScalars {
+            switch scalar {
+            case "\"": expected += "\\\""
+            case "\\": expected += "\\\\"
+            case "\n": expected += "\\n"
+            case "\r": expected += "\\r"
+            case "\t": expected += "\\t"
+            case "\u{8}": expected += "\\b"
+            case "\u{C}": expected += "\\f"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                expected += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: expected.unicodeScalars.append(scalar)
+            }
+        }
+        #expect(text.contains(#""progress_message":"\#(expected)","#))
+        let json = Data(text.utf8)
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        #expect(object["progress_message"] as? String == status.progressMessage)
+        #expect(try JSONDecoder().decode(HealthStatus.self, from: json) == status)
+    }
+
+    /// The machine's report keeps its history entries from one report to the next; it stays what
+    /// `HealthStatus(snapshot())` makes at every step of a boot.
+    @Test func theMachinesReportIsTheSnapshotsReport() throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock)
+        #expect(fsm.healthStatus() == HealthStatus(fsm.snapshot()))
+        try fsm.startBoot()
+        for phase in [BootPhase.migrating, .recovering, .warmingUp, .ready, .shuttingDown] {
+            clock.advance(by: .milliseconds(1500))
+            #expect(fsm.healthStatus() == HealthStatus(fsm.snapshot()))
+            #expect(fsm.healthStatus() == HealthStatus(fsm.snapshot()))
+            try fsm.transition(to: phase)
+            #expect(fsm.healthStatus() == HealthStatus(fsm.snapshot()))
+        }
+        #expect(fsm.healthStatus().phaseHistory.map(\.phase) == [.initializing, .migrating, .recovering, .warmingUp, .ready])
+        #expect(fsm.healthStatus().phaseHistory.map(\.durationMs) == [1500, 1500, 1500, 1500, 1500])
+    }
+
     @Test func seedKeysComeFirstInTheSeedsOrder() throws {
         let fsm = BootStateMachine()
         let json = fsm.healthStatus().toJSON()

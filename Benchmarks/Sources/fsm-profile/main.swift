@@ -5,7 +5,8 @@
 // measured work, so
 //   valgrind --tool=callgrind --toggle-collect='*measuredLoop*' fsm-profile <name> <calls>
 // counts exactly the instructions of <calls> calls. Names: recordWALProgress, updateProgress,
-// healthStatus.toJSON, bootCycle.
+// healthStatus.toJSON, bootCycle; and its parts: snapshot, healthStatus, toJSONOnly (one status
+// written <calls> times). `print` prints the health JSON once.
 
 import BootFSM
 
@@ -44,6 +45,15 @@ func measuredLoop(_ name: String, _ calls: Int, _ fsm: BootStateMachine) -> Int 
         }
     case "healthStatus.toJSON":
         for _ in 0..<calls { sink &+= fsm.healthStatus().toJSON().utf8.count }
+    case "snapshot":
+        for _ in 0..<calls { sink &+= Int(fsm.snapshot().counters.pagesRecovered) }
+    case "healthStatus":
+        for _ in 0..<calls { sink &+= Int(fsm.healthStatus().pagesRecovered) }
+    case "print":
+        print(fsm.healthStatus().toJSON())
+    case "toJSONOnly":
+        let status = fsm.healthStatus()
+        for _ in 0..<calls { sink &+= status.toJSON().utf8.count }
     case "bootCycle":
         for _ in 0..<calls {
             let machine = BootStateMachine()
@@ -62,7 +72,7 @@ func measuredLoop(_ name: String, _ calls: Int, _ fsm: BootStateMachine) -> Int 
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3, let calls = Int(arguments[2]) else {
-    fatalError("usage: fsm-profile recordWALProgress|updateProgress|healthStatus.toJSON|bootCycle <calls>")
+    fatalError("usage: fsm-profile recordWALProgress|updateProgress|healthStatus.toJSON|bootCycle|snapshot|healthStatus|toJSONOnly|print <calls>")
 }
 let fsm = recoveringMachine()
 let clock = ContinuousClock()
