@@ -15,9 +15,19 @@
 mod boot_fsm;
 
 use boot_fsm::{BootBudgets, BootPhase, BootStateMachine, PhaseProgress, RecoveryMode};
-use std::hint::black_box;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// Keeps the optimizer from dropping a result (`std::hint::black_box` needs Rust 1.66; Debian 12's
+/// rustc, which `make bench` installs where there is no other, is 1.63).
+fn black_box<T>(value: T) -> T {
+    // SAFETY: reads a value that exists, then forgets the original, so it is moved, not duplicated.
+    unsafe {
+        let kept = std::ptr::read_volatile(&value);
+        std::mem::forget(value);
+        kept
+    }
+}
 
 /// A machine in the middle of a typical boot, as in BootFSMBenchmarks: in recover, with progress
 /// and counters.
