@@ -3,6 +3,12 @@
 
 public import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The recovery counters of a boot: lock-free, allocation-free relaxed atomics.
 ///
 /// Every `record…` call is one or two relaxed atomic adds, safe from any thread; readers see each
@@ -132,8 +138,10 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     private let allocation: UnsafeMutableRawPointer
 
     init() {
-        // Aligned by hand below: a larger alignment asked of the allocator costs a posix_memalign.
-        allocation = .allocate(byteCount: Self.count * Self.stride * 8 + 128, alignment: 8)
+        // `malloc`, aligned by hand below: the standard library's raw `allocate` takes the Swift
+        // runtime's aligned path (posix_memalign) whatever alignment it is given.
+        guard let memory = malloc(Self.count * Self.stride * 8 + 128) else { fatalError("BootMetrics: out of memory") }
+        allocation = memory
         let aligned = UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: allocation) + 127) & ~UInt(127))!
         base = aligned.bindMemory(to: Atomic<UInt64>.self, capacity: Self.count * Self.stride)
         for stripe in 0..<Self.count {
@@ -147,7 +155,7 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
             (base + stripe * Self.stride + Self.records).deinitialize(count: 1)
             (base + stripe * Self.stride + Self.bytes).deinitialize(count: 1)
         }
-        allocation.deallocate()
+        free(allocation)
     }
 
     /// The calling thread's stripe, from its stack's address. Threads' stacks are far apart: 8 MiB

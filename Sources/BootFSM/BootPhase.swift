@@ -29,13 +29,24 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// The seed's name for the phase (`"init"`, `"recover"`, `"readonly_recovery"`, …), used as the
     /// `phase` label of every metric and in the health JSON.
-    public var name: String { Self.names[Int(rawValue)] }
+    public var name: String {
+        switch self {
+        case .uninitialized: "uninitialized"
+        case .initializing: "init"
+        case .migrating: "migrate"
+        case .recovering: "recover"
+        case .warmingUp: "warmup"
+        case .ready: "ready"
+        case .readOnlyRecovery: "readonly_recovery"
+        case .forceRecovery: "force_recovery"
+        case .shuttingDown: "shutting_down"
+        case .failed: "failed"
+        }
+    }
 
-    /// Every phase's name, by raw value (made once from ``staticName``).
-    private static let names = allCases.map { String(describing: $0.staticName) }
-
-    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON); the
-    /// one list of the names.
+    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON). The
+    /// same list as ``name``'s, twice because neither can be made from the other without allocating
+    /// (`"readonly_recovery"` is too long for a small string); a test checks they agree.
     package var staticName: StaticString {
         switch self {
         case .uninitialized: "uninitialized"

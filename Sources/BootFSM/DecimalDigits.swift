@@ -4,30 +4,17 @@
 /// Unsigned integers in decimal, written straight into a buffer two digits per division (for the
 /// health JSON here and the exposition in BootExporter, which write numbers on every request).
 package enum DecimalDigits {
-    /// How many digits `value` has in decimal (1 for 0).
-    @inline(__always)
-    package static func count(_ value: UInt64) -> Int {
-        // (A bit-length estimate with a table of powers of ten measured slower here: the table's
-        // lazy initialisation and bounds check cost more than this loop for the numbers written.)
-        var digits = 1
-        var threshold: UInt64 = 10
-        while digits < 20 && value >= threshold {
-            digits += 1
-            threshold &*= 10
-        }
-        return digits
-    }
-
     /// Writes `value` at `destination` and returns the number of digits. `destination` must have
     /// room for 20 bytes (the most a `UInt64` takes), all of which may be written: the digits are
     /// made right to left in a scratch buffer, which needs no digit count first, and then copied
     /// as one fixed-size move.
     @inline(__always)
     package static func write(_ value: UInt64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
-        // 40 bytes: the digits end at 20; the copy reads the 20 bytes from the first digit on.
-        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &scratch) { scratch in
-            let digits = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // 40 bytes on the stack: the digits end at 20; the copy reads the 20 bytes from the first
+        // digit on, so the 20 after the digits are given a value too (two stores).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { scratch in
+            let digits = scratch.baseAddress!
+            (digits + 20).initialize(repeating: 0, count: 20)
             var remaining = value
             var index = 20
             while remaining >= 100 {

@@ -120,6 +120,9 @@ package struct JSONWriter: ~Copyable {
     package mutating func string(plain value: StaticString) {
         separate()
         let length = value.utf8CodeUnitCount
+        assert(UnsafeBufferPointer(start: value.utf8Start, count: length).allSatisfy {
+            $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") && $0 != 0x7F
+        }, "JSONWriter: a plain string needs escaping")
         reserve(length &+ 2)
         base[count] = UInt8(ascii: "\"")
         (base + (count &+ 1)).initialize(from: value.utf8Start, count: length)

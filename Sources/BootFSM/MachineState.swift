@@ -20,6 +20,7 @@ struct MachineState {
     /// The exceeded flags as they stood when the machine failed.
     var exceededAtFailure = ExceededFlags()
     var hints = PreloadHints()
+    /// Only ever appended to (``historyEntries()`` relies on it: its copy is current while the counts agree).
     var history: [PhaseTiming] = []
     /// `history` as the health report lists it, made on the first report after a change of phase and
     /// kept until the next: probes ask for the report far more often than the phase changes.
