@@ -4,8 +4,9 @@
 
     bench_report.py free-ports N            N free TCP ports on 127.0.0.1, on one line
     bench_report.py parse-wrk FILE PREFIX   PREFIX_rps=… PREFIX_p50_ms=… PREFIX_p99_ms=… PREFIX_errors=…
-    bench_report.py parse-benchmark FILE    pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…, from
-                                            the output of a package-benchmark executable run on its own
+    bench_report.py parse-benchmark FILE…   pb_<benchmark>_ns=… (per call) and pb_<benchmark>_mallocs=…, from
+                                            the outputs of a package-benchmark executable run on its own: the
+                                            lowest time and the highest allocation count over the runs
     bench_report.py parse-seed FILE…        seed_<benchmark>_ns…: the lowest of each figure over the runs of
                                             the seed's harness (Benchmarks/Peers/seed-rust) in FILEs
     bench_report.py report RESULTS OUT      the Markdown report from the key=value results
@@ -79,9 +80,21 @@ def parse_jmh(paths):
                 print(f"pb_{name}_mallocs={mallocs['scorePercentiles']['50.0'] / scaling}")
 
 
-def parse_benchmark(path):
+def parse_benchmark(paths):
     """Reads the percentile tables a package-benchmark executable prints when run without the plugin:
-    `Debug results for NAME:`, then per metric `Metric name:` and HdrHistogram rows `value percentile …`."""
+    `Debug results for NAME:`, then per metric `Metric name:` and HdrHistogram rows `value percentile …`.
+    Of several runs, each time figure is the lowest (as the seed's are) and each allocation count the
+    highest."""
+    figures = {}
+    for path in paths:
+        for key, value in parse_benchmark_run(path).items():
+            keep = max if key.endswith("_mallocs") else min
+            figures[key] = keep(value, figures.get(key, value))
+    for key, value in figures.items():
+        print(f"{key}={value}")
+
+
+def parse_benchmark_run(path):
     name = metric = None
     rows = {}
     for raw in open(path, errors="replace"):
@@ -100,13 +113,15 @@ def parse_benchmark(path):
     def percentile(values, p):
         return next((value for q, value in values if q >= p), values[-1][1])
 
+    figures = {}
     for (name, metric), values in sorted(rows.items()):
         scaling = SCALING.get(name, DEFAULT_SCALING)
         if metric.startswith("Time (wall clock)"):  # nanoseconds per measured iteration
             for p, key in ((0.5, "ns"), (0.9, "ns_p90"), (0.0, "ns_min")):
-                print(f"pb_{name}_{key}={percentile(values, p) / scaling}")
+                figures[f"pb_{name}_{key}"] = percentile(values, p) / scaling
         elif metric.startswith("Malloc (total)"):
-            print(f"pb_{name}_mallocs={percentile(values, 0.5) / scaling}")
+            figures[f"pb_{name}_mallocs"] = percentile(values, 0.5) / scaling
+    return figures
 
 
 def parse_seed(paths):
@@ -312,8 +327,9 @@ def report(results_path, out_path):
         f"Written by `make bench` (`scripts/bench.sh`) on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"in {r.get('elapsed_seconds', '?')} s ({r.get('settings', '')}). Every peer is measured in the same run "
         "as boot-exporter; ratios compare the two. The seed's Rust code (boot_fsm.rs with only its transition "
-        "deadlock patched, `Benchmarks/Peers/seed-rust`) runs the same hot-path measurements just before and just "
-        "after ours, and its faster run of each figure counts; the issue's constants for it are shown beside. "
+        "deadlock patched, `Benchmarks/Peers/seed-rust`) runs the same hot-path measurements before and after "
+        "ours, alternating, twice each, and each side's faster run of each figure counts; the issue's constants for "
+        "it are shown beside. "
         "Where the two sides differ, it is in the seed's favour: its figures are exact percentiles of the samples "
         "and ours HdrHistogram buckets (about 0.1% up), ours run with package-benchmark's malloc counter preloaded, "
         "and its health JSON has 12 keys where ours has 31 and the phase history. "
@@ -401,7 +417,7 @@ def report(results_path, out_path):
             f"{name} p50 {fmt(number(r, f'pb_{name}_ns'), 2)} ns, p90 {fmt(number(r, f'pb_{name}_ns_p90'), 2)} ns, "
             f"min {fmt(number(r, f'pb_{name}_ns_min'), 2)} ns" for name in SEED_NS) + ".",
         "",
-        "The seed's (per call, lowest of its two runs): " + "; ".join(
+        "The seed's (per call, lowest of its two runs; ours above likewise): " + "; ".join(
             f"{name} p50 {fmt(number(r, f'seed_{name}_ns'), 2)} ns, p90 {fmt(number(r, f'seed_{name}_ns_p90'), 2)} ns, "
             f"min {fmt(number(r, f'seed_{name}_ns_min'), 2)} ns"
             for name in [*SEED_NS, "updateProgress.noMessage"]) + ".",
@@ -421,7 +437,7 @@ def main():
     elif command == "parse-jmh":
         parse_jmh(sys.argv[2:])
     elif command == "parse-benchmark":
-        parse_benchmark(sys.argv[2])
+        parse_benchmark(sys.argv[2:])
     elif command == "parse-seed":
         parse_seed(sys.argv[2:])
     elif command == "report":
