@@ -166,17 +166,25 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress. One short lock; no allocation of its own.
-    public func updateProgress(_ progress: consuming PhaseProgress) {
-        // Moved in and swapped with the old report, which is then released after the lock.
-        var report = progress
+    public func updateProgress(_ progress: borrowing PhaseProgress) {
+        // The message, the one reference-counted part, is replaced only when it changed: the usual
+        // update (counts moving on under the same message) then retains and releases nothing.
         state.withLock { state in
             if state.progressOrigin == nil {
-                let fraction = report.fraction
+                let fraction = progress.fraction
                 // The rate is measured from the first report of the phase; if that report already
                 // shows progress, the work since the phase began produced it.
                 state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
             }
-            swap(&state.progress, &report)
+            state.progress.percent = progress.percent
+            state.progress.itemsProcessed = progress.itemsProcessed
+            state.progress.itemsTotal = progress.itemsTotal
+            state.progress.bytesProcessed = progress.bytesProcessed
+            state.progress.bytesTotal = progress.bytesTotal
+            state.progress.elapsed = progress.elapsed
+            if state.progress.message != progress.message {
+                state.progress.message = progress.message
+            }
         }
     }
 
