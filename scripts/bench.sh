@@ -7,8 +7,8 @@
 # only ever talks to 127.0.0.1.
 #
 #   a. package-benchmark: the state machine's hot paths vs the seed's Rust code (boot_fsm.rs, built from
-#      Benchmarks/Peers/seed-rust and measured the same way, before and after ours; the issue's
-#      constants are shown beside)
+#      Benchmarks/Peers/seed-rust and measured the same way, alternating with ours, twice each; the
+#      issue's constants are shown beside)
 #   b. /metrics with keep-alive (wrk -t2 -c16, rounds alternating the servers, median) vs a plain C
 #      libmicrohttpd server, nginx, Hummingbird 2 + swift-prometheus, Go client_golang, node_exporter;
 #      latency at a paced 1,000 req/s (Benchmarks/Tools/pacedload.c; Debian's wrk has no -R)
