@@ -137,8 +137,11 @@ build() {
 }
 # Built as docker/Dockerfile builds the image's binary (static Swift libraries and libstdc++, lld, packed relocations).
 build exporter "$ROOT/scripts/build-release.sh" --scratch-path "$ROOT/.build-bench"
-# (The malloc interposer is a dependency's library product: built by name, for phase a.)
-build benchmarks bash -c "cd '$BENCH' && swift build -c release && { [ -e \"\$(swift build -c release --show-bin-path)/libMallocInterposerSwift.so\" ] || swift build -c release --product MallocInterposerSwift; }"
+# (The malloc interposer is a dependency's library product: built by name, for phase a.) Its build plan
+# is made anew each time: SwiftPM keeps a path dependency's file list in it, so a file added to or
+# removed from this package's Sources since the last bench would otherwise be missed (a build error, or
+# a deleted file still compiled in).
+build benchmarks bash -c "rm -f '$BENCH/.build/release.yaml' && cd '$BENCH' && swift build -c release && { [ -e \"\$(swift build -c release --show-bin-path)/libMallocInterposerSwift.so\" ] || swift build -c release --product MallocInterposerSwift; }"
 build hummingbird chrt --idle 0 nice -n 19 bash -c "cd '$HB_DIR' && swift build -c release"
 build native bash -c "
     set -e
