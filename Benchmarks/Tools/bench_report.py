@@ -126,7 +126,7 @@ def parse_benchmark_run(path):
 
 def parse_seed(paths):
     """The seed harness prints `seed_<name>_ns…=value` lines; of several runs, the lowest of each (the
-    seed's best), so that a slow moment of the host cannot make the port look faster."""
+    seed's best), as the port's figures are its best (`parse_benchmark`)."""
     best = {}
     for path in paths:
         for line in open(path):
@@ -327,9 +327,9 @@ def report(results_path, out_path):
         f"Written by `make bench` (`scripts/bench.sh`) on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
         f"in {r.get('elapsed_seconds', '?')} s ({r.get('settings', '')}). Every peer is measured in the same run "
         "as boot-exporter; ratios compare the two. The seed's Rust code (boot_fsm.rs with only its transition "
-        "deadlock patched, `Benchmarks/Peers/seed-rust`) runs the same hot-path measurements before and after "
-        "ours, alternating, twice each, and each side's faster run of each figure counts; the issue's constants for "
-        "it are shown beside. "
+        "deadlock patched, `Benchmarks/Peers/seed-rust`) runs the same hot-path measurements, alternating with "
+        "ours, twice each, and each side's faster run of each figure counts; the issue's constants for it are "
+        "shown beside. "
         "Where the two sides differ, it is in the seed's favour: its figures are exact percentiles of the samples "
         "and ours HdrHistogram buckets (about 0.1% up), ours run with package-benchmark's malloc counter preloaded, "
         "and its health JSON has 12 keys where ours has 31 and the phase history. "
