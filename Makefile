@@ -3,6 +3,6 @@
 .PHONY: bench
 
 # Builds everything in release mode, measures boot-exporter side by side with its peers and writes
-# BENCHMARKS.md (see scripts/bench.sh). 5-6 minutes on 2 cores once the builds are cached.
+# BENCHMARKS.md (see scripts/bench.sh). 6-7 minutes on 2 cores once the builds are cached.
 bench:
 	./scripts/bench.sh

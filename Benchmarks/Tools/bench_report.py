@@ -208,8 +208,8 @@ def report(results_path, out_path):
             seed, peer, target = constant, f"seed (Rust), the issue's figure: {constant} ns (not measured)", f"≤ {constant} ns"
         row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"), peer, fmt(ratio(seed, ours), 2, "× seed speed"),
             target, None if ours is None else ours <= seed)
-        with_message = number(r, "seed_updateProgress_ns")
-        if name == "updateProgress" and with_message is not None:
+        with_message = number(r, "seed_updateProgress_ns") if name == "updateProgress" else None
+        if with_message is not None:
             row("a. `updateProgress(_:)` vs the seed given the same message each call, which its API allocates (p50)",
                 fmt(ours, 2, " ns"), f"seed (Rust), this run: {fmt(with_message, 2, ' ns')}",
                 fmt(ratio(with_message, ours), 2, "× seed speed"), "(context)", None)
