@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
+#if BOOTFSM_TSAN
 import Synchronization
+#else
+public import Synchronization // Mutex.withLock, which the inlinable updateProgress(_:) calls
+#endif
 
 /// A deterministic, thread-safe boot state machine with per-phase time budgets.
 ///
@@ -19,7 +23,8 @@ public final class BootStateMachine: Sendable {
 
     private let clock: any BootClock
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
-    private let state: StateMutex<MachineState>
+    // `@usableFromInline` for ``updateProgress(_:)``, which is inlined into its callers.
+    @usableFromInline let state: StateMutex<MachineState>
     /// Changes not yet handed to `onPhaseChange`, oldest first, and whether a thread is handing them
     /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
     private let deliveries = StateMutex<(undelivered: [PhaseChange], delivering: Bool)>(([], false))
@@ -166,16 +171,15 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress. One short lock; no allocation of its own.
+    @inlinable
     public func updateProgress(_ progress: borrowing PhaseProgress) {
-        // The message, the one reference-counted part, is replaced only when it changed: the usual
-        // update (counts moving on under the same message) then retains and releases nothing.
+        // Inlined into the caller, so a progress built there goes from registers straight into the
+        // state: called out of line, the caller's stores to the argument had to drain before the lock's
+        // atomic could complete, which doubled the cost of the call. The message, the one
+        // reference-counted part, is replaced only when it changed: the usual update (counts moving on
+        // under the same message) then retains and releases nothing.
         state.withLock { state in
-            if state.progressOrigin == nil {
-                let fraction = progress.fraction
-                // The rate is measured from the first report of the phase; if that report already
-                // shows progress, the work since the phase began produced it.
-                state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
-            }
+            if state.progressOrigin == nil { startMeasuringRate(&state, firstFraction: progress.fraction) }
             state.progress.percent = progress.percent
             state.progress.itemsProcessed = progress.itemsProcessed
             state.progress.itemsTotal = progress.itemsTotal
@@ -186,6 +190,13 @@ public final class BootStateMachine: Sendable {
                 state.progress.message = progress.message
             }
         }
+    }
+
+    /// Sets the point the phase's rate of progress is measured from, at its first report.
+    @usableFromInline
+    func startMeasuringRate(_ state: inout MachineState, firstFraction fraction: Double) {
+        // If the first report already shows progress, the work since the phase began produced it.
+        state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
     }
 
     /// Fails the machine in one atomic step, with the reason `Failed in <phase>: <reason>`.
