@@ -4,38 +4,40 @@
 /// Unsigned integers in decimal, written straight into a buffer two digits per division (for the
 /// health JSON here and the exposition in BootExporter, which write numbers on every request).
 package enum DecimalDigits {
-    /// Writes `value` at `destination` and returns the number of digits. `destination` must have
-    /// room for 20 bytes (the most a `UInt64` takes), all of which may be written: the digits are
-    /// made right to left in a scratch buffer, which needs no digit count first, and then copied
-    /// as one fixed-size move.
+    /// Writes `value` at `destination` and returns the number of digits (at most 20, the most a
+    /// `UInt64` takes); nothing past the digits is written.
     @inline(__always)
     package static func write(_ value: UInt64, to destination: UnsafeMutablePointer<UInt8>) -> Int {
-        // 40 bytes on the stack: the digits end at 20; the copy reads the 20 bytes from the first
-        // digit on, so the 20 after the digits are given a value too (two stores).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { scratch in
-            let digits = scratch.baseAddress!
-            (digits + 20).initialize(repeating: 0, count: 20)
-            var remaining = value
-            var index = 20
-            while remaining >= 100 {
-                let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
-                remaining /= 100
-                index &-= 2
-                digits[index] = pairs.utf8Start[pair]
-                digits[index &+ 1] = pairs.utf8Start[pair &+ 1]
-            }
-            if remaining >= 10 {
-                let pair = Int(truncatingIfNeeded: remaining) &* 2
-                index &-= 2
-                digits[index] = pairs.utf8Start[pair]
-                digits[index &+ 1] = pairs.utf8Start[pair &+ 1]
-            } else {
-                index &-= 1
-                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
-            }
-            UnsafeMutableRawPointer(destination).copyMemory(from: digits + index, byteCount: 20)
-            return 20 &- index
+        // The digits go straight to their places, right to left, two per division. (Made in a
+        // scratch buffer and copied as one block instead, each copy's wide load spanned several
+        // narrow stores still in flight, which the CPU cannot forward: a stall per number.)
+        let count = digitCount(value)
+        var remaining = value
+        var index = count
+        while remaining >= 100 {
+            let pair = Int(truncatingIfNeeded: remaining % 100) &* 2
+            remaining /= 100
+            index &-= 2
+            destination[index] = pairs.utf8Start[pair]
+            destination[index &+ 1] = pairs.utf8Start[pair &+ 1]
         }
+        if remaining >= 10 {
+            let pair = Int(truncatingIfNeeded: remaining) &* 2
+            destination[0] = pairs.utf8Start[pair]
+            destination[1] = pairs.utf8Start[pair &+ 1]
+        } else {
+            destination[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: remaining)
+        }
+        return count
+    }
+
+    /// The number of decimal digits of `value` (1 for 0), without a loop: the bit length times
+    /// log10(2) (as 1233 / 4096) is the digit count or one less, and one comparison tells which.
+    @inline(__always)
+    package static func digitCount(_ value: UInt64) -> Int {
+        let value = value | 1
+        let estimate = ((64 &- value.leadingZeroBitCount) &* 1233) &>> 12
+        return estimate &+ (value >= powersOfTen[estimate] ? 1 : 0)
     }
 
     /// Writes a finite, non-whole `value` of at most six decimals (CPU seconds in microseconds,
@@ -94,3 +96,10 @@ package enum DecimalDigits {
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
     }
 }
+
+/// 10^0 through 10^19: a constant array, statically initialised by the compiler.
+private let powersOfTen: [UInt64] = [
+    1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
+    100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
+    10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+]

@@ -10,8 +10,17 @@ extension Duration {
     @inlinable
     public var secondsValue: Double {
         // `components`' split (seconds truncated toward zero), without its software division.
-        let (seconds, attoseconds) = self.attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
-        return Double(Int64(truncatingIfNeeded: seconds)) + Double(Int64(truncatingIfNeeded: attoseconds)) * 1e-18
+        let attoseconds = self.attoseconds
+        // 10^18 = 2^18 · 5^18: for 0 ≤ a < 2^82 (about 56 days), a / 10^18 = (a >> 18) / 5^18, one
+        // 64-bit division by a constant (a multiplication). A 128-bit division is a library call.
+        let shifted = attoseconds &>> 18
+        if attoseconds >= 0, shifted <= Int128(UInt64.max) {
+            let seconds = UInt64(truncatingIfNeeded: shifted) / 3_814_697_265_625
+            let rest = attoseconds &- Int128(seconds) &* 1_000_000_000_000_000_000
+            return Double(seconds) + Double(Int64(truncatingIfNeeded: rest)) * 1e-18
+        }
+        let (seconds, rest) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
+        return Double(Int64(truncatingIfNeeded: seconds)) + Double(Int64(truncatingIfNeeded: rest)) * 1e-18
     }
 
     /// The duration in whole milliseconds, rounded down; negative durations count as 0.
@@ -19,6 +28,10 @@ extension Duration {
     public var wholeMilliseconds: UInt64 {
         let attoseconds = self.attoseconds
         guard attoseconds > 0 else { return 0 }
+        // 10^15 = 2^15 · 5^15: below 2^79 attoseconds (about 7 days), one 64-bit division by a
+        // constant, as in `secondsValue`.
+        let shifted = attoseconds &>> 15
+        if shifted <= Int128(UInt64.max) { return UInt64(truncatingIfNeeded: shifted) / 30_517_578_125 }
         return UInt64(clamping: attoseconds / 1_000_000_000_000_000)
     }
 

@@ -37,10 +37,13 @@ struct DecimalDigitsTests {
     }()
 
     @Test func writesWhatTheStandardLibraryWrites() {
-        var buffer = [UInt8](repeating: 0, count: 20)
         for value in Self.values {
+            // Bytes past the digits are left alone: callers write on right after them.
+            var buffer = [UInt8](repeating: 0xAA, count: 21)
             let count = buffer.withUnsafeMutableBufferPointer { DecimalDigits.write(value, to: $0.baseAddress!) }
             #expect(String(decoding: buffer[..<count], as: UTF8.self) == String(value))
+            #expect(buffer[count...].allSatisfy { $0 == 0xAA }, "\(value)")
+            #expect(DecimalDigits.digitCount(value) == String(value).utf8.count, "\(value)")
         }
     }
 
