@@ -21,16 +21,16 @@ struct MachineState: Sendable {
     /// The exceeded flags as they stood when the machine failed.
     var exceededAtFailure = ExceededFlags()
     var hints = PreloadHints()
-    /// Only ever appended to (``historyEntries()`` relies on it: its copy is current while the counts agree).
-    var history: [PhaseTiming] = []
-    /// `history` as the health report lists it, made on the first report after a change of phase and
-    /// kept until the next: probes ask for the report far more often than the phase changes.
+    /// Only ever appended to (``historyTimings()`` and ``historyEntries()`` rely on it: their copies
+    /// are current while the counts agree).
+    var history = PhaseHistory()
+    /// `history` as snapshots and health reports list it, each made on the first read after a change
+    /// of phase and kept until the next: probes and scrapes read far more often than the phase changes.
+    private var snapshotHistory: [PhaseTiming] = []
     private var reportedHistory: [HealthStatus.PhaseEntry] = []
 
     init(now: Duration) {
         phaseStart = now
-        // The transition table is acyclic: a boot leaves at most eight phases, so one allocation holds them all.
-        history.reserveCapacity(8)
     }
 
     struct ExceededFlags {
@@ -155,7 +155,7 @@ struct MachineState: Sendable {
     }
 
     @inline(__always)
-    func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
+    mutating func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
         let status = budgetStatus(budgets: budgets, now: now)
         let phaseElapsed = now.since(phaseStart)
         var progress = self.progress
@@ -180,15 +180,23 @@ struct MachineState: Sendable {
             totalBudgetRemaining: status.totalRemaining,
             phaseBudgetExceeded: failed ? exceededAtFailure.phase : status.phaseExceeded,
             totalBudgetExceeded: failed ? exceededAtFailure.total : status.totalExceeded,
-            history: history,
+            history: historyTimings(),
             counters: counters,
             failureReason: failureReason,
             failedPhase: failedPhase
         )
     }
 
-    /// ``history`` as ``HealthStatus/phaseHistory`` lists it. The history only ever grows, so the
-    /// entries made for the last report are current while their count is.
+    /// ``history`` as an array, for snapshots. The history only ever grows, so the array made for
+    /// the last snapshot is current while its count is.
+    mutating func historyTimings() -> [PhaseTiming] {
+        if snapshotHistory.count != history.count {
+            snapshotHistory = history.map { $0 }
+        }
+        return snapshotHistory
+    }
+
+    /// ``history`` as ``HealthStatus/phaseHistory`` lists it (see ``historyTimings()``).
     mutating func historyEntries() -> [HealthStatus.PhaseEntry] {
         if reportedHistory.count != history.count {
             reportedHistory = history.map(HealthStatus.PhaseEntry.init)
