@@ -27,7 +27,7 @@ public final class BootStateMachine: Sendable {
     @usableFromInline let state: StateMutex<MachineState>
     /// Changes not yet handed to `onPhaseChange`, oldest first, and whether a thread is handing them
     /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
-    private let deliveries = StateMutex<(undelivered: [PhaseChange], delivering: Bool)>(([], false))
+    private let deliveries = StateMutex(Deliveries())
 
     /// A machine in `uninitialized`.
     ///
@@ -232,6 +232,13 @@ public final class BootStateMachine: Sendable {
     public func recordTxnRollbacks(_ count: UInt64) { metrics.recordTxnRollbacks(count) }
 
     // MARK: Internals
+
+    /// The observer's queue (a struct rather than a tuple: a tuple is destroyed through the
+    /// runtime's generic path, on every machine's deinit).
+    private struct Deliveries {
+        var undelivered: [PhaseChange] = []
+        var delivering = false
+    }
 
     /// Runs `body` under the lock after enforcing the budgets at the current time.
     private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {

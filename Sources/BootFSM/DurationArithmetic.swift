@@ -35,6 +35,11 @@ extension Duration {
         return UInt64(clamping: attoseconds / 1_000_000_000_000_000)
     }
 
+    /// `.zero`, made in place: the standard library's `zero` is a call into it, and every change of
+    /// phase makes several.
+    @inline(__always)
+    static var inlineZero: Duration { Duration(attoseconds: 0) }
+
     /// `self - earlier`.
     @inline(__always)
     func since(_ earlier: Duration) -> Duration {

@@ -48,7 +48,7 @@ struct MachineState: Sendable {
     }
 
     func totalElapsed(now: Duration) -> Duration {
-        guard let bootStart else { return .zero }
+        guard let bootStart else { return .inlineZero }
         return now.since(bootStart)
     }
 
@@ -77,7 +77,7 @@ struct MachineState: Sendable {
         let flags = exceeded(budgets: budgets, now: now)
         return BudgetStatus(
             phaseBudget: phaseBudget,
-            phaseRemaining: phaseBudget?.remaining(after: now.since(phaseStart)) ?? .zero,
+            phaseRemaining: phaseBudget?.remaining(after: now.since(phaseStart)) ?? .inlineZero,
             phaseExceeded: flags.phase,
             totalRemaining: totalSpent(now: now).map { budgets.totalBudget.remaining(after: $0) } ?? budgets.totalBudget,
             totalExceeded: flags.total
@@ -123,7 +123,7 @@ struct MachineState: Sendable {
             bootEnd = now
         }
         // (`totalElapsed(now:)` spelled out: calling it here made the compiler copy the whole state.)
-        return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .zero,
+        return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .inlineZero,
                     failureReason: next == .failed ? failureReason : nil)
     }
 
@@ -207,7 +207,7 @@ struct MachineState: Sendable {
     /// Time left in the phase at the rate observed since `progressOrigin`, or `nil` when no rate
     /// can be measured yet.
     func eta(fraction: Double, now: Duration) -> Duration? {
-        if fraction >= 1 { return .zero }
+        if fraction >= 1 { return .inlineZero }
         guard let origin = progressOrigin, fraction > origin.fraction, !origin.time.isAtLeast(now) else { return nil }
         let seconds = now.since(origin.time).secondsValue
         let rate = (fraction - origin.fraction) / seconds

@@ -16,7 +16,7 @@ struct PhaseHistory {
     private(set) var count = 0
 
     init() {
-        let empty = PhaseTiming(phase: .uninitialized, start: .zero, duration: .zero)
+        let empty = PhaseTiming(phase: .uninitialized, start: .inlineZero, duration: .inlineZero)
         slots = (empty, empty, empty, empty, empty, empty, empty, empty)
     }
 

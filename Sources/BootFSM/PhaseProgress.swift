@@ -25,7 +25,7 @@ public struct PhaseProgress: Sendable, Equatable {
         itemsTotal: UInt64 = 0,
         bytesProcessed: UInt64 = 0,
         bytesTotal: UInt64 = 0,
-        elapsed: Duration = .zero
+        elapsed: Duration = Duration(attoseconds: 0)
     ) {
         self.percent = percent
         self.message = message
