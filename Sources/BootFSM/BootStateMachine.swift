@@ -185,7 +185,7 @@ public final class BootStateMachine: Sendable {
             state.progress.itemsTotal = progress.itemsTotal
             state.progress.bytesProcessed = progress.bytesProcessed
             state.progress.bytesTotal = progress.bytesTotal
-            state.progress.elapsed = progress.elapsed
+            // (`elapsed` is not kept: every read sets it to the time spent in the phase.)
             if state.progress.message != progress.message {
                 state.progress.message = progress.message
             }

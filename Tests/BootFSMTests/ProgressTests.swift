@@ -24,6 +24,7 @@ struct ProgressTests {
         #expect(progress.percent == 10)
         #expect(progress.message == "opening")
         #expect(progress.elapsed == .seconds(3))
+        #expect(fsm.snapshot().progress.elapsed == .seconds(3))
     }
 
     @Test func etaFromTheObservedRate() throws {
