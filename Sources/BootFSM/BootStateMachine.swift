@@ -106,7 +106,10 @@ public final class BootStateMachine: Sendable {
     /// Everything about the machine at this moment, as one consistent value.
     public func snapshot() -> BootSnapshot {
         let counters = metrics.counters
-        return observe { state, now in state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now) }
+        return observe { state, now in
+            let history = state.historyTimings()
+            return state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now, history: history)
+        }
     }
 
     /// The health report for probes and people: `HealthStatus(snapshot())`, with the history's
@@ -116,8 +119,10 @@ public final class BootStateMachine: Sendable {
         // Made inside the critical section, where the snapshot is inlined: only the report, not the
         // snapshot it is derived from, is copied out.
         return observe { state, now in
-            HealthStatus(state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now),
-                         history: state.historyEntries())
+            let timings = state.historyTimings()
+            let entries = state.historyEntries()
+            return HealthStatus(state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now,
+                                               history: timings), history: entries)
         }
     }
 

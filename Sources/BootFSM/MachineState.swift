@@ -155,7 +155,10 @@ struct MachineState: Sendable {
     }
 
     @inline(__always)
-    mutating func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
+    /// The snapshot at `now`, its history being `history` (``historyTimings()``, made by the caller:
+    /// a mutating call here made the compiler copy the whole state to build the report).
+    func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration,
+                  history: [PhaseTiming]) -> BootSnapshot {
         let status = budgetStatus(budgets: budgets, now: now)
         let phaseElapsed = now.since(phaseStart)
         var progress = self.progress
@@ -180,7 +183,7 @@ struct MachineState: Sendable {
             totalBudgetRemaining: status.totalRemaining,
             phaseBudgetExceeded: failed ? exceededAtFailure.phase : status.phaseExceeded,
             totalBudgetExceeded: failed ? exceededAtFailure.total : status.totalExceeded,
-            history: historyTimings(),
+            history: history,
             counters: counters,
             failureReason: failureReason,
             failedPhase: failedPhase
