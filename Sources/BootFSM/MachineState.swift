@@ -154,9 +154,9 @@ struct MachineState: Sendable {
         return (step, BootError(phase: current, message: reason))
     }
 
-    @inline(__always)
     /// The snapshot at `now`, its history being `history` (``historyTimings()``, made by the caller:
     /// a mutating call here made the compiler copy the whole state to build the report).
+    @inline(__always)
     func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration,
                   history: [PhaseTiming]) -> BootSnapshot {
         let status = budgetStatus(budgets: budgets, now: now)

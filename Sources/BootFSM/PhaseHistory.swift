@@ -43,6 +43,14 @@ struct PhaseHistory {
 
     /// The phases, transformed, in order.
     func map<T>(_ transform: (PhaseTiming) -> T) -> [T] {
-        (0..<count).map { transform(self[$0]) }
+        var result: [T] = []
+        result.reserveCapacity(count)
+        withUnsafePointer(to: slots) { tuple in
+            tuple.withMemoryRebound(to: PhaseTiming.self, capacity: Self.capacity) { timings in
+                for index in 0..<min(count, Self.capacity) { result.append(transform(timings[index])) }
+            }
+        }
+        result.append(contentsOf: overflow.lazy.map(transform))
+        return result
     }
 }
