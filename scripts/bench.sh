@@ -282,8 +282,8 @@ walstore_replay() {
 page_cache_read() {
     "$WAL_BENCH" read "$WORK/wal-src" | sed -n 's/.*read_seconds=\([0-9.e+-]*\).*/\1/p'
 }
-# One replay first, not counted: the first after generating the WAL ran about 1.5 s slower in every run
-# (2.3 to 2.9 s against 1.1 to 1.8 s), and it was always round 1's boot-exporter run.
+# One replay first, not counted: the first after generating the WAL often ran about 1.5 s slower (2.3 to
+# 2.9 s against 1.1 to 1.8 s), and it was always round 1's boot-exporter run.
 log "c. warm-up replay (not counted): $(exporter_replay no 0) s"
 for round in $(seq "$REPLAY_ROUNDS"); do
     kinds=(plain scraped walstore read)
