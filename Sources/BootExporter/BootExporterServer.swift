@@ -68,14 +68,14 @@ public final class BootExporterServer: Sendable {
     public func stop() {
         beginShutdown()
         guard let running = daemon.withLock({ daemon -> Daemon? in defer { daemon = nil }; return daemon }) else { return }
-        running.stop(gracePeriod: configuration.shutdownGracePeriod, inFlight: connection.inFlight)
+        running.stop(gracePeriod: configuration.shutdownGracePeriod, context: connection)
         connection.logger.info("stopped")
     }
 
     deinit {
         // A server dropped without stop() must not leave libmicrohttpd calling into freed memory.
         if let running = daemon.withLock({ $0 }) {
-            running.stop(gracePeriod: .zero, inFlight: connection.inFlight)
+            running.stop(gracePeriod: .zero, context: connection)
         }
     }
 }
@@ -96,6 +96,8 @@ final class ConnectionContext: Sendable {
     let logger: Logger
     /// Requests begun and not yet completed.
     let inFlight = Atomic<Int>(0)
+    /// Set when the server stops: new connections are closed as soon as they are accepted.
+    let refusingConnections = Atomic<Bool>(false)
     /// The last message libmicrohttpd logged, to explain a failed start.
     let lastLibraryMessage = Mutex<String?>(nil)
     /// Added to every response.
@@ -189,22 +191,30 @@ private struct Daemon: @unchecked Sendable {
         var options = options
         options.append(MHD_OptionItem(option: MHD_OPTION.END, value: 0, ptr_value: nil))
         context.lastLibraryMessage.withLock { $0 = nil }
+        context.refusingConnections.store(false, ordering: .releasing)  // a server started again after a stop
         return options.withUnsafeBufferPointer { items in
-            bootfsm_mhd_start_daemon(flags, port, accessHandler, Unmanaged.passUnretained(context).toOpaque(),
-                                     items.baseAddress)
+            let contextPointer = Unmanaged.passUnretained(context).toOpaque()
+            return bootfsm_mhd_start_daemon(flags, port, acceptPolicy, contextPointer, accessHandler, contextPointer,
+                                            items.baseAddress)
         }
     }
 
-    /// Quiesces, waits for in-flight requests (at most `gracePeriod`), then stops and frees.
-    func stop(gracePeriod: Duration, inFlight: borrowing Atomic<Int>) {
-        let listener = MHD_quiesce_daemon(handle)
+    /// Refuses new connections, waits for in-flight requests (at most `gracePeriod`), then stops
+    /// and frees.
+    ///
+    /// New connections are refused by the accept policy rather than by `MHD_quiesce_daemon`: with
+    /// epoll and libmicrohttpd's own threads, quiescing races the worker threads, which also take
+    /// the listening socket out of their epoll set, and the loser of that race aborts the process
+    /// ("Failed to remove listen FD from epoll set", an open libmicrohttpd defect). It happened here
+    /// while a test stopped a server.
+    func stop(gracePeriod: Duration, context: ConnectionContext) {
+        context.refusingConnections.store(true, ordering: .releasing)
         let clock = ContinuousClock()
         let deadline = clock.now + gracePeriod
-        while inFlight.load(ordering: .acquiring) > 0 && clock.now < deadline {
+        while context.inFlight.load(ordering: .acquiring) > 0 && clock.now < deadline {
             usleep(2_000)
         }
         MHD_stop_daemon(handle)
-        if listener >= 0 { close(listener) }
         logger.deallocate()
         strings.forEach { string in
             memset(string, 0, strlen(string))
@@ -248,6 +258,13 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         fields: ConnectionFields(connection: connection)
     )
     return queue(context.router.respond(to: request), on: connection, headers: context.responseHeaders)
+}
+
+/// Whether to keep a connection just accepted: every one until the server stops.
+private let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
+    guard let cls else { return MHD_Result.YES }
+    let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
+    return context.refusingConnections.load(ordering: .acquiring) ? MHD_Result.NO : MHD_Result.YES
 }
 
 /// Called when a request ends, answered or not.

@@ -45,10 +45,11 @@ static inline struct MHD_OptionItem bootfsm_mhd_completed_option(MHD_RequestComp
 /// `MHD_start_daemon` with its options passed as an `MHD_OPTION_END`-terminated array.
 static inline struct MHD_Daemon *bootfsm_mhd_start_daemon(
     unsigned int flags, uint16_t port,
+    MHD_AcceptPolicyCallback accept_policy, void *accept_policy_context,
     MHD_AccessHandlerCallback handler, void *handler_context,
     const struct MHD_OptionItem *options
 ) {
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_context,
+    return MHD_start_daemon(flags, port, accept_policy, accept_policy_context, handler, handler_context,
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 

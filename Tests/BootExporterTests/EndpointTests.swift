@@ -3,6 +3,7 @@
 @testable import BootExporter
 import BootFSM
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Endpoints")
@@ -199,5 +200,74 @@ struct EndpointTests {
         #expect(server.port == nil)
         #expect(throws: (any Error).self) { try HTTPTestClient(port: port).request("GET", "/livez") }
         #expect(idle.isClosedByPeer(), "idle keep-alive connections are closed at stop")
+    }
+
+    /// While a stop waits for a request in flight, connections that arrive are closed unanswered,
+    /// and the stop still ends after its grace period.
+    @Test func aStoppingServerRefusesNewConnections() throws {
+        let server = BootExporterServer(machine: BootStateMachine(),
+                                        configuration: ExporterConfiguration(host: "127.0.0.1", port: 0,
+                                                                             shutdownGracePeriod: .seconds(1)))
+        try server.start()
+        let port = try #require(server.port)
+        // Headers without the body they announce: the request stays in flight.
+        let holder = try HTTPTestClient(port: port)
+        try holder.send("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n")
+        #expect(try HTTPTestClient(port: port).request("GET", "/livez").status == 200)
+        let stopped = DispatchSemaphore(value: 0)
+        let started = ContinuousClock.now
+        // A thread of its own: the global queue may be busy with the other tests' clients.
+        Thread.detachNewThread {
+            server.stop()
+            stopped.signal()
+        }
+        // `port` turns nil as the stop begins; the connections are refused right after.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while server.port != nil && ContinuousClock.now < deadline { usleep(1_000) }
+        usleep(100_000)
+        // The listening socket is still open, so the connection is made, and then closed unanswered.
+        #expect(throws: (any Error).self) { try HTTPTestClient(port: port).request("GET", "/livez") }
+        stopped.wait()
+        #expect(ContinuousClock.now - started >= .milliseconds(900), "the stop waited for the request in flight")
+        #expect(holder.isClosedByPeer())
+    }
+
+    /// Stopping while clients keep connecting and scraping, again and again: every response that
+    /// arrives is whole, and the process goes on.
+    @Test func stoppingUnderLoadNeitherAbortsNorCutsResponses() throws {
+        for _ in 0..<12 {
+            let server = BootExporterServer(machine: try drivenMachine(to: .recovering),
+                                            configuration: ExporterConfiguration(host: "127.0.0.1", port: 0, threads: 2,
+                                                                                 shutdownGracePeriod: .milliseconds(200)))
+            try server.start()
+            let port = try #require(server.port)
+            let stopping = Atomic<Bool>(false)
+            let answered = Atomic<Int>(0)
+            let cut = Atomic<Int>(0)
+            let clients = DispatchGroup()
+            for _ in 0..<3 {
+                DispatchQueue.global().async(group: clients) {
+                    while !stopping.load(ordering: .relaxed) {
+                        guard let client = try? HTTPTestClient(port: port) else { continue }
+                        for _ in 0..<4 {
+                            guard let response = try? client.request("GET", "/metrics") else { break }
+                            if response.status == 200, response.text.hasSuffix("\n") {
+                                answered.wrappingAdd(1, ordering: .relaxed)
+                            } else {
+                                cut.wrappingAdd(1, ordering: .relaxed)
+                            }
+                        }
+                    }
+                }
+            }
+            // Stopped once the clients are being answered (within 10 s: the suites run side by side).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while answered.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline { usleep(1_000) }
+            server.stop()
+            stopping.store(true, ordering: .relaxed)
+            clients.wait()
+            #expect(answered.load(ordering: .relaxed) > 0)
+            #expect(cut.load(ordering: .relaxed) == 0)
+        }
     }
 }
