@@ -85,12 +85,17 @@ def parse_benchmark(paths):
     `Debug results for NAME:`, then per metric `Metric name:` and HdrHistogram rows `value percentile …`.
     Of several runs, each time figure is the lowest (as the seed's are) and each allocation count the
     highest."""
-    figures = {}
-    for path in paths:
-        for key, value in parse_benchmark_run(path).items():
+    print_best(parse_benchmark_run(path) for path in paths)
+
+
+def print_best(runs):
+    """Prints, of several runs' `key: value` figures, the lowest time and the highest allocation count."""
+    best = {}
+    for figures in runs:
+        for key, value in figures.items():
             keep = max if key.endswith("_mallocs") else min
-            figures[key] = keep(value, figures.get(key, value))
-    for key, value in figures.items():
+            best[key] = keep(value, best.get(key, value))
+    for key, value in best.items():
         print(f"{key}={value}")
 
 
@@ -127,14 +132,15 @@ def parse_benchmark_run(path):
 def parse_seed(paths):
     """The seed harness prints `seed_<name>_ns…=value` lines; of several runs, the lowest of each (the
     seed's best), as the port's figures are its best (`parse_benchmark`)."""
-    best = {}
-    for path in paths:
+    def run(path):
+        figures = {}
         for line in open(path):
             key, _, value = line.strip().partition("=")
             if key.startswith("seed_") and value:
-                best[key] = min(float(value), best.get(key, float("inf")))
-    for key, value in best.items():
-        print(f"{key}={value}")
+                figures[key] = float(value)
+        return figures
+
+    print_best(run(path) for path in paths)
 
 
 def load(path):

@@ -29,24 +29,15 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// The seed's name for the phase (`"init"`, `"recover"`, `"readonly_recovery"`, …), used as the
     /// `phase` label of every metric and in the health JSON.
-    public var name: String {
-        switch self {
-        case .uninitialized: "uninitialized"
-        case .initializing: "init"
-        case .migrating: "migrate"
-        case .recovering: "recover"
-        case .warmingUp: "warmup"
-        case .ready: "ready"
-        case .readOnlyRecovery: "readonly_recovery"
-        case .forceRecovery: "force_recovery"
-        case .shuttingDown: "shutting_down"
-        case .failed: "failed"
-        }
-    }
+    public var name: String { Self.names[Int(rawValue)] }
 
-    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON). The
-    /// same list as ``name``'s, twice because neither can be made from the other without allocating
-    /// (`"readonly_recovery"` is too long for a small string); a test checks they agree.
+    /// Every phase's name, by raw value, made once from ``staticName``. (Made at each use instead,
+    /// `"readonly_recovery"`, too long for a small string, would be allocated every time; no hot
+    /// path reads `name`: the health JSON copies ``staticName``, the exposition its templates.)
+    private static let names = allCases.map { $0.staticName.description }
+
+    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON); the
+    /// one list of the names.
     package var staticName: StaticString {
         switch self {
         case .uninitialized: "uninitialized"

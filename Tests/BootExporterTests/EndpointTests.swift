@@ -233,8 +233,9 @@ struct EndpointTests {
     }
 
     /// Stopping while clients keep connecting and scraping, again and again: every response that
-    /// arrives is whole, and the process goes on.
-    @Test func stoppingUnderLoadNeitherAbortsNorCutsResponses() throws {
+    /// arrives is whole, and the process goes on. (It did not reproduce the abort that quiescing
+    /// caused, which needs rarer timing; `aStoppingServerRefusesNewConnections` checks the refusal.)
+    @Test func stoppingUnderLoadCutsNoResponse() throws {
         for _ in 0..<12 {
             let server = BootExporterServer(machine: try drivenMachine(to: .recovering),
                                             configuration: ExporterConfiguration(host: "127.0.0.1", port: 0, threads: 2,

@@ -98,7 +98,6 @@ fn measure_progress(name: &str, message: Option<&str>) {
 }
 
 fn main() {
-
     let recorder = recovering_machine();
     measure("recordWALProgress", KILO, || {
         for _ in 0..KILO {
