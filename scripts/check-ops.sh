@@ -94,7 +94,8 @@ cp alerts/boot-alerts.yml "$WORK/etc-prometheus/rules/"
 check "promtool check config docker/prometheus.yml (with the compose layout)" \
     promtool check config "$WORK/etc-prometheus/prometheus.yml"
 check "promtool check rules alerts/boot-alerts.yml" promtool check rules alerts/boot-alerts.yml
-check "promtool test rules alerts/boot-alerts.test.yml" promtool test rules alerts/boot-alerts.test.yml
+check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml" \
+    promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml
 check "amtool check-config docker/alertmanager.yml" amtool check-config docker/alertmanager.yml
 check "promtool check rules on the PrometheusRule's rules" \
     bash -c "python3 -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))[\"spec\"], sys.stdout)' \

@@ -59,6 +59,16 @@ def check_dashboard(report, name, dashboard, other_uid=None):
         report.check(v.get("type") == "query" and v.get("datasource") == DATASOURCE and query,
                      f"{tag}: variable {var} is a query on the datasource variable ({query})")
 
+    # `up` exists for every scrape target of every job: a variable that selects it must not turn "All" into
+    # `.*`, or the panel counts the targets of every job (Grafana's All without allValue is the list of the
+    # variable's own values: the jobs that export boot metrics).
+    widened = sorted({f"{p.get('title')}: ${var}" for p, t in dq.targets(dashboard)
+                      for selector in re.findall(r"\bup\{([^}]*)\}", t["expr"])
+                      for var in re.findall(r"\bjob\s*=~\s*\"\$\{?(\w+)", selector)
+                      if variables.get(var, {}).get("allValue") in (".*", ".+")})
+    report.check(not widened, f"{tag}: no `up` selector widened to every job by a variable's All value",
+                 "; ".join(widened))
+
     bad = [(p, v) for p, v in datasource_refs(dashboard) if v not in (DATASOURCE, GRAFANA_BUILTIN)]
     report.check(not bad, f"{tag}: no hard-coded data source (every reference is ${{datasource}})",
                  "; ".join(f"{p} = {v}" for p, v in bad[:5]))
