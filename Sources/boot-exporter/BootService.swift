@@ -16,14 +16,18 @@ final class BootService: Service, Sendable {
     let logger: Logger
     let boot: StoreBoot
     let generateRecords: Int
+    /// How long a failed boot is served before the service ends (`nil`: until graceful shutdown).
+    let exitAfterFailure: Duration?
     private let failure = Mutex<String?>(nil)
 
-    init(fsm: BootStateMachine, server: BootExporterServer, logger: Logger, options: StoreBoot.Options, generateRecords: Int) {
+    init(fsm: BootStateMachine, server: BootExporterServer, logger: Logger, options: StoreBoot.Options, generateRecords: Int,
+         exitAfterFailure: Duration? = nil) {
         self.fsm = fsm
         self.server = server
         self.logger = logger
         self.boot = StoreBoot(fsm: fsm, options: options)
         self.generateRecords = generateRecords
+        self.exitAfterFailure = exitAfterFailure
     }
 
     /// Why the process should exit with status 1, if it should.
@@ -35,7 +39,15 @@ final class BootService: Service, Sendable {
         } onGracefulShutdown: { [boot] in
             boot.requestStop()
         }
-        try? await gracefulShutdown()
+        if outcome == nil, let delay = exitAfterFailure, exitFailure != nil {
+            // A failed boot is served a while (Prometheus scrapes the reason, /health says it), then
+            // the process exits 1. Under Kubernetes that restart is the only prompt one: liveness is
+            // not probed until the startup probe passes, and /startupz fails while the boot is failed.
+            logger.notice("exiting after the failed boot", metadata: ["after_seconds": "\(delay.secondsValue)"])
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+        } else {
+            try? await gracefulShutdown()
+        }
         server.beginShutdown()
         guard let outcome else { return }
         do {

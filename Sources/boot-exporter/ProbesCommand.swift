@@ -61,7 +61,8 @@ struct ProbeStanza {
         }
         return """
         # Budgets from a \(startupProbeSeconds) s startup probe: init \(names[0]), migrate \(names[1]), recover \(names[2]), warmup \(names[3]), total \(names[4]).
-        # Run boot-exporter with --boot.startup-probe-seconds \(startupProbeSeconds).
+        # Run boot-exporter with --boot.startup-probe-seconds \(startupProbeSeconds) --boot.exit-after-failure 30s.
+        # (Liveness is not probed before the startup probe passes: a failed boot is restarted by its exit.)
 
         """
             + probe("startupProbe", "/startupz", period: periodSeconds, failures: failureThreshold)

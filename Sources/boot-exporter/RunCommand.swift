@@ -30,6 +30,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("generate.records"), help: "Records of the WAL generated into an empty data directory.")
     var generateRecords = 200_000
 
+    @Option(name: .customLong("boot.exit-after-failure"),
+            help: "After a failed boot, serve the failure this long (so Prometheus scrapes it), then exit 1 so that the container is restarted (default: serve it until SIGTERM).")
+    var exitAfterFailure: DurationArgument?
+
     func validate() throws {
         guard generateRecords >= 0 else { throw ValidationError("--generate.records must not be negative") }
     }
@@ -51,15 +55,18 @@ struct RunCommand: AsyncParsableCommand {
             fsm: fsm, server: server, logger: logger,
             options: .init(path: dataDirectory.path, mode: recoveryMode,
                            maxRecordsPerSecond: maxRecordsPerSecond > 0 ? maxRecordsPerSecond : nil),
-            generateRecords: generateRecords
+            generateRecords: generateRecords,
+            exitAfterFailure: exitAfterFailure?.duration
         )
         logger.info("starting", metadata: [
             "version": "\(BootExporterVersion.current)", "data_dir": "\(dataDirectory.path)",
             "recovery_mode": "\(recoveryMode.name)", "budget_policy": "\(boot.budgetPolicy.name)",
         ])
-        // Services stop in reverse order: the boot (shutting_down, checkpoint) before the server.
+        // Services stop in reverse order: the boot (shutting_down, checkpoint) before the server. The
+        // boot service returns early only after a failed boot (--boot.exit-after-failure): the server
+        // then stops gracefully too.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: service)],
+            services: [.init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

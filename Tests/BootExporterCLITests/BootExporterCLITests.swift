@@ -81,6 +81,31 @@ struct BootExporterCLITests {
         #expect(server.stderr.contains("boot-exporter: error: boot failed: budget exceeded in phase recover"))
     }
 
+    @Test("--boot.exit-after-failure: a failed boot is served, then the process exits 1 on its own")
+    func exitAfterFailure() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "20000",
+                                        "--recover.max-records-per-second", "2000", "--boot.budget.recover", "1s",
+                                        "--boot.exit-after-failure", "3s"])
+        let port = try server.listeningPort()
+        var health = (status: 0, body: "")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            health = try httpGet(port: port, "/health")
+            if health.status == 503 { break }
+            usleep(100_000)
+        }
+        // Served while failed: Prometheus gets to scrape why.
+        #expect(health.status == 503)
+        #expect(health.body.contains(#""failure_reason":"budget exceeded in phase recover (budget 1 s)""#))
+        #expect(try httpGet(port: port, "/metrics").body.contains("boot_failure_info{"))
+        // No signal: the process ends by itself, with the status of a failed boot.
+        #expect(server.wait(timeout: .seconds(30)) == 1)
+        #expect(server.stderr.contains("exiting after the failed boot"))
+        #expect(server.stderr.contains("boot-exporter: error: boot failed: budget exceeded in phase recover"))
+    }
+
     @Test("a second process on the same data directory gets a clear error and exits non-zero")
     func lockContention() throws {
         let data = temporaryPath()
@@ -140,6 +165,7 @@ struct BootExporterCLITests {
         (["--web.listen-address", "nonsense"], Int32(2), "invalid listen address"),
         (["--web.listen-address", ":99999"], 2, "port must be a number"),
         (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover"),
+        (["--boot.exit-after-failure", "soon"], 2, "boot.exit-after-failure"),
         (["--recovery-mode", "yolo"], 2, "recovery-mode"),
         (["--no-such-flag"], 2, "no-such-flag"),
         (["generate", "--records", "-5"], 2, "records"),
@@ -311,7 +337,7 @@ struct BootExporterCLITests {
         let seconds64 = { (d: Duration) in d.components.seconds }
         #expect(lines[0].contains("init \(format(seconds64(budgets.initBudget)))"))
         #expect(lines[0].contains("recover \(format(seconds64(budgets.recoverBudget)))"))
-        #expect(lines[1] == "# Run boot-exporter with --boot.startup-probe-seconds \(seconds).")
+        #expect(lines[1] == "# Run boot-exporter with --boot.startup-probe-seconds \(seconds) --boot.exit-after-failure 30s.")
         let threshold = try #require(lines.first { $0.contains("failureThreshold") }.flatMap { UInt64($0.split(separator: " ").last!) })
         #expect(threshold * period >= UInt64(seconds64(budgets.totalBudget)))
         #expect(threshold * period < UInt64(seconds64(budgets.totalBudget)) + period)

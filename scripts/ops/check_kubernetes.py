@@ -66,6 +66,14 @@ def main():
 
     startup = container.get("startupProbe", {})
     period, threshold = startup.get("periodSeconds", 10), startup.get("failureThreshold", 3)
+    # Liveness waits for the startup probe, which fails while the boot is failed: only the process exiting
+    # restarts a boot that failed early. Long enough for a scrape or two, well inside the startup window.
+    exit_flag = [a for a in args if a.startswith("--boot.exit-after-failure")]
+    exit_match = re.fullmatch(r"--boot\.exit-after-failure=(\d+)s", exit_flag[0]) if exit_flag else None
+    scrape = int(re.sub(r"s$", "", str(sm["spec"]["endpoints"][0].get("interval", "30s"))))
+    report.check(exit_match and scrape <= int(exit_match.group(1)) < period * threshold,
+                 f"StatefulSet: args carry --boot.exit-after-failure=Ns, at least one scrape ({scrape} s) and within "
+                 f"the startup window ({exit_flag})")
     report.check(threshold == math.ceil(n / period) and period * threshold >= n,
                  f"StatefulSet: startup probe allows {period} s × {threshold} = {period * threshold} s for N = {n}")
     paths = {k: container.get(k, {}).get("httpGet", {}).get("path") for k in PROBE_KEYS}
