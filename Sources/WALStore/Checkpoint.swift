@@ -40,6 +40,9 @@ struct Checkpoint: Equatable {
                   (1...3).contains(version),
                   let lsn = reader.u64(), let nextTxID = reader.u64(), let generation = reader.u64(),
                   let pageCount = reader.u32(), let hotCount = reader.u32() else { return nil }
+            // (Bounded, so that the next LSN, transaction id or generation never overflows.)
+            guard lsn < WALRecord.maxSequence, nextTxID < WALRecord.maxSequence,
+                  generation < WALRecord.maxSequence else { return nil }
             let idsSize = 8 * (Int(pageCount) + Int(hotCount))
             let crcSize = version >= 2 ? 4 : 0
             guard reader.remaining == idsSize + crcSize else { return nil }

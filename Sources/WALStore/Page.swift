@@ -212,13 +212,15 @@ struct PageView {
     var used: Int { Int(load16(18)) }
 
     /// Fills the slot index from the `count` tuples in the first `used` tuple bytes; `false` if
-    /// they do not add up to `used` bytes, or name a slot twice or out of range.
+    /// they do not add up to `used` bytes, name a slot twice or out of range, or hold a value longer
+    /// than ``Page/maxValueSize``.
     func indexTuples(count: Int, used: Int) -> Bool {
         var offset = Page.headerSize
         for _ in 0..<count {
             guard offset + 2 <= Page.headerSize + used else { return false }
             let slot = byte(offset)
-            guard slot < Page.slotCount, slotOffsets[Int(slot)] == 0 else { return false }
+            // A value longer than a put can write would leave a full page no room for the next put.
+            guard slot < Page.slotCount, slotOffsets[Int(slot)] == 0, byte(offset + 1) <= Page.maxValueSize else { return false }
             slotOffsets[Int(slot)] = UInt16(offset)
             offset += 2 + Int(byte(offset + 1))
         }

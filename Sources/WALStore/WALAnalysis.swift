@@ -56,7 +56,7 @@ struct WALAnalysis {
         var resynchronized = false
         func validLater(_ segment: Int) throws(StoreError) -> Bool {
             if let known = laterHaveFrames[segment] { return known }
-            let answer = try Self.laterSegmentsHaveFrames(segments, after: segment)
+            let answer = try Self.laterSegmentsHaveFrames(segments, after: segment, lsnAbove: previous)
             laterHaveFrames[segment] = answer
             return answer
         }
@@ -68,20 +68,25 @@ struct WALAnalysis {
                 continue
             }
             let bytes = try buffer.read(segment.path)
-            guard segment.hasValidHeader(bytes) else {
+            var offset = WALSegment.headerSize
+            if !segment.hasValidHeader(bytes) {
                 let reason = bytes.count < WALSegment.headerSize ? "segment header cut short" : "bad segment header"
-                let validAfter = try validLater(segmentNumber)
-                if mode == .force, validAfter {
-                    // The whole segment is a damaged stretch: skip it, keep it on disk.
-                    skippedRecords += 1
-                    transactions.skip()
-                    resynchronized = true
+                // Frames that check out in the segment's own body, or in a later segment, make the header
+                // damage in the middle of the log, never a torn end to cut off.
+                let resume = Self.nextValidFrame(bytes, after: WALSegment.headerSize - 1, lsnAbove: previous)
+                var validAfter = resume != nil
+                if !validAfter { validAfter = try validLater(segmentNumber) }
+                guard mode == .force, validAfter else {
+                    try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
                     continue nextSegment
                 }
-                try stop(at: 0, in: segmentNumber, reason: reason, validAfter: validAfter, mode: mode, path: segment.path)
-                continue nextSegment
+                // The header is a damaged stretch: skip it, and the frames up to the first that checks out.
+                skippedRecords += 1
+                transactions.skip()
+                resynchronized = true
+                guard let resume else { continue nextSegment }
+                offset = resume
             }
-            var offset = WALSegment.headerSize
             var spanStart = offset
             while offset < bytes.count {
                 let parsed = WALFrame.parse(bytes, at: offset)
@@ -116,7 +121,14 @@ struct WALAnalysis {
                 case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
                 }
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
-                let resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
+                // After a gap the frame here checks out: the log resumes with it. Otherwise, with the
+                // next frame that checks out.
+                let resume: Int?
+                if case .frame(let frame) = parsed, frame.lsn > previous {
+                    resume = offset
+                } else {
+                    resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
+                }
                 var validAfter = resume != nil
                 if !validAfter { validAfter = try validLater(segmentNumber) }
                 if mode == .force, validAfter {
@@ -155,14 +167,17 @@ struct WALAnalysis {
         return nil
     }
 
-    /// Whether any segment after `segment` starts with a valid header and frame. A segment that
-    /// cannot be read is an error, never a "no": what follows may be truncated or removed.
-    private static func laterSegmentsHaveFrames(_ segments: [WALSegment], after segment: Int) throws(StoreError) -> Bool {
+    /// Whether any segment after `segment` holds a frame that checks out with an LSN above `lsn`,
+    /// anywhere in it (whatever its header and the bytes before the frame). A segment that cannot be
+    /// read is an error, never a "no": what follows may be truncated or removed.
+    private static func laterSegmentsHaveFrames(_ segments: [WALSegment], after segment: Int, lsnAbove lsn: UInt64) throws(StoreError) -> Bool {
         for later in segments[(segment + 1)...] {
             let valid = try later.withContents { (bytes) throws(StoreError) -> Bool in
-                guard later.hasValidHeader(bytes) else { return false }
-                if case .frame = WALFrame.parse(bytes, at: WALSegment.headerSize) { return true }
-                return false
+                if later.hasValidHeader(bytes), case .frame(let frame) = WALFrame.parse(bytes, at: WALSegment.headerSize),
+                   frame.lsn > lsn {
+                    return true
+                }
+                return nextValidFrame(bytes, after: WALSegment.headerSize - 1, lsnAbove: lsn) != nil
             }
             if valid { return true }
         }

@@ -38,6 +38,11 @@ public struct WALRecord: Sendable, Equatable {
     static let frameHeaderSize = 8
     /// Bytes of the body before the payload: LSN, transaction id and kind.
     static let bodyHeaderSize = 17
+    /// LSNs, transaction ids and indexes (segments, page-file generations) from this value up are
+    /// corruption: no store gets there (2^62 records at a billion a second take 146 years), and
+    /// refusing them keeps every `+ 1` on a value read from disk from overflowing.
+    static let maxSequence: UInt64 = 1 << 62
+
     /// The largest body a valid frame can have; anything longer is corruption.
     static let maxBodySize = bodyHeaderSize + 8 + 1 + 1 + Int(Page.maxValueSize)
 
@@ -112,9 +117,10 @@ struct WALFrame {
             guard CRC32C.checksum(UnsafeRawBufferPointer(start: body, count: bodyLength)) == crc else { return .corrupt }
         }
         guard let kind = WALRecord.Kind(rawValue: body.load(fromByteOffset: 16, as: UInt8.self)) else { return .corrupt }
-        var parsed = WALFrame(lsn: UInt64(littleEndian: body.loadUnaligned(as: UInt64.self)),
-                              txid: UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                              kind: kind, pageID: 0, slot: 0,
+        let lsn = UInt64(littleEndian: body.loadUnaligned(as: UInt64.self))
+        let txid = UInt64(littleEndian: body.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        guard lsn < WALRecord.maxSequence, txid < WALRecord.maxSequence else { return .corrupt }
+        var parsed = WALFrame(lsn: lsn, txid: txid, kind: kind, pageID: 0, slot: 0,
                               value: UnsafeRawBufferPointer(start: nil, count: 0),
                               size: WALRecord.frameHeaderSize + bodyLength)
         // After the body's header (17 bytes): page u64, slot u8, then for a put: count u8, value.

@@ -24,13 +24,18 @@ struct WALSegment {
         return bytes
     }
 
-    /// The segments of `walDirectory`, in order. Other files are ignored.
+    /// The segments of `walDirectory`, in order. Other files are ignored; a segment name beyond
+    /// ``WALRecord/maxSequence`` is an error (the next segment's index would overflow).
     static func list(_ walDirectory: String) throws(StoreError) -> [WALSegment] {
         guard FileIO.isDirectory(walDirectory) else { return [] }
-        return try FileIO.list(walDirectory).compactMap { name in
-            guard name.hasSuffix(".wal"), name.count == 20, let index = UInt64(name.prefix(16), radix: 16) else { return nil }
-            return WALSegment(index: index, path: FileIO.join(walDirectory, name))
-        }.sorted { $0.index < $1.index }
+        var segments: [WALSegment] = []
+        for name in try FileIO.list(walDirectory) {
+            guard name.hasSuffix(".wal"), name.count == 20, let index = UInt64(name.prefix(16), radix: 16) else { continue }
+            let path = FileIO.join(walDirectory, name)
+            guard index < WALRecord.maxSequence else { throw .corrupt(path: path, reason: "segment index out of range") }
+            segments.append(WALSegment(index: index, path: path))
+        }
+        return segments.sorted { $0.index < $1.index }
     }
 
     /// Reads the segment and hands its bytes to `body`. Read, not mapped: an I/O error (or a file

@@ -97,4 +97,30 @@ struct PageTests {
             #expect(PageView.capacity(ofSizeClass: sizeClass) == capacity)
         }
     }
+
+    /// A page whose checksum holds but whose tuple is longer than a put can write: read as such, a full
+    /// page would have no room left for the next put (redo used to trap on it).
+    @Test func aTupleLongerThanAPutCanWriteIsCorrupt() {
+        func page(valueLength: Int) -> Page? {
+            var bytes = [UInt8](repeating: 0, count: Page.size)
+            func put64(_ value: UInt64, at offset: Int) { for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+            let used = 2 + valueLength
+            put64(7, at: 0)      // id
+            put64(1, at: 8)      // lsn
+            bytes[16] = 1        // count
+            bytes[18] = UInt8(used & 0xFF)
+            bytes[19] = UInt8(used >> 8)
+            bytes[24] = 0        // slot
+            bytes[25] = UInt8(valueLength)
+            for i in 0..<valueLength { bytes[26 + i] = 0x61 }
+            // The CRC covers the header with the CRC field zeroed, then the tuple bytes.
+            var covered = Array(bytes[0..<20]) + [0, 0, 0, 0]
+            covered += bytes[24..<(24 + used)]
+            let crc = CRC32C.checksum(covered)
+            for i in 0..<4 { bytes[20 + i] = UInt8(truncatingIfNeeded: crc >> (8 * i)) }
+            return bytes.withUnsafeBytes { Page(v3: $0) }
+        }
+        #expect(page(valueLength: Int(Page.maxValueSize)) != nil)
+        #expect(page(valueLength: Int(Page.maxValueSize) + 1) == nil)
+    }
 }

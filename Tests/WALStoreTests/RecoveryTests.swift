@@ -192,7 +192,7 @@ struct RecoveryTests {
         }
     }
 
-    @Test("force mode skips a segment with a damaged header and keeps it; normal mode refuses")
+    @Test("force mode skips a damaged segment header, replays the segment's frames and keeps it; normal mode refuses")
     func forceSkipsADamagedSegmentHeader() throws {
         try withTemporaryDirectory { path in
             let summary = try generateStore(at: path, records: 1_500)
@@ -208,6 +208,152 @@ struct RecoveryTests {
             #expect(try WALSegment.list(path + "/wal").count == segments.count, "no segment is removed")
             #expect(report.lastLSN == UInt64(summary.log.count))
             store.close()
+        }
+    }
+
+    /// The transactions force mode applies when the records in `lost` are gone: those with every
+    /// record on one side of it (one open across it, or with records in it, is rolled back).
+    static func survivors(of log: [WALRecord], losing lost: ClosedRange<UInt64>) -> [WALRecord] {
+        let crossing = Dictionary(grouping: log, by: \.txid).filter { _, records in
+            !(records.allSatisfy { $0.lsn < lost.lowerBound } || records.allSatisfy { $0.lsn > lost.upperBound })
+        }
+        return log.filter { crossing[$0.txid] == nil }
+    }
+
+    /// The LSN of the first frame of `segment`.
+    static func firstLSN(_ segment: WALSegment) throws -> UInt64 {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: segment.path))
+        return try bytes.withUnsafeBytes { raw in
+            guard case .frame(let frame) = WALFrame.parse(raw, at: WALSegment.headerSize) else { throw StoreError.corrupt(path: segment.path, reason: "no first frame") }
+            return frame.lsn
+        }
+    }
+
+    @Test("a damaged header on the last segment is damage, never a torn tail: refused, or skipped in force mode")
+    func aDamagedLastSegmentHeaderIsNeverCutOff() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            let last = try #require(segments.last)
+            let firstLost = try Self.firstLSN(last)
+            let file = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
+            try file.write(contentsOf: Data("X".utf8))
+            try file.close()
+
+            let before = try directoryImage(path)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect("\(error!)".contains("bad segment header"))
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+
+            let (readOnly, readOnlyReport) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnlyReport.lastLSN == firstLost - 1)
+            readOnly.close()
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+
+            // Force mode loses only the header: every frame of the segment is replayed; what was open
+            // when the damage was met is rolled back.
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(report.lastLSN == UInt64(summary.log.count))
+            let open = Set(summary.log.filter { $0.lsn < firstLost }.map(\.txid))
+                .subtracting(summary.log.filter { ($0.kind == .commit || $0.kind == .abort) && $0.lsn < firstLost }.map(\.txid))
+            let survivors = summary.log.filter { !open.contains($0.txid) }
+            #expect(try store.contents() == ExpectedState(survivors).tuples)
+            #expect(try WALSegment.list(path + "/wal").count == segments.count, "no segment is removed")
+            store.close()
+        }
+    }
+
+    @Test("damage at the end of one segment and the start of the next: the valid frames after it are never cut off")
+    func damageAcrossASegmentBoundaryIsRefused() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            #expect(segments.count >= 3)
+            let (middle, last) = (segments[segments.count - 2], segments[segments.count - 1])
+            // The last byte of the middle segment (its last frame's payload) and the first frame's length in the last.
+            let middleSize = try FileManager.default.attributesOfItem(atPath: middle.path)[.size] as! UInt64
+            for (file, offset) in [(middle.path, middleSize - 1), (last.path, UInt64(WALSegment.headerSize))] {
+                let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file))
+                try handle.seek(toOffset: offset)
+                let byte = try handle.read(upToCount: 1)![0]
+                try handle.seek(toOffset: offset)
+                try handle.write(contentsOf: Data([byte ^ 0x5A]))
+                try handle.close()
+            }
+            let before = try directoryImage(path)
+            #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+        }
+    }
+
+    @Test("force mode after a gap replays from the first frame after it")
+    func forceResumesAtTheFrameAfterAGap() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 600)
+            let first = try #require(try WALSegment.list(path + "/wal").first)
+            let size = Int(try FileManager.default.attributesOfItem(atPath: first.path)[.size] as! UInt64)
+            // Where each record of the first segment starts.
+            var starts: [Int] = []
+            var offset = WALSegment.headerSize
+            for record in summary.log where offset < size {
+                starts.append(offset)
+                offset += record.encoded.count
+            }
+            // Cut out the three frames before the `begin` of a transaction that commits: losing them
+            // must not lose that transaction (the frame right after a gap used to be skipped too).
+            let committed = Set(summary.log.filter { $0.kind == .commit }.map(\.txid))
+            let index = try #require((10..<(starts.count - 1)).first { index in
+                let record = summary.log[index]
+                return record.kind == .begin && committed.contains(record.txid)
+            })
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: first.path))
+            bytes.removeSubrange(starts[index - 3]..<starts[index])
+            try bytes.write(to: URL(fileURLWithPath: first.path))
+            let lost = summary.log[index - 3].lsn...summary.log[index - 1].lsn
+
+            #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            let expected = ExpectedState(Self.survivors(of: summary.log, losing: lost))
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(report.recordsReplayed == UInt64(summary.log.count - 3))
+            #expect(try store.contents() == expected.tuples)
+            #expect(report.transactionsCommitted == UInt64(expected.committed))
+            store.close()
+        }
+    }
+
+    @Test("LSNs and transaction ids out of range are corruption, not a crash")
+    func sequenceNumbersOutOfRangeAreCorrupt() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 200)
+            // A frame that checks out but whose transaction id is the largest there is: damage, cut as a torn tail.
+            let last = try #require(try WALSegment.list(path + "/wal").last)
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(WALRecord(lsn: UInt64(summary.log.count) + 1, txid: .max, kind: .begin).encoded))
+            try handle.close()
+            let (store, report) = try recoverStore(at: path, mode: .normal)
+            #expect(report.recordsReplayed == UInt64(summary.log.count))
+            #expect(report.tornTail != nil)
+            store.close()
+        }
+        // A format-1 checkpoint (no checksum) whose LSN is the largest there is: refused before migration
+        // could give it a checksum.
+        try withTemporaryDirectory { path in
+            try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("format-1").path, toPath: path)
+            let checkpoint = URL(fileURLWithPath: path + "/checkpoint")
+            var bytes = try Data(contentsOf: checkpoint)
+            bytes.replaceSubrange(8..<16, with: [UInt8](repeating: 0xFF, count: 8))
+            try bytes.write(to: checkpoint)
+            let before = try directoryImage(path)
+            #expect(throws: StoreError.self) {
+                let store = try WALStore.open(path: path, access: .readWrite)
+                defer { store.close() }
+                try store.migrate()
+                _ = try store.recover(RecoveryOptions())
+            }
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
         }
     }
 
