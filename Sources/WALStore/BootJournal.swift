@@ -50,33 +50,85 @@ public final class BootJournal: Sendable {
         var boots: [JournalBoot]
         var fd: Int32
         var bytes: Int
+        /// Set while writing waits for ``startWriting()``.
+        var deferred = false
+        /// The boots recorded by this process start at this index of `boots`.
+        var ownStart = 0
     }
 
     private let path: String
     private let state: Mutex<State>
 
+    /// When a journal opened writable starts writing.
+    public enum Writing: Sendable {
+        /// At once.
+        case immediately
+        /// At ``BootJournal/startWriting()``, once the data directory is the caller's (its lock taken,
+        /// its format known): a process refused the directory must write nothing in it, and another
+        /// process's journal is not ours to append to or cut. Until then changes are kept in memory.
+        case afterLock
+    }
+
     /// Reads the journal of `directory` (absent: empty). With `writable`, the file is opened for
-    /// appending (and created); otherwise nothing is ever written. Returns the journal and the
-    /// warnings about entries it skipped.
-    public static func open(directory: String, writable: Bool) -> (BootJournal, warnings: [String]) {
+    /// appending (and created) as `writing` says; otherwise nothing is ever written. Returns the
+    /// journal and the warnings about entries it skipped.
+    public static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
         let bytes = (try? FileIO.read(path)) ?? []
         var goodLength = 0
         let boots = parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
-        var fd: Int32 = -1
+        var state = State(boots: boots, fd: -1, bytes: goodLength, ownStart: boots.count)
         if writable {
-            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if fd < 0 {
-                warnings.append("cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled")
-            } else if goodLength < bytes.count {
-                // Cut the torn tail off, or every entry appended after it would be unreadable.
-                _ = ftruncate(fd, off_t(goodLength))
-                _ = fdatasync(fd)
+            if writing == .afterLock {
+                state.deferred = true
+            } else if let warning = openForAppending(path: path, goodLength: goodLength, fileLength: bytes.count, into: &state) {
+                warnings.append(warning)
             }
         }
-        let journal = BootJournal(path: path, state: State(boots: boots, fd: fd, bytes: goodLength))
-        return (journal, warnings)
+        return (BootJournal(path: path, state: state), warnings)
+    }
+
+    /// Opens `path` for appending into `state` (cutting a torn tail off); a warning if it cannot.
+    private static func openForAppending(path: String, goodLength: Int, fileLength: Int, into state: inout State) -> String? {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            return "cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled"
+        }
+        if goodLength < fileLength {
+            // Cut the torn tail off, or every entry appended after it would be unreadable.
+            _ = ftruncate(fd, off_t(goodLength))
+            _ = fdatasync(fd)
+        }
+        state.fd = fd
+        state.bytes = goodLength
+        return nil
+    }
+
+    /// Starts writing a journal opened with ``Writing/afterLock``: reads the file again (another
+    /// process may have appended to it meanwhile), puts the boots recorded since after those it holds
+    /// (renumbered), and appends them. Returns warnings about entries skipped in the file; does
+    /// nothing (and returns none) for any other journal, or a second time.
+    public func startWriting() -> [String] {
+        state.withLock { state in
+            guard state.deferred else { return [] }
+            state.deferred = false
+            var warnings: [String] = []
+            let bytes = (try? FileIO.read(path)) ?? []
+            var goodLength = 0
+            let onDisk = Self.parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
+            var own = Array(state.boots[state.ownStart...])
+            let first = (onDisk.last?.attempt ?? 0) + 1
+            for index in own.indices { own[index].attempt = first + UInt64(index) }
+            state.boots = onDisk + own
+            state.ownStart = onDisk.count
+            if let warning = Self.openForAppending(path: path, goodLength: goodLength, fileLength: bytes.count, into: &state) {
+                warnings.append(warning)
+                return warnings
+            }
+            append(own.flatMap(Self.entries(of:)), to: &state)
+            return warnings
+        }
     }
 
     private init(path: String, state: State) {
@@ -136,18 +188,25 @@ public final class BootJournal: Sendable {
         }
     }
 
+    /// The entries that write `boot` as it stands.
+    private static func entries(of boot: JournalBoot) -> [JournalEntry] {
+        var entries = [JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
+        entries += boot.phases.map { JournalEntry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
+        if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
+            entries.append(JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
+                                        outcome: boot.outcome.rawValue, reason: boot.reason))
+        }
+        return entries
+    }
+
     /// Rewrites the file with the last ``keptBoots`` boots, atomically.
     private func compact(_ state: inout State) {
+        let dropped = max(0, state.boots.count - Self.keptBoots)
         state.boots = Array(state.boots.suffix(Self.keptBoots))
+        state.ownStart = max(0, state.ownStart - dropped)
         var bytes: [UInt8] = []
         for boot in state.boots {
-            var entries = [JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
-            entries += boot.phases.map { JournalEntry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
-            if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
-                entries.append(JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
-                                     outcome: boot.outcome.rawValue, reason: boot.reason))
-            }
-            for entry in entries { bytes.appendFrame(entry.json) }
+            for entry in Self.entries(of: boot) { bytes.appendFrame(entry.json) }
         }
         guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
         close(state.fd)

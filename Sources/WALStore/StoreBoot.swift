@@ -10,11 +10,15 @@ public final class StoreBoot: Sendable {
         public var path: String
         public var mode: RecoveryMode
         public var maxRecordsPerSecond: UInt64?
+        /// Called once the store is open: its lock taken and its format known (before migration).
+        public var onOpened: (@Sendable () -> Void)?
 
-        public init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil) {
+        public init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil,
+                    onOpened: (@Sendable () -> Void)? = nil) {
             self.path = path
             self.mode = mode
             self.maxRecordsPerSecond = maxRecordsPerSecond
+            self.onOpened = onOpened
         }
     }
 
@@ -60,6 +64,7 @@ public final class StoreBoot: Sendable {
             initialize: { fsm in
                 fsm.updateProgress(PhaseProgress(message: "opening and locking \(options.path)"))
                 store = try WALStore.open(path: options.path, access: options.mode == .readOnly ? .readOnly : .readWrite)
+                options.onOpened?()
                 try checkStillWanted()
             },
             migrate: { fsm in

@@ -58,10 +58,13 @@ public final class WALStore {
         let directory = DataDirectory(path: path)
         if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectory(path) }
         guard FileIO.isDirectory(path) else { throw .system("open", path) }
-        // A newer directory is refused before anything is written, the lock file included.
-        if let format = try directory.readFormat(), format > DataDirectory.currentFormat {
-            throw .newerFormat(path: path, found: format, supported: DataDirectory.currentFormat)
+        // A newer directory, or one that is not a data directory, is refused before anything is
+        // written, the lock file included (the second check is made again under the lock).
+        let found = try directory.readFormat()
+        if let found, found > DataDirectory.currentFormat {
+            throw .newerFormat(path: path, found: found, supported: DataDirectory.currentFormat)
         }
+        if found == nil, !directory.isMissingOrEmpty { throw .notADataDirectory(path: path) }
         let lock = try DirectoryLock.acquire(directory, exclusive: access == .readWrite)
         // Under the lock: create a store that is missing, or finish one whose creation was cut short.
         if access == .readWrite, directory.isMissingOrEmpty { try directory.create() }

@@ -40,21 +40,29 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        // The journal outlives the process: open it first, so even a boot that fails to create the
-        // store is remembered. A read-only boot writes nothing, not even there.
+        // The journal outlives the process. It is read now, for the metrics of past boots, and written
+        // once the store is open (locked, its format known): a directory refused, or another process's,
+        // is left untouched. A read-only boot writes nothing, not even there.
         let writable = recoveryMode != .readOnly
-        if writable { Self.makeDirectories(dataDirectory.path) }
-        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable)
+        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable, writing: .afterLock)
         for warning in warnings { logger.warning("boot journal", metadata: ["problem": "\(warning)"]) }
         let mode = recoveryMode
         let fsm = boot.makeMachine(logger: logger) { change in
             journal.record(change, mode: mode, wallClock: SystemBootClock().wallClockNow())
         }
+        // The server first: a bad --web.config.file or a port in use ends the run before the data
+        // directory is created.
         let server = try web.startServer(for: fsm, logger: logger, sources: [JournalExposition(journal: journal)])
+        if writable { Self.makeDirectories(dataDirectory.path) }
         let service = BootService(
             fsm: fsm, server: server, logger: logger,
             options: .init(path: dataDirectory.path, mode: recoveryMode,
-                           maxRecordsPerSecond: maxRecordsPerSecond > 0 ? maxRecordsPerSecond : nil),
+                           maxRecordsPerSecond: maxRecordsPerSecond > 0 ? maxRecordsPerSecond : nil,
+                           onOpened: {
+                               for warning in journal.startWriting() where !warnings.contains(warning) {
+                                   logger.warning("boot journal", metadata: ["problem": "\(warning)"])
+                               }
+                           }),
             generateRecords: generateRecords,
             exitAfterFailure: exitAfterFailure?.duration
         )

@@ -116,8 +116,17 @@ struct BootExporterCLITests {
         let second = try BinaryProcess.run(["write", "--data-dir", data, "--transactions", "1"])
         #expect(second.status == 1)
         #expect(second.stderr == "boot-exporter: error: data directory \(data) is locked by another process (pid \(first.process.processIdentifier))\n")
+        // A second `run` fails its boot and writes nothing into the directory, its journal included.
+        let journal = try Data(contentsOf: URL(fileURLWithPath: data + "/journal"))
+        let third = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--boot.exit-after-failure", "0s"])
+        #expect(third.wait(timeout: .seconds(30)) == 1)
+        #expect(third.stderr.contains("is locked by another process"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: data + "/journal")) == journal)
         first.signal(SIGTERM)
         #expect(first.wait() == 0)
+        let history = try BinaryProcess.run(["history", "--data-dir", data])
+        let rows = history.stdout.split(separator: "\n")
+        #expect(rows.count == 2 && rows[1].hasPrefix("1 ") && rows[1].contains("ready"), "\(history.stdout)")
     }
 
     @Test("killed at random points, write never loses a committed transaction")
@@ -241,6 +250,20 @@ struct BootExporterCLITests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("is not a boot-exporter data directory"))
         #expect(try String(contentsOfFile: other + "/notes.txt", encoding: .utf8) == "keep me")
+        // Under run too: refused, and nothing is added to it (no journal).
+        let runRefused = try BinaryProcess(["--data-dir", other, "--web.listen-address", "127.0.0.1:0", "--boot.exit-after-failure", "0s"])
+        #expect(runRefused.wait(timeout: .seconds(30)) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: other) == ["notes.txt"])
+        // A newer format is refused and left untouched.
+        let newer = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: newer) }
+        #expect(try BinaryProcess.run(["generate", "--data-dir", newer, "--records", "10"]).status == 0)
+        try "format=4\n".write(toFile: newer + "/FORMAT", atomically: false, encoding: .utf8)
+        let image = try FileManager.default.contentsOfDirectory(atPath: newer).sorted()
+        let runNewer = try BinaryProcess(["--data-dir", newer, "--web.listen-address", "127.0.0.1:0", "--boot.exit-after-failure", "0s"])
+        #expect(runNewer.wait(timeout: .seconds(30)) == 1)
+        #expect(runNewer.stderr.contains("newer than"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: newer).sorted() == image)
     }
 
     @Test("crash-loop memory: the journal carries attempts and the last failure across restarts")

@@ -45,6 +45,46 @@ struct BootJournalTests {
         }
     }
 
+    @Test("a journal written after the lock writes nothing before it, then follows what others appended meanwhile")
+    func writingAfterTheLock() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let journalFile = path + "/" + BootJournal.fileName
+            // Process B opens the journal (empty) and starts its boot, waiting for the lock…
+            let (late, _) = BootJournal.open(directory: path, writable: true, writing: .afterLock)
+            let clock = ManualBootClock()
+            let fsm = BootStateMachine(clock: clock, onPhaseChange: { late.record($0, mode: .normal, wallClock: .seconds(1_800_000_000)) })
+            try fsm.startBoot()
+            #expect(!FileManager.default.fileExists(atPath: journalFile), "nothing written before the lock")
+            #expect(late.boots.map(\.attempt) == [1])
+            // … while process A, which holds it, journals two boots.
+            do {
+                let (owner, _) = BootJournal.open(directory: path, writable: true)
+                try boot(owner, failing: true)
+                try boot(owner, failing: false)
+            }
+            // B gets the lock: its boot comes after A's, renumbered, and goes on from there.
+            #expect(late.startWriting().isEmpty)
+            #expect(late.startWriting().isEmpty, "a second call does nothing")
+            clock.advance(by: .seconds(1))
+            try fsm.transition(to: .migrating)
+            #expect(late.boots.map(\.attempt) == [1, 2, 3])
+            let (reread, warnings) = BootJournal.open(directory: path, writable: false)
+            #expect(warnings.isEmpty)
+            #expect(reread.boots.map(\.attempt) == [1, 2, 3])
+            #expect(reread.boots.map(\.outcome) == [.failed, .ready, .crashed])
+            #expect(reread.boots[2].phases.map(\.phase) == ["init"])
+        }
+        // Never started (the directory was refused): nothing is ever written.
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let (refused, _) = BootJournal.open(directory: path, writable: true, writing: .afterLock)
+            try boot(refused, failing: true)
+            #expect(refused.boots.map(\.outcome) == [.failed])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).isEmpty)
+        }
+    }
+
     @Test("a boot the process did not finish is remembered as crashed; a torn entry is skipped with a warning")
     func crashesAndTornEntries() throws {
         try withTemporaryDirectory { path in
