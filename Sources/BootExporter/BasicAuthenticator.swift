@@ -68,12 +68,19 @@ final class BasicAuthenticator: Sendable {
         return .allowed
     }
 
-    /// User and password of `Basic <base64(user:password)>`.
+    /// bcrypt reads at most this many bytes of a password: a longer one is refused rather than
+    /// matched on its first 72 bytes.
+    static let maxPasswordBytes = 72
+
+    /// User and password of `Basic <base64(user:password)>`; `nil` when malformed, when either holds
+    /// a NUL (crypt(3) would stop reading the password there, so `secret\0anything` would pass) or
+    /// when the password is longer than bcrypt reads.
     static func credentials(_ authorization: String) -> (String, String)? {
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Base64.decode(parts[1].trimmingSpaces) else { return nil }
-        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+              let decoded = Base64.decode(parts[1].trimmingSpaces), !decoded.contains(0) else { return nil }
+        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
+              decoded.distance(from: colon, to: decoded.endIndex) - 1 <= maxPasswordBytes else { return nil }
         return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self))
     }
 

@@ -50,6 +50,8 @@ public final class BootExporterServer: Sendable {
             guard daemon == nil else { throw .alreadyStarted }
             daemon = try Daemon.start(configuration: configuration, context: connection)
         }
+        // A server started again after a stop is ready to serve again.
+        router.draining.store(false, ordering: .relaxed)
         connection.logger.info("listening", metadata: [
             "address": "\(configuration.host.isEmpty ? "*" : configuration.host):\(port ?? 0)",
             "metrics_path": "\(configuration.metricsPath)",
@@ -58,7 +60,8 @@ public final class BootExporterServer: Sendable {
         ])
     }
 
-    /// Makes `/readyz` fail from now on, ahead of ``stop()``: the first step of a graceful shutdown.
+    /// Makes `/readyz` fail from now on (until started again), ahead of ``stop()``: the first step of
+    /// a graceful shutdown.
     public func beginShutdown() {
         router.draining.store(true, ordering: .relaxed)
     }
@@ -254,7 +257,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     let request = Request(
         method: method.map(Request.Method.init(cString:)) ?? .other,
-        path: url.map { String(cString: $0) } ?? "/",
+        path: url.map { Request.path(ofTarget: String(cString: $0)) } ?? "/",
         fields: ConnectionFields(connection: connection)
     )
     return queue(context.router.respond(to: request), on: connection, headers: context.responseHeaders)

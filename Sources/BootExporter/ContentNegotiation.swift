@@ -64,7 +64,10 @@ enum ContentNegotiation {
                 }
                 let pair = parameter.split(separator: "=", maxSplits: 1)
                 if pair.count == 2, pair[0].trimmed.lowercased() == "version" {
-                    version = String(pair[1].trimmed)
+                    // A parameter's value may be a quoted string (RFC 9110): version="1.0.0".
+                    var value = pair[1].trimmed
+                    if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+                    version = String(value)
                 }
             }
         }

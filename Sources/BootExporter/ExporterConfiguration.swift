@@ -89,6 +89,15 @@ public struct ExporterConfiguration: Sendable {
         min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 4)
     }
 
+    /// Connections at once, in all and from one address (libmicrohttpd takes them as `unsigned int`:
+    /// without a bound a large value wraps, to 0 for 2^32, and the server answers nothing).
+    public static let connectionLimits = 1...1_000_000
+    /// How long a connection may stay idle (libmicrohttpd's whole seconds, `unsigned int`).
+    public static let connectionTimeouts = Duration.seconds(1)...Duration.seconds(86_400)
+    /// Bytes for one connection's request: at least what a request needs, at most what a server
+    /// handling many connections can give each one.
+    public static let connectionMemoryLimits = 4096...(16 * 1024 * 1024)
+
     /// Checks every setting; the error names the first one that is wrong.
     public func validate() throws(ExporterError) {
         guard (0...65_535).contains(port) else {
@@ -99,10 +108,18 @@ public struct ExporterConfiguration: Sendable {
             throw .invalidConfiguration("telemetry path \"\(metricsPath)\" must start with / and not be / or another endpoint's path")
         }
         guard (1...256).contains(threads) else { throw .invalidConfiguration("threads must be 1-256, not \(threads)") }
-        guard connectionLimit >= 1 else { throw .invalidConfiguration("connection limit must be at least 1") }
-        guard perIPConnectionLimit >= 0 else { throw .invalidConfiguration("per-IP connection limit must not be negative") }
-        guard connectionTimeout >= .seconds(1) else { throw .invalidConfiguration("connection timeout must be at least 1s") }
-        guard connectionMemoryLimit >= 4096 else { throw .invalidConfiguration("connection memory limit must be at least 4096 bytes") }
+        guard Self.connectionLimits.contains(connectionLimit) else {
+            throw .invalidConfiguration("connection limit must be 1-\(Self.connectionLimits.upperBound), not \(connectionLimit)")
+        }
+        guard (0...Self.connectionLimits.upperBound).contains(perIPConnectionLimit) else {
+            throw .invalidConfiguration("per-IP connection limit must be 0-\(Self.connectionLimits.upperBound), not \(perIPConnectionLimit)")
+        }
+        guard Self.connectionTimeouts.contains(connectionTimeout) else {
+            throw .invalidConfiguration("connection timeout must be 1s-24h")
+        }
+        guard Self.connectionMemoryLimits.contains(connectionMemoryLimit) else {
+            throw .invalidConfiguration("connection memory limit must be \(Self.connectionMemoryLimits.lowerBound)-\(Self.connectionMemoryLimits.upperBound) bytes, not \(connectionMemoryLimit)")
+        }
         for (user, hash) in basicAuthUsers.sorted(by: { $0.key < $1.key }) {
             guard !user.isEmpty, !user.contains(":") else {
                 throw .invalidConfiguration("basic_auth_users: \"\(user)\" is not a valid user name")

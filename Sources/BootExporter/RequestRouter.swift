@@ -11,6 +11,18 @@ struct Request {
     var method: Method
     var path: String
     var fields: any RequestFields
+
+    /// The path of a request target: `/metrics` as it is, or the path of the absolute form
+    /// `http://host:port/metrics` that HTTP/1.1 servers must also accept (RFC 9112, 3.2.2).
+    static func path(ofTarget target: String) -> String {
+        for scheme in ["http://", "https://"] where target.utf8.count > scheme.utf8.count
+            && target.prefix(scheme.count).lowercased() == scheme {
+            let afterScheme = target.dropFirst(scheme.count)
+            guard let slash = afterScheme.firstIndex(of: "/") else { return "/" }
+            return String(afterScheme[slash...])
+        }
+        return target
+    }
 }
 
 /// Where a request's headers, query arguments and client certificate come from.

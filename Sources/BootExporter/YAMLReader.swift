@@ -24,10 +24,11 @@ enum YAMLNode: Equatable {
 ///
 /// Read: block mappings and sequences (including `- key: value` items and a sequence at its key's
 /// indentation), one-line flow sequences and mappings (`[a, b]`, `{a: b}`), plain, single-quoted
-/// and double-quoted scalars (with their escapes), `~`/`null`/empty values, `#` comments, and a
-/// leading `---`. Refused: tabs in indentation, duplicate keys, anchors, aliases, tags, block
-/// scalars (`|`, `>`), scalars over several lines, flow collections over several lines, and
-/// several documents. (It is here because the full YAML libraries for Swift need Foundation, which
+/// and double-quoted scalars (with their escapes), `~`/`null`/empty values, `#` comments, a
+/// leading `---` on a line of its own and a closing `...`. Refused: tabs in indentation, duplicate
+/// keys, anchors, aliases, tags, block scalars (`|`, `>`), scalars over several lines, flow
+/// collections over several lines, content after `---` or `...` on their line or after `...`,
+/// several documents, and nesting deeper than ``maxDepth``. (It is here because the full YAML libraries for Swift need Foundation, which
 /// alone would more than double the exporter's resident memory.)
 struct YAMLReader {
     struct Failure: Error, CustomStringConvertible {
@@ -43,8 +44,12 @@ struct YAMLReader {
         var text: [UInt8]
     }
 
+    /// Collections nested deeper than this are refused (the reader recurses once per level).
+    static let maxDepth = 64
+
     private var lines: [Line] = []
     private var index = 0
+    private var depth = 0
 
     /// The document in `text`; `.null` when it holds nothing.
     static func read(_ text: String) throws(Failure) -> YAMLNode {
@@ -60,6 +65,7 @@ struct YAMLReader {
     private init(_ text: String) throws(Failure) {
         var number = 0
         var started = false
+        var ended = false
         for raw in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             number += 1
             var bytes = Array(raw)
@@ -72,14 +78,29 @@ struct YAMLReader {
             }
             while let last = content.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { content.removeLast() }
             if content.isEmpty || content.first == UInt8(ascii: "#") { continue }
+            if ended { throw Failure(line: number, message: "only one YAML document is read (content after \"...\")") }
             if indent == 0, Self.isMarker(content, "---") {
                 guard !started else { throw Failure(line: number, message: "only one YAML document is read") }
+                try Self.requireNothingAfterMarker(content, line: number)
                 continue
             }
-            if indent == 0, Self.isMarker(content, "...") { break }
+            if indent == 0, Self.isMarker(content, "...") {
+                try Self.requireNothingAfterMarker(content, line: number)
+                ended = true
+                continue
+            }
             if content.first == UInt8(ascii: "%") { throw Failure(line: number, message: "YAML directives are not read") }
             started = true
             lines.append(Line(number: number, indent: indent, text: content))
+        }
+    }
+
+    /// A document marker's line may hold a comment, nothing else (content there is not read).
+    private static func requireNothingAfterMarker(_ content: [UInt8], line: Int) throws(Failure) {
+        var position = 3
+        while position < content.count, content[position] == UInt8(ascii: " ") { position += 1 }
+        if position < content.count, content[position] != UInt8(ascii: "#") {
+            throw Failure(line: line, message: "content on the line of a document marker is not read; start it on the next line")
         }
     }
 
@@ -94,6 +115,9 @@ struct YAMLReader {
     /// The node whose first line is the current one, at `indent`.
     private mutating func block(indent: Int) throws(Failure) -> YAMLNode {
         let line = lines[index]
+        guard depth < Self.maxDepth else { throw Failure(line: line.number, message: "nested deeper than \(Self.maxDepth) levels") }
+        depth += 1
+        defer { depth -= 1 }
         if Self.isSequenceItem(line.text) { return try sequence(indent: indent) }
         if try Self.splitKey(line.text, line: line.number) != nil { return try mapping(indent: indent) }
         // A lone value: it must be the only line of its block.
@@ -222,6 +246,8 @@ private struct Cursor {
     let text: ArraySlice<UInt8>
     let line: Int
     var position: Int
+    /// Flow collections open at the position.
+    var depth = 0
 
     init(_ text: ArraySlice<UInt8>, line: Int) {
         self.text = text
@@ -268,7 +294,15 @@ private struct Cursor {
         }
     }
 
+    /// Enters a flow collection, refusing one nested too deep.
+    mutating func enter() throws(YAMLReader.Failure) {
+        guard depth < YAMLReader.maxDepth else { throw failure("nested deeper than \(YAMLReader.maxDepth) levels") }
+        depth += 1
+    }
+
     mutating func flowSequence() throws(YAMLReader.Failure) -> YAMLNode {
+        try enter()
+        defer { depth -= 1 }
         position += 1
         var items: [YAMLNode] = []
         skipSpaces()
@@ -284,6 +318,8 @@ private struct Cursor {
     }
 
     mutating func flowMapping() throws(YAMLReader.Failure) -> YAMLNode {
+        try enter()
+        defer { depth -= 1 }
         position += 1
         var entries: [(key: String, value: YAMLNode)] = []
         skipSpaces()

@@ -20,7 +20,9 @@ struct ListenAddress: Equatable {
         guard let colon = text.lastIndex(of: ":") else { throw Failure(text: text, reason: "expected host:port or :port") }
         var host = String(text[..<colon])
         let portText = text[text.index(after: colon)...]
-        guard let port = Int(portText), (0...65_535).contains(port) else {
+        // Digits only: Int() also takes a sign ("+9851", "-0").
+        guard !portText.isEmpty, portText.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              let port = Int(portText), (0...65_535).contains(port) else {
             throw Failure(text: text, reason: "port must be a number from 0 to 65535")
         }
         if host.hasPrefix("[") {

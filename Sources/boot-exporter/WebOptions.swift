@@ -38,10 +38,18 @@ struct WebOptions: ParsableArguments {
             throw ValidationError("--web.telemetry-path must start with / and not be / or another endpoint's path, not \"\(telemetryPath)\"")
         }
         guard (1...256).contains(threads) else { throw ValidationError("--web.threads must be 1-256") }
-        guard maxConnections >= 1 else { throw ValidationError("--web.max-connections must be at least 1") }
-        guard maxConnectionsPerIP >= 0 else { throw ValidationError("--web.max-connections-per-ip must not be negative") }
-        guard connectionTimeout.duration >= .seconds(1) else { throw ValidationError("--web.connection-timeout must be at least 1s") }
-        guard connectionMemoryLimit >= 4096 else { throw ValidationError("--web.connection-memory-limit must be at least 4096") }
+        let limits = ExporterConfiguration.connectionLimits
+        guard limits.contains(maxConnections) else { throw ValidationError("--web.max-connections must be 1-\(limits.upperBound)") }
+        guard (0...limits.upperBound).contains(maxConnectionsPerIP) else {
+            throw ValidationError("--web.max-connections-per-ip must be 0-\(limits.upperBound)")
+        }
+        guard ExporterConfiguration.connectionTimeouts.contains(connectionTimeout.duration) else {
+            throw ValidationError("--web.connection-timeout must be 1s-24h")
+        }
+        let memory = ExporterConfiguration.connectionMemoryLimits
+        guard memory.contains(connectionMemoryLimit) else {
+            throw ValidationError("--web.connection-memory-limit must be \(memory.lowerBound)-\(memory.upperBound)")
+        }
     }
 
     func parsedAddress() throws -> ListenAddress {

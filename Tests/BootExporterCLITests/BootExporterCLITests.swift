@@ -175,6 +175,12 @@ struct BootExporterCLITests {
         (["--web.listen-address", ":99999"], 2, "port must be a number"),
         (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover"),
         (["--boot.exit-after-failure", "soon"], 2, "boot.exit-after-failure"),
+        // libmicrohttpd takes these as unsigned int: unbounded, 2^32 wrapped to 0 and nothing was answered.
+        (["--web.max-connections", "4294967296"], 2, "web.max-connections"),
+        (["--web.max-connections-per-ip", "4294967296"], 2, "web.max-connections-per-ip"),
+        (["--web.connection-memory-limit", "1000000000000"], 2, "web.connection-memory-limit"),
+        (["--web.connection-timeout", "100000d"], 2, "web.connection-timeout"),
+        (["--web.listen-address", "127.0.0.1:+9851"], 2, "listen address"),
         (["--recovery-mode", "yolo"], 2, "recovery-mode"),
         (["--no-such-flag"], 2, "no-such-flag"),
         (["generate", "--records", "-5"], 2, "records"),

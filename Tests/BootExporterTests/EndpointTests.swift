@@ -202,6 +202,31 @@ struct EndpointTests {
         #expect(idle.isClosedByPeer(), "idle keep-alive connections are closed at stop")
     }
 
+    @Test("a request target in absolute form is served as its path")
+    func absoluteFormTargets() throws {
+        #expect(Request.path(ofTarget: "/metrics") == "/metrics")
+        #expect(Request.path(ofTarget: "http://127.0.0.1:9851/metrics") == "/metrics")
+        #expect(Request.path(ofTarget: "HTTPS://db-0/readyz?verbose") == "/readyz?verbose")
+        #expect(Request.path(ofTarget: "http://db-0") == "/")
+        try withServer(try drivenMachine(to: .ready)) { _, port in
+            let client = try HTTPTestClient(port: port)
+            #expect(try client.request("GET", "http://127.0.0.1:\(port)/readyz").status == 200)
+            #expect(try client.request("GET", "http://127.0.0.1:\(port)/nope").status == 404)
+        }
+    }
+
+    @Test("a server started again after a stop is ready again")
+    func restartAfterStop() throws {
+        let server = BootExporterServer(machine: try drivenMachine(to: .ready),
+                                        configuration: ExporterConfiguration(host: "127.0.0.1", port: 0))
+        try server.start()
+        #expect(try HTTPTestClient.get(port: try #require(server.port), "/readyz").status == 200)
+        server.stop()
+        try server.start()
+        defer { server.stop() }
+        #expect(try HTTPTestClient.get(port: try #require(server.port), "/readyz").status == 200)
+    }
+
     /// While a stop waits for a request in flight, connections that arrive are closed unanswered,
     /// and the stop still ends after its grace period.
     @Test func aStoppingServerRefusesNewConnections() throws {

@@ -20,6 +20,7 @@ struct MetricsTests {
         #expect(ContentNegotiation.format(accept: "text/plain;version=0.0.4") == .prometheusText)
         #expect(ContentNegotiation.format(accept: "application/openmetrics-text") == .openMetrics)
         #expect(ContentNegotiation.format(accept: "application/openmetrics-text; version=2.0.0") == .prometheusText)
+        #expect(ContentNegotiation.format(accept: "application/openmetrics-text; version=\"1.0.0\"") == .openMetrics)
         #expect(ContentNegotiation.format(accept: "text/plain;q=0.9, application/openmetrics-text;q=0.5") == .prometheusText)
         #expect(ContentNegotiation.format(accept: "application/openmetrics-text;q=0") == .prometheusText)
         #expect(ContentNegotiation.format(accept: ";;,,;q=abc") == .prometheusText)

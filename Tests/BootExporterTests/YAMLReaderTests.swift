@@ -68,6 +68,9 @@ struct YAMLReaderTests {
     @Test func emptyDocumentsAreNull() throws {
         #expect(try read("") == .null)
         #expect(try read("# only a comment\n\n---\n") == .null)
+        #expect(try read("--- # the document\na: 1\n... # its end\n# a comment\n") == .mapping([("a", .scalar("1"))]))
+        let nested = String(repeating: "[", count: YAMLReader.maxDepth) + String(repeating: "]", count: YAMLReader.maxDepth)
+        #expect(throws: Never.self) { try read("a: " + nested + "\n") }
         #expect(try read("a: 1\r\nb: 2\r\n") == .mapping([("a", .scalar("1")), ("b", .scalar("2"))]))
     }
 
@@ -87,6 +90,14 @@ struct YAMLReaderTests {
         ("a: 1\n- b\n", 2, "sequence item"),
         ("a: \"\\q\"\n", 1, "unknown escape"),
         ("a: 1\n---\nb: 2\n", 2, "one YAML document"),
+        // Never a document silently dropped: basic_auth_users there would leave the server open.
+        ("--- {basic_auth_users: {prom: x}}\n", 1, "document marker"),
+        ("a: 1\n...\nbasic_auth_users:\n  prom: x\n", 3, "one YAML document"),
+        ("a: 1\n... b: 2\n", 2, "document marker"),
+        // Nesting past the limit is refused, not a stack overflow.
+        ("a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n", 1, "nested deeper"),
+        ("a: " + String(repeating: "{a: ", count: 100_000) + "\n", 1, "nested deeper"),
+        (String(repeating: "- ", count: 100_000) + "x\n", 1, "nested deeper"),
         ("? complex\n", 1, "complex"),
         ("a: \"x\" y\n", 1, "unexpected text"),
     ])
