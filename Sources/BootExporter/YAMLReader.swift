@@ -73,11 +73,11 @@ struct YAMLReader {
             var indent = 0
             while indent < bytes.count, bytes[indent] == UInt8(ascii: " ") { indent += 1 }
             var content = Array(bytes[indent...])
+            while let last = content.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { content.removeLast() }
+            if content.isEmpty || content.first == UInt8(ascii: "#") { continue }
             if content.first == UInt8(ascii: "\t") {
                 throw Failure(line: number, message: "tabs cannot indent YAML")
             }
-            while let last = content.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { content.removeLast() }
-            if content.isEmpty || content.first == UInt8(ascii: "#") { continue }
             if ended { throw Failure(line: number, message: "only one YAML document is read (content after \"...\")") }
             if indent == 0, Self.isMarker(content, "---") {
                 guard !started else { throw Failure(line: number, message: "only one YAML document is read") }
@@ -212,6 +212,9 @@ struct YAMLReader {
             }
             if text.first == UInt8(ascii: "?") {
                 throw Failure(line: line, message: "complex mapping keys (\"? \") are not read")
+            }
+            if let first = text.first, first == UInt8(ascii: "&") || first == UInt8(ascii: "*") || first == UInt8(ascii: "!") {
+                throw Failure(line: line, message: "anchors, aliases and tags are not read")
             }
             // A plain key ends at the first ": " (or a ':' ending the line).
             while position < text.count {

@@ -109,6 +109,22 @@ public final class Page {
         view.resetLSN(lsn)
     }
 
+    /// Whether `bytes` are 4 KiB of page `id` in the v3 layout whose checksum holds (without reading
+    /// them into a page: a checkpoint copies untouched pages this way).
+    static func checksumHolds(_ bytes: [UInt8], id: UInt64) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            guard raw.count == Page.size, UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) == id else { return false }
+            let used = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
+            guard used <= Page.size - Page.headerSize else { return false }
+            let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+            let header = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<20]))
+            let zero: UInt32 = 0
+            let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
+            let tuples = UnsafeRawBufferPointer(rebasing: raw[Page.headerSize..<(Page.headerSize + used)])
+            return CRC32C.checksum(tuples, continuing: withZero) == stored
+        }
+    }
+
     /// The page's bytes with their CRC, ready to be written.
     var encoded: [UInt8] {
         var copy = [UInt8](repeating: 0, count: Page.size)

@@ -185,7 +185,9 @@ public final class WALStore {
         } else {
             guard Glibc.truncate(segment.path, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
             let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC)
-            if fd >= 0 { defer { Glibc.close(fd) }; try FileIO.fsync(fd: fd, path: segment.path) }
+            guard fd >= 0 else { throw .system("open", segment.path) }
+            defer { Glibc.close(fd) }
+            try FileIO.fsync(fd: fd, path: segment.path)
         }
         for index in later { try FileIO.remove(segments[index].path) }
         try FileIO.fsyncDirectory(directory.walDirectory)
@@ -243,7 +245,12 @@ public final class WALStore {
         let newPath = directory.pageFile(generation: generation)
         try PageFile.write(path: newPath, pageIDs: pageIDs) { (id) throws(StoreError) -> [UInt8] in
             if let page = pool[id] { return page.encoded }
-            guard let bytes = try pageFile?.rawPage(id) else { return Page(id: id).encoded }
+            guard let pageFile, let bytes = try pageFile.rawPage(id) else { return Page(id: id).encoded }
+            // Never carried into the next generation unchecked: a damaged page stops the checkpoint
+            // here (the current page file and the WAL stay as they are) instead.
+            guard Page.checksumHolds(bytes, id: id) else {
+                throw .corrupt(path: pageFile.path, reason: "page \(id) fails its checksum")
+            }
             return bytes
         }
         let hot = pool.values.filter(\.isDirty).map(\.id).sorted().prefix(4096)

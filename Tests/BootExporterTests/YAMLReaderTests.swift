@@ -72,6 +72,7 @@ struct YAMLReaderTests {
         let nested = String(repeating: "[", count: YAMLReader.maxDepth) + String(repeating: "]", count: YAMLReader.maxDepth)
         #expect(throws: Never.self) { try read("a: " + nested + "\n") }
         #expect(try read("a: 1\r\nb: 2\r\n") == .mapping([("a", .scalar("1")), ("b", .scalar("2"))]))
+        #expect(try read("a: 1\n\t\n  \t \nb: 2\n") == .mapping([("a", .scalar("1")), ("b", .scalar("2"))]), "blank lines may hold tabs")
     }
 
     @Test("what the reader does not read is refused with its line", arguments: [
@@ -94,6 +95,8 @@ struct YAMLReaderTests {
         ("--- {basic_auth_users: {prom: x}}\n", 1, "document marker"),
         ("a: 1\n...\nbasic_auth_users:\n  prom: x\n", 3, "one YAML document"),
         ("a: 1\n... b: 2\n", 2, "document marker"),
+        ("basic_auth_users:\n  &a prom: x\n", 2, "anchors"),
+        ("*alias: x\n", 1, "anchors"),
         // Nesting past the limit is refused, not a stack overflow.
         ("a: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n", 1, "nested deeper"),
         ("a: " + String(repeating: "{a: ", count: 100_000) + "\n", 1, "nested deeper"),

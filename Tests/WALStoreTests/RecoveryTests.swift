@@ -69,6 +69,33 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a checkpoint refuses to carry a damaged page into the next page file")
+    func checkpointChecksTheCopiedPages() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 2_000)
+            do {
+                let (store, _) = try recoverStore(at: path)
+                try store.checkpoint()
+                store.close()
+            }
+            // One bit of a page's value flips on disk; nothing touches that page before the next checkpoint.
+            let pageFile = path + "/" + PageFile.name(generation: 1)
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: pageFile))
+            try handle.seek(toOffset: UInt64(Page.size + Page.headerSize + 3))
+            let byte = try handle.read(upToCount: 1)![0]
+            try handle.seek(toOffset: UInt64(Page.size + Page.headerSize + 3))
+            try handle.write(contentsOf: Data([byte ^ 0x01]))
+            try handle.close()
+            let before = try directoryImage(path)
+            let (store, _) = try recoverStore(at: path)
+            let error = #expect(throws: StoreError.self) { try store.checkpoint() }
+            #expect("\(error!)".contains("fails its checksum"))
+            store.close()
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" },
+                    "the current page file and checkpoint stay, and no new generation is left behind")
+        }
+    }
+
     @Test("a checkpoint on a store that also wrote keeps the written records")
     func checkpointAfterWritingKeepsTheWrites() throws {
         try withTemporaryDirectory { path in
