@@ -63,9 +63,9 @@ public final class BootJournal: Sendable {
     public enum Writing: Sendable {
         /// At once.
         case immediately
-        /// At ``BootJournal/startWriting()``, once the data directory is the caller's (its lock taken,
-        /// its format known): a process refused the directory must write nothing in it, and another
-        /// process's journal is not ours to append to or cut. Until then changes are kept in memory.
+        /// At ``BootJournal/startWriting()``, once the data directory is the caller's (its lock taken):
+        /// a process refused the directory must write nothing in it, and another process's journal
+        /// is not ours to append to or cut. Until then changes are kept in memory.
         case afterLock
     }
 

@@ -109,13 +109,26 @@ public final class Page {
         view.resetLSN(lsn)
     }
 
-    /// Whether `bytes` are 4 KiB of page `id` in the v3 layout whose checksum holds (without reading
-    /// them into a page: a checkpoint copies untouched pages this way).
-    static func checksumHolds(_ bytes: [UInt8], id: UInt64) -> Bool {
+    /// Whether `bytes` are 4 KiB of page `id` in the v3 layout, whole: its checksum holds and its
+    /// tuples are what ``Page/init(v3:)`` accepts (without reading them into a page: a checkpoint
+    /// copies untouched pages this way).
+    static func isIntact(_ bytes: [UInt8], id: UInt64) -> Bool {
         bytes.withUnsafeBytes { raw in
             guard raw.count == Page.size, UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) == id else { return false }
+            let count = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt16.self)))
             let used = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
-            guard used <= Page.size - Page.headerSize else { return false }
+            guard used <= Page.size - Page.headerSize, count <= Int(Page.slotCount) else { return false }
+            // The tuples, as indexTuples reads them: distinct slots, values a put can write, `used` bytes.
+            var offset = Page.headerSize
+            var slots: UInt64 = 0
+            for _ in 0..<count {
+                guard offset + 2 <= Page.headerSize + used else { return false }
+                let slot = raw[offset], length = raw[offset + 1]
+                guard slot < Page.slotCount, slots & (1 << slot) == 0, length <= Page.maxValueSize else { return false }
+                slots |= 1 << slot
+                offset += 2 + Int(length)
+            }
+            guard offset == Page.headerSize + used else { return false }
             let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
             let header = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<20]))
             let zero: UInt32 = 0

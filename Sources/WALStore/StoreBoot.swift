@@ -10,15 +10,15 @@ public final class StoreBoot: Sendable {
         public var path: String
         public var mode: RecoveryMode
         public var maxRecordsPerSecond: UInt64?
-        /// Called once the store is open: its lock taken and its format known (before migration).
-        public var onOpened: (@Sendable () -> Void)?
+        /// Called once the store's lock is held (see ``WALStore/open(path:access:onLocked:)``).
+        public var onLocked: (@Sendable () -> Void)?
 
         public init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil,
-                    onOpened: (@Sendable () -> Void)? = nil) {
+                    onLocked: (@Sendable () -> Void)? = nil) {
             self.path = path
             self.mode = mode
             self.maxRecordsPerSecond = maxRecordsPerSecond
-            self.onOpened = onOpened
+            self.onLocked = onLocked
         }
     }
 
@@ -63,8 +63,8 @@ public final class StoreBoot: Sendable {
             mode: options.mode,
             initialize: { fsm in
                 fsm.updateProgress(PhaseProgress(message: "opening and locking \(options.path)"))
-                store = try WALStore.open(path: options.path, access: options.mode == .readOnly ? .readOnly : .readWrite)
-                options.onOpened?()
+                store = try WALStore.open(path: options.path, access: options.mode == .readOnly ? .readOnly : .readWrite,
+                                          onLocked: { options.onLocked?() })
                 try checkStillWanted()
             },
             migrate: { fsm in

@@ -82,9 +82,21 @@ struct WALAnalysis {
                 }
                 // The header is a damaged stretch: skip it, and the frames up to the first that checks out.
                 skippedRecords += 1
-                transactions.skip()
-                resynchronized = true
-                guard let resume else { continue nextSegment }
+                guard let resume else {
+                    transactions.skip()
+                    resynchronized = true
+                    continue nextSegment
+                }
+                // Only the header is damaged when its first frame is where it belongs and follows the
+                // last record: nothing was lost, no transaction is rolled back for it.
+                var lostNothing = false
+                if resume == WALSegment.headerSize, case .frame(let frame) = WALFrame.parse(bytes, at: resume) {
+                    lostNothing = frame.lsn <= checkpointLSN || frame.lsn == max(previous, checkpointLSN) + 1
+                }
+                if !lostNothing {
+                    transactions.skip()
+                    resynchronized = true
+                }
                 offset = resume
             }
             var spanStart = offset

@@ -54,18 +54,25 @@ public final class WALStore {
     /// Opens the data directory at `path` and locks it: exclusively for `.readWrite` (creating
     /// it when missing or empty), shared for `.readOnly`. Throws ``StoreError/locked(path:holder:)``
     /// when another process holds it.
-    public static func open(path: String, access: Access) throws(StoreError) -> WALStore {
+    ///
+    /// `onLocked` runs once the lock is held, before the directory is created or its format read
+    /// under it: from then on the directory is the caller's to write in (its boot journal).
+    public static func open(path: String, access: Access, onLocked: () -> Void = {}) throws(StoreError) -> WALStore {
         let directory = DataDirectory(path: path)
         if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectory(path) }
         guard FileIO.isDirectory(path) else { throw .system("open", path) }
         // A newer directory, or one that is not a data directory, is refused before anything is
         // written, the lock file included (the second check is made again under the lock).
+        // (Emptiness first: a creator running meanwhile only adds FORMAT, last, so a directory seen
+        // non-empty here shows its FORMAT to the read that follows.)
+        let empty = directory.isMissingOrEmpty
         let found = try directory.readFormat()
         if let found, found > DataDirectory.currentFormat {
             throw .newerFormat(path: path, found: found, supported: DataDirectory.currentFormat)
         }
-        if found == nil, !directory.isMissingOrEmpty { throw .notADataDirectory(path: path) }
+        if found == nil, !empty { throw .notADataDirectory(path: path) }
         let lock = try DirectoryLock.acquire(directory, exclusive: access == .readWrite)
+        onLocked()
         // Under the lock: create a store that is missing, or finish one whose creation was cut short.
         if access == .readWrite, directory.isMissingOrEmpty { try directory.create() }
         guard let format = try directory.readFormat() else { throw .notADataDirectory(path: path) }
@@ -248,8 +255,8 @@ public final class WALStore {
             guard let pageFile, let bytes = try pageFile.rawPage(id) else { return Page(id: id).encoded }
             // Never carried into the next generation unchecked: a damaged page stops the checkpoint
             // here (the current page file and the WAL stay as they are) instead.
-            guard Page.checksumHolds(bytes, id: id) else {
-                throw .corrupt(path: pageFile.path, reason: "page \(id) fails its checksum")
+            guard Page.isIntact(bytes, id: id) else {
+                throw .corrupt(path: pageFile.path, reason: "page \(id) fails its checksum or layout")
             }
             return bytes
         }

@@ -84,7 +84,8 @@ final class BootService: Service, Sendable {
         if generateRecords > 0, boot.options.mode != .readOnly, StoreGeneration.isEmpty(path) {
             logger.info("generating a WAL into the empty data directory", metadata: ["data_dir": "\(path)", "records": "\(generateRecords)"])
             do {
-                let summary = try StoreGeneration.generate(path: path, records: generateRecords)
+                let summary = try StoreGeneration.generate(path: path, records: generateRecords,
+                                                           onLocked: { boot.options.onLocked?() })
                 logger.info("generated", metadata: [
                     "records": "\(summary.records)", "committed": "\(summary.committed)", "aborted": "\(summary.aborted)",
                     "unfinished": "\(summary.unfinished)", "segments": "\(summary.segments)",

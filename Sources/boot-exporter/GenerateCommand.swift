@@ -46,8 +46,9 @@ enum StoreGeneration {
 
     static func isEmpty(_ path: String) -> Bool { WALStore.isMissingOrEmpty(path) }
 
-    static func generate(path: String, records: Int, seed: UInt64 = defaultSeed, pages: Int? = nil) throws -> WALGenerator.Summary {
-        let store = try WALStore.open(path: path, access: .readWrite)
+    static func generate(path: String, records: Int, seed: UInt64 = defaultSeed, pages: Int? = nil,
+                         onLocked: () -> Void = {}) throws -> WALGenerator.Summary {
+        let store = try WALStore.open(path: path, access: .readWrite, onLocked: onLocked)
         defer { store.close() }
         _ = try store.recover(RecoveryOptions())
         return try WALGenerator.generate(into: store, options: .init(records: records, seed: seed, pages: pages))

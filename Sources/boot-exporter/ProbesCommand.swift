@@ -43,6 +43,10 @@ struct ProbeStanza {
 
     var failureThreshold: UInt64 { (startupProbeSeconds + periodSeconds - 1) / periodSeconds }
 
+    /// How long a failed boot is served before the process exits: a minute (a scrape and a rule
+    /// evaluation at 30 s intervals see it), or half the startup window when that is shorter.
+    var exitAfterFailureSeconds: UInt64 { max(1, min(60, startupProbeSeconds / 2)) }
+
     var yaml: String {
         let budgets = BootBudgets.forKubernetes(startupProbeTotalSeconds: startupProbeSeconds)
         let names = [budgets.initBudget, budgets.migrateBudget, budgets.recoverBudget, budgets.warmupBudget, budgets.totalBudget]
@@ -61,7 +65,7 @@ struct ProbeStanza {
         }
         return """
         # Budgets from a \(startupProbeSeconds) s startup probe: init \(names[0]), migrate \(names[1]), recover \(names[2]), warmup \(names[3]), total \(names[4]).
-        # Run boot-exporter with --boot.startup-probe-seconds \(startupProbeSeconds) --boot.exit-after-failure 30s.
+        # Run boot-exporter with --boot.startup-probe-seconds \(startupProbeSeconds) --boot.exit-after-failure \(exitAfterFailureSeconds)s.
         # (Liveness is not probed before the startup probe passes: a failed boot is restarted by its exit.)
 
         """

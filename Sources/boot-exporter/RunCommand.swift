@@ -41,8 +41,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         // The journal outlives the process. It is read now, for the metrics of past boots, and written
-        // once the store is open (locked, its format known): a directory refused, or another process's,
-        // is left untouched. A read-only boot writes nothing, not even there.
+        // once the directory's lock is held (by the WAL generation or the boot, whichever comes first):
+        // a directory refused, or another process's, is left untouched. A read-only boot writes
+        // nothing, not even there.
         let writable = recoveryMode != .readOnly
         let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable, writing: .afterLock)
         for warning in warnings { logger.warning("boot journal", metadata: ["problem": "\(warning)"]) }
@@ -58,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
             fsm: fsm, server: server, logger: logger,
             options: .init(path: dataDirectory.path, mode: recoveryMode,
                            maxRecordsPerSecond: maxRecordsPerSecond > 0 ? maxRecordsPerSecond : nil,
-                           onOpened: {
+                           onLocked: {
                                for warning in journal.startWriting() where !warnings.contains(warning) {
                                    logger.warning("boot journal", metadata: ["problem": "\(warning)"])
                                }

@@ -78,6 +78,7 @@ struct PageTests {
             if step % 97 == 0 || step == 3_000 {
                 let encoded = page.encoded
                 #expect(reference.matches(encoded), "step \(step)")
+                #expect(Page.isIntact(encoded, id: page.id), "step \(step)")
                 // Read back, it holds and writes the same.
                 let copy = try #require(encoded.withUnsafeBytes { Page(v3: $0) })
                 #expect(copy.encoded == encoded)
@@ -101,7 +102,7 @@ struct PageTests {
     /// A page whose checksum holds but whose tuple is longer than a put can write: read as such, a full
     /// page would have no room left for the next put (redo used to trap on it).
     @Test func aTupleLongerThanAPutCanWriteIsCorrupt() {
-        func page(valueLength: Int) -> Page? {
+        func bytes(valueLength: Int) -> [UInt8] {
             var bytes = [UInt8](repeating: 0, count: Page.size)
             func put64(_ value: UInt64, at offset: Int) { for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
             let used = 2 + valueLength
@@ -118,9 +119,14 @@ struct PageTests {
             covered += bytes[24..<(24 + used)]
             let crc = CRC32C.checksum(covered)
             for i in 0..<4 { bytes[20 + i] = UInt8(truncatingIfNeeded: crc >> (8 * i)) }
-            return bytes.withUnsafeBytes { Page(v3: $0) }
+            return bytes
         }
-        #expect(page(valueLength: Int(Page.maxValueSize)) != nil)
-        #expect(page(valueLength: Int(Page.maxValueSize) + 1) == nil)
+        let fits = bytes(valueLength: Int(Page.maxValueSize)), tooLong = bytes(valueLength: Int(Page.maxValueSize) + 1)
+        #expect(fits.withUnsafeBytes { Page(v3: $0) } != nil)
+        #expect(tooLong.withUnsafeBytes { Page(v3: $0) } == nil)
+        // The check a checkpoint makes on the pages it copies agrees.
+        #expect(Page.isIntact(fits, id: 7))
+        #expect(!Page.isIntact(fits, id: 8))
+        #expect(!Page.isIntact(tooLong, id: 7))
     }
 }

@@ -89,7 +89,7 @@ struct RecoveryTests {
             let before = try directoryImage(path)
             let (store, _) = try recoverStore(at: path)
             let error = #expect(throws: StoreError.self) { try store.checkpoint() }
-            #expect("\(error!)".contains("fails its checksum"))
+            #expect("\(error!)".contains("fails its checksum or layout"))
             store.close()
             #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" },
                     "the current page file and checkpoint stay, and no new generation is left behind")
@@ -277,17 +277,30 @@ struct RecoveryTests {
             readOnly.close()
             #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
 
-            // Force mode loses only the header: every frame of the segment is replayed; what was open
-            // when the damage was met is rolled back.
+            // Force mode loses only the header: every frame of the segment is replayed, and since its
+            // first frame follows the last record, no transaction open across it is rolled back.
+            let open = Set(summary.log.filter { $0.lsn < firstLost }.map(\.txid))
+                .subtracting(summary.log.filter { ($0.kind == .commit || $0.kind == .abort) && $0.lsn < firstLost }.map(\.txid))
+            #expect(!open.isEmpty, "a transaction is open across the damaged header")
             let (store, report) = try recoverStore(at: path, mode: .force)
             #expect(report.corruptRecordsSkipped == 1)
             #expect(report.lastLSN == UInt64(summary.log.count))
-            let open = Set(summary.log.filter { $0.lsn < firstLost }.map(\.txid))
-                .subtracting(summary.log.filter { ($0.kind == .commit || $0.kind == .abort) && $0.lsn < firstLost }.map(\.txid))
-            let survivors = summary.log.filter { !open.contains($0.txid) }
-            #expect(try store.contents() == ExpectedState(survivors).tuples)
+            #expect(try store.contents() == ExpectedState(summary.log).tuples)
+            #expect(report.transactionsCommitted == UInt64(ExpectedState(summary.log).committed))
             #expect(try WALSegment.list(path + "/wal").count == segments.count, "no segment is removed")
             store.close()
+
+            // Damage that reaches into the first frame: what was open across it is rolled back.
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
+            try handle.seek(toOffset: UInt64(WALSegment.headerSize))
+            try handle.write(contentsOf: Data([0xFF, 0xFF]))
+            try handle.close()
+            let (forced, forcedReport) = try recoverStore(at: path, mode: .force)
+            #expect(forcedReport.corruptRecordsSkipped == 1)
+            let lostFrame = summary.log[Int(firstLost) - 1]
+            let rolledBack = open.union([lostFrame.txid])
+            #expect(try forced.contents() == ExpectedState(summary.log.filter { !rolledBack.contains($0.txid) && $0.lsn != firstLost }).tuples)
+            forced.close()
         }
     }
 

@@ -42,6 +42,15 @@ def budgets_comment(n):
             f"warmup {duration(n // 10)}, total {duration(n)}")
 
 
+def duration_seconds(text):
+    """Seconds of a Prometheus duration such as 15s, 1m or 1m30s."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {text!r}")
+    return int(sum(int(n) * units[u] for n, u in parts))
+
+
 def main():
     repo_root = os.path.abspath(sys.argv[1])
     probes_file = sys.argv[2] if len(sys.argv) > 2 else None
@@ -70,10 +79,12 @@ def main():
     # restarts a boot that failed early. Long enough for a scrape or two, well inside the startup window.
     exit_flag = [a for a in args if a.startswith("--boot.exit-after-failure")]
     exit_match = re.fullmatch(r"--boot\.exit-after-failure=(\d+)s", exit_flag[0]) if exit_flag else None
-    scrape = int(re.sub(r"s$", "", str(sm["spec"]["endpoints"][0].get("interval", "30s"))))
-    report.check(exit_match and scrape <= int(exit_match.group(1)) < period * threshold,
-                 f"StatefulSet: args carry --boot.exit-after-failure=Ns, at least one scrape ({scrape} s) and within "
-                 f"the startup window ({exit_flag})")
+    # At least a scrape and an evaluation of the rules: BootFailed sees the failure before the exit.
+    evaluation = duration_seconds(str(rule["spec"]["groups"][0].get("interval", "30s")))
+    scrape = duration_seconds(str(sm["spec"]["endpoints"][0].get("interval", "30s")))
+    report.check(exit_match and scrape + evaluation <= int(exit_match.group(1)) < period * threshold,
+                 f"StatefulSet: args carry --boot.exit-after-failure=Ns, at least a scrape and a rule evaluation "
+                 f"({scrape} + {evaluation} s) and within the startup window ({exit_flag})")
     report.check(threshold == math.ceil(n / period) and period * threshold >= n,
                  f"StatefulSet: startup probe allows {period} s × {threshold} = {period * threshold} s for N = {n}")
     paths = {k: container.get(k, {}).get("httpGet", {}).get("path") for k in PROBE_KEYS}
