@@ -78,7 +78,7 @@ enum Probe: Sendable {
         case .uninitialized: "boot not started"
         case .shuttingDown: "shutting down"
         case .ready: "ready"
-        default: "booting: phase \(snapshot.phase.name), \(Int(snapshot.progressFraction * 100))% done"
+        default: "booting: phase \(snapshot.phase.name), \(snapshot.progressPercent)% done"
         }
     }
 }

@@ -84,4 +84,15 @@ public struct BootSnapshot: Sendable {
 
     /// Whether either budget has run out.
     public var budgetExceeded: Bool { phaseBudgetExceeded || totalBudgetExceeded }
+
+    /// The progress in whole percent: the caller's `percent` when it set one (at most 100), else
+    /// the fraction's, rounded down — after a nudge of a billionth, so that 29 of 100 items, whose
+    /// fraction times 100 is 28.999…, reads 29.
+    public var progressPercent: UInt8 {
+        if progress.percent > 0 { return min(progress.percent, 100) }
+        let percent = (progressFraction * 100 + 1e-9).rounded(.down)
+        guard percent.isFinite, percent > 0 else { return 0 }
+        return UInt8(min(percent, 100))
+    }
 }
+

@@ -32,22 +32,51 @@ package struct FlatJSONScanner {
         return index == bytes.count
     }
 
-    /// `null` (leaving `value` nil) or a whole number from 0 to 2^64 − 1: plain digits exactly; with
-    /// a fraction or an exponent (`5.0`, `1e2`) when its value is whole, as JSON parsers read them.
+    /// `null` (leaving `value` nil) or a whole number from 0 to 2^64 − 1, also written with a
+    /// fraction or an exponent (`5.0`, `1e2`, `-0`) — read exactly from its digits, never through a
+    /// `Double` (which would take `0.99999999999999999999` for 1 and `1e-400` for 0).
     package mutating func unsigned(into value: inout UInt64?) -> Bool {
         if takeLiteral("null") { value = nil; return true }
         let start = index
         var parsed: Double?
-        guard number(into: &parsed), let parsed else { return false }
-        let token = bytes[start..<index]
-        if token.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) {
-            guard let exact = UInt64(String(decoding: token, as: UTF8.self)) else { return false }  // past 2^64 - 1
-            value = exact
-            return true
-        }
-        guard parsed >= 0, parsed == parsed.rounded(), parsed < 18_446_744_073_709_551_616 else { return false }
-        value = UInt64(parsed)
+        guard number(into: &parsed), parsed != nil, let whole = Self.wholeNumber(bytes[start..<index]) else { return false }
+        value = whole
         return true
+    }
+
+    /// The value of a JSON number token (grammar already checked) if it is a whole number from 0
+    /// to 2^64 − 1.
+    static func wholeNumber(_ token: ArraySlice<UInt8>) -> UInt64? {
+        let zero = UInt8(ascii: "0"), isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        var position = token.startIndex
+        let negative = token[position] == UInt8(ascii: "-")
+        if negative { position += 1 }
+        var digits: [UInt8] = []
+        while position < token.endIndex, isDigit(token[position]) { digits.append(token[position]); position += 1 }
+        let integerDigits = digits.count
+        if position < token.endIndex, token[position] == UInt8(ascii: ".") {
+            position += 1
+            while position < token.endIndex, isDigit(token[position]) { digits.append(token[position]); position += 1 }
+        }
+        var exponent = 0
+        if position < token.endIndex {
+            position += 1  // e or E
+            var sign = 1
+            if token[position] == UInt8(ascii: "-") { sign = -1; position += 1 } else if token[position] == UInt8(ascii: "+") { position += 1 }
+            // Capped: past a million places only whether the number is zero matters.
+            while position < token.endIndex { exponent = min(exponent * 10 + Int(token[position] - zero), 1_000_000); position += 1 }
+            exponent *= sign
+        }
+        guard let first = digits.firstIndex(where: { $0 != zero }) else { return 0 }  // 0, -0, 0.0e5
+        guard !negative else { return nil }
+        let significant = digits[first...]
+        // Where the decimal point falls among the significant digits; each digit after it must be 0.
+        let point = integerDigits - first + exponent
+        guard point > 0, point <= 20 else { return nil }
+        if point < significant.count, significant.dropFirst(point).contains(where: { $0 != zero }) { return nil }
+        var integer = Array(significant.prefix(point))
+        if point > integer.count { integer += [UInt8](repeating: zero, count: point - integer.count) }
+        return UInt64(String(decoding: integer, as: UTF8.self))  // nil past 2^64 - 1
     }
 
     /// `null` (leaving `value` nil) or any JSON number (RFC 8259's grammar: optional minus, no
@@ -119,38 +148,58 @@ package struct FlatJSONScanner {
         return nil
     }
 
-    /// Skips any value: string, number, literal, or a nested object or array.
+    /// Skips any value — string, number, literal, or a nested object or array — checking its
+    /// grammar. Iterative (a stack of the brackets open), so no nesting depth can overflow the stack.
     package mutating func skipValue() -> Bool {
-        skipSpace()
-        guard index < bytes.count else { return false }
-        switch bytes[index] {
-        case UInt8(ascii: "\""):
-            return string() != nil
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            // Nested values: match brackets, stepping over strings (which may hold brackets).
-            var depth = 0
-            while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "\""):
-                    guard string() != nil else { return false }
+        var closers: [UInt8] = []
+        while true {
+            // One value: a scalar, or the start of a container (then its first member's value).
+            skipSpace()
+            guard index < bytes.count else { return false }
+            switch bytes[index] {
+            case UInt8(ascii: "{"):
+                index += 1
+                skipSpace()
+                if !take(UInt8(ascii: "}")) {
+                    closers.append(UInt8(ascii: "}"))
+                    guard memberKey() else { return false }
                     continue
-                case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    depth -= 1
-                    if depth == 0 { index += 1; return true }
-                default:
+                }
+            case UInt8(ascii: "["):
+                index += 1
+                skipSpace()
+                if !take(UInt8(ascii: "]")) {
+                    closers.append(UInt8(ascii: "]"))
+                    continue
+                }
+            case UInt8(ascii: "\""):
+                guard string() != nil else { return false }
+            default:
+                if !(takeLiteral("true") || takeLiteral("false")) {
+                    var number: Double?
+                    guard self.number(into: &number) else { return false }
+                }
+            }
+            // A value ended: the next member of its container, or the container's end.
+            while let closer = closers.last {
+                skipSpace()
+                if take(UInt8(ascii: ",")) {
+                    if closer == UInt8(ascii: "}") { guard memberKey() else { return false } }
                     break
                 }
-                index += 1
+                guard take(closer) else { return false }
+                closers.removeLast()
             }
-            return false
-        default:
-            // A number or a literal.
-            if takeLiteral("true") || takeLiteral("false") { return true }
-            var number: Double?
-            return self.number(into: &number)
+            if closers.isEmpty { return true }
         }
+    }
+
+    /// `"key" :` inside an object being skipped.
+    private mutating func memberKey() -> Bool {
+        skipSpace()
+        guard string() != nil else { return false }
+        skipSpace()
+        return take(UInt8(ascii: ":"))
     }
 
     /// Skips decimal digits; returns how many.

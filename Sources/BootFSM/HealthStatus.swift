@@ -110,7 +110,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         isReady = snapshot.phase.isReady
         isAlive = snapshot.phase.isAlive
         isBooting = snapshot.phase.isBooting
-        progressPercent = progress.percent > 0 ? min(progress.percent, 100) : UInt8(snapshot.progressFraction * 100)
+        progressPercent = snapshot.progressPercent
         progressMessage = progress.message
         phaseElapsedMs = snapshot.phaseElapsed.wholeMilliseconds
         totalElapsedMs = snapshot.totalElapsed.wholeMilliseconds

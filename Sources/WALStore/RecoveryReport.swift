@@ -24,6 +24,12 @@ public struct RecoveryOptions {
     public var onProgress: (RecoveryProgress) -> Void
     /// Called with the records and bytes replayed since the last call.
     public var onReplayed: (_ records: UInt64, _ bytes: UInt64) -> Void
+    /// Called once analysis knows them: the transactions recovery rolls back (they never committed)
+    /// and the damaged stretches force mode skipped.
+    public var onAnalysed: (_ rolledBack: UInt64, _ skipped: UInt64) -> Void
+    /// Called with the pages redo changed for the first time since the last call, with each
+    /// ``onReplayed`` (their sum is ``RecoveryReport/pagesRecovered``).
+    public var onPagesRecovered: (UInt64) -> Void
     /// Asked at every report: `false` stops recovery with ``StoreError/interrupted(_:)``.
     public var shouldContinue: () -> Bool
 
@@ -34,6 +40,8 @@ public struct RecoveryOptions {
         onCheckpointRead: @escaping (UInt64) -> Void = { _ in },
         onProgress: @escaping (RecoveryProgress) -> Void = { _ in },
         onReplayed: @escaping (UInt64, UInt64) -> Void = { _, _ in },
+        onAnalysed: @escaping (UInt64, UInt64) -> Void = { _, _ in },
+        onPagesRecovered: @escaping (UInt64) -> Void = { _ in },
         shouldContinue: @escaping () -> Bool = { true }
     ) {
         self.mode = mode
@@ -42,6 +50,8 @@ public struct RecoveryOptions {
         self.onCheckpointRead = onCheckpointRead
         self.onProgress = onProgress
         self.onReplayed = onReplayed
+        self.onAnalysed = onAnalysed
+        self.onPagesRecovered = onPagesRecovered
         self.shouldContinue = shouldContinue
     }
 }

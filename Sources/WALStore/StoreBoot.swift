@@ -94,6 +94,11 @@ public final class StoreBoot: Sendable {
                             bytesProcessed: progress.bytesDone, bytesTotal: progress.bytesTotal))
                     },
                     onReplayed: { records, bytes in fsm.recordWALProgress(records: records, bytes: bytes) },
+                    onAnalysed: { rolledBack, skipped in
+                        fsm.recordTxnRollbacks(rolledBack)
+                        fsm.metrics.recordWALRecordsSkipped(skipped)
+                    },
+                    onPagesRecovered: { fsm.recordPagesRecovered($0) },
                     shouldContinue: { self.stillWanted }
                     ))
                 } catch StoreError.interrupted {
@@ -101,9 +106,6 @@ public final class StoreBoot: Sendable {
                     try checkStillWanted()
                     throw StoreError.interrupted("recovery stopped")
                 }
-                fsm.recordPagesRecovered(report.pagesRecovered)
-                fsm.recordTxnRollbacks(report.transactionsRolledBack)
-                fsm.metrics.recordWALRecordsSkipped(report.corruptRecordsSkipped)
                 recovery = report
                 return report.hints
             },

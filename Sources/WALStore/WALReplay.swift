@@ -20,6 +20,7 @@ struct WALReplay {
     private let pipeline: RedoPipeline
     private var unreportedRecords: UInt64 = 0
     private var unreportedBytes: UInt64 = 0
+    private var reportedPages = 0
     private let started = SystemBootClock().monotonicNow()
 
     init(store: WALStore, options: RecoveryOptions, totalRecords: UInt64, totalBytes: UInt64) {
@@ -81,6 +82,11 @@ struct WALReplay {
         options.onReplayed(unreportedRecords, unreportedBytes)
         unreportedRecords = 0
         unreportedBytes = 0
+        let pages = pipeline.changedPages.count
+        if pages > reportedPages {
+            options.onPagesRecovered(UInt64(pages - reportedPages))
+            reportedPages = pages
+        }
         options.onProgress(progress)
         guard options.shouldContinue() else { throw .interrupted("recovery stopped") }
         if let rate = options.maxRecordsPerSecond, rate > 0 {

@@ -130,6 +130,7 @@ public final class WALStore {
             try truncate(segments: segments, at: tail, removing: analysis.segmentsAfterTail)
         }
 
+        options.onAnalysed(UInt64(analysis.transactions.rolledBackCount), analysis.skippedRecords)
         var replay = WALReplay(store: self, options: options, totalRecords: analysis.recordsToReplay,
                                totalBytes: analysis.bytesToReplay)
         // The spans of one segment follow each other (force mode splits a damaged segment into

@@ -28,6 +28,9 @@ struct BootExporterCommand: AsyncParsableCommand {
         // A file size limit (a full disk's cousin) must fail a write with EFBIG, reported and
         // survived, not kill the process mid-record.
         signal(SIGXFSZ, SIG_IGN)
+        // A closed pipe (a log reader gone, a follow client that hung up) must fail that write with
+        // EPIPE, not kill the exporter.
+        signal(SIGPIPE, SIG_IGN)
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
@@ -64,9 +67,13 @@ struct BootExporterCommand: AsyncParsableCommand {
         }
     }
 
-    /// One line naming what is wrong with the command line, then exit status 2.
+    /// One line naming what is wrong with the command line, then exit status 2. A message over
+    /// several lines (a list of the accepted values) is joined into that line.
     static func usageError(_ message: String) -> Never {
-        let line = message.split(separator: "\n").first.map(String.init) ?? message
+        let lines = message.split(separator: "\n").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        var line = lines.first.map(String.init) ?? message
+        let items = lines.dropFirst().map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : String($0) }
+        if !items.isEmpty { line += " " + items.joined(separator: ", ") }
         StandardStream.error.write("boot-exporter: error: \(line)\nRun 'boot-exporter --help' for usage.\n")
         Glibc.exit(2)
     }

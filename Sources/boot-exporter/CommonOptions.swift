@@ -51,6 +51,18 @@ struct DurationArgument: ExpressibleByArgument {
     }
 
     var defaultValueDescription: String { DurationParser.format(duration) }
+
+    private init(duration: Duration) { self.duration = duration }
+
+    /// The option's transform: unlike `init?(argument:)`, it keeps the parser's message (the units
+    /// it accepts) for the usage error.
+    static func parse(_ text: String) throws -> DurationArgument {
+        do {
+            return DurationArgument(duration: try DurationParser.parse(text))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
 }
 
 /// `--data-dir`.

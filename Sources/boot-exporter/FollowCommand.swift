@@ -30,10 +30,17 @@ struct FollowCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         let fsm = boot.makeMachine(logger: logger)
-        let server = try web.startServer(for: fsm, logger: logger)
         let follower = EventFollower(machine: fsm)
+        // The socket first: once the server says it is listening, so is the socket.
+        if let socket { try follower.listen(on: socket) }
+        let server: BootExporterServer
+        do {
+            server = try web.startServer(for: fsm, logger: logger)
+        } catch {
+            follower.stop()
+            throw error
+        }
         if let socket {
-            try follower.listen(on: socket)
             logger.info("following events", metadata: ["socket": "\(socket)"])
         } else {
             follower.readStandardInput()
@@ -51,7 +58,10 @@ struct FollowCommand: AsyncParsableCommand {
 final class EventFollower: Sendable {
     let machine: BootStateMachine
     /// Lines read so far (from every source), and the listening socket and its path, if any.
-    private let state = Mutex<(lineNumber: Int, listener: Int32, socketPath: String?)>((0, -1, nil))
+    private let state = Mutex<(lineNumber: Int, listener: Int32, socket: (path: String, device: UInt64, inode: UInt64)?)>((0, -1, nil))
+    /// Socket clients being read now; more than ``maxClients`` are closed at once.
+    private let clients = Atomic<Int>(0)
+    static let maxClients = 64
 
     /// The longest line accepted: an event is a few hundred bytes.
     static let maxLineLength = 65_536
@@ -61,19 +71,37 @@ final class EventFollower: Sendable {
     }
 
     /// Applies one line (`nil`: a line too long to keep, rejected).
-    func handle(_ line: String?) {
+    func handle(_ line: [UInt8]?) {
         let number = state.withLock { state in
             state.lineNumber += 1
             return state.lineNumber
         }
         do {
             guard let line else { throw FollowEvent.Rejection(description: "line longer than 64 KiB") }
-            let text = String(line.trimmingSpaces)
+            guard let decoded = String(validating: line, as: UTF8.self) else {
+                throw FollowEvent.Rejection(description: "not valid UTF-8")
+            }
+            let text = String(decoded.trimmingSpaces)
             guard !text.isEmpty else { return }
             try FollowEvent.parse(text).apply(to: machine)
         } catch {
-            StandardStream.error.write("follow: line \(number): \(error); ignored\n")
+            // The error may quote the line: its control characters are escaped, so a line cannot
+            // forge lines of the log.
+            StandardStream.error.write("follow: line \(number): \(Self.escapingControlCharacters("\(error)")); ignored\n")
         }
+    }
+
+    /// `text` with its control characters written as `\u{…}`.
+    static func escapingControlCharacters(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     /// Reads standard input on a thread of its own until it ends (the exporter goes on serving).
@@ -81,9 +109,11 @@ final class EventFollower: Sendable {
         startDetachedThread { [self] in read(fd: 0) }
     }
 
-    /// Accepts clients on a Unix socket at `path` (replacing a stale socket file), each read on its own thread.
+    /// Accepts clients on a Unix socket at `path`, each read on its own thread. A stale socket file
+    /// (nobody listening) is replaced; anything else at `path` — a file, or a socket another process
+    /// serves — is an error, never removed.
     func listen(on path: String) throws {
-        unlink(path)
+        try Self.removeStaleSocket(at: path)
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RuntimeFailure("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
@@ -99,27 +129,75 @@ final class EventFollower: Sendable {
             close(fd)
             throw RuntimeFailure("cannot listen on \(path): \(reason)")
         }
-        state.withLock { $0.listener = fd; $0.socketPath = path }
+        var info = stat()
+        let identity = lstat(path, &info) == 0 ? (path, UInt64(info.st_dev), UInt64(info.st_ino)) : nil
+        state.withLock { $0.listener = fd; $0.socket = identity }
         startDetachedThread { [self] in
+            var lastError: Int32 = 0
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 {
-                    if errno == EINTR { continue }
-                    return
+                    let code = errno
+                    if code == EINTR || code == ECONNABORTED { continue }
+                    // Closed by stop(): done. Anything else (out of descriptors or memory) passes.
+                    if state.withLock({ $0.listener }) != fd { return }
+                    if code != lastError {
+                        StandardStream.error.write("follow: accepting a client on \(path): \(String(cString: strerror(code))); retrying\n")
+                        lastError = code
+                    }
+                    usleep(100_000)
+                    continue
+                }
+                lastError = 0
+                guard clients.wrappingAdd(1, ordering: .relaxed).newValue <= Self.maxClients else {
+                    clients.wrappingSubtract(1, ordering: .relaxed)
+                    StandardStream.error.write("follow: more than \(Self.maxClients) clients on \(path); one refused\n")
+                    close(client)
+                    continue
                 }
                 startDetachedThread { [self] in
                     read(fd: client)
                     close(client)
+                    clients.wrappingSubtract(1, ordering: .relaxed)
                 }
             }
         }
     }
 
-    /// Stops accepting and removes the socket file.
+    /// Removes the socket file at `path` if it is a socket nobody listens on.
+    static func removeStaleSocket(at path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw RuntimeFailure("\(path) exists and is not a socket; not replacing it")
+        }
+        let probe = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard probe >= 0 else { throw RuntimeFailure("socket: \(String(cString: strerror(errno)))") }
+        defer { close(probe) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected == 0 { throw RuntimeFailure("\(path) is in use by another process") }
+        guard errno == ECONNREFUSED else {
+            throw RuntimeFailure("cannot check \(path): \(String(cString: strerror(errno)))")
+        }
+        unlink(path)
+    }
+
+    /// Stops accepting and removes the socket file (if it is still the one this process bound).
     func stop() {
         state.withLock { state in
             if state.listener >= 0 { shutdown(state.listener, Int32(SHUT_RDWR)); close(state.listener); state.listener = -1 }
-            if let socketPath = state.socketPath { unlink(socketPath) }
+            var info = stat()
+            if let socket = state.socket, lstat(socket.path, &info) == 0,
+               UInt64(info.st_dev) == socket.device, UInt64(info.st_ino) == socket.inode {
+                unlink(socket.path)
+            }
         }
     }
 
@@ -134,7 +212,7 @@ final class EventFollower: Sendable {
             guard n > 0 else { break }
             for byte in chunk[..<n] {
                 if byte == UInt8(ascii: "\n") {
-                    handle(discarding ? nil : String(decoding: pending, as: UTF8.self))
+                    handle(discarding ? nil : pending)
                     pending.removeAll(keepingCapacity: true)
                     discarding = false
                 } else if !discarding {
@@ -143,6 +221,6 @@ final class EventFollower: Sendable {
                 }
             }
         }
-        if !pending.isEmpty || discarding { handle(discarding ? nil : String(decoding: pending, as: UTF8.self)) }
+        if !pending.isEmpty || discarding { handle(discarding ? nil : pending) }
     }
 }

@@ -31,7 +31,8 @@ struct RunCommand: AsyncParsableCommand {
     var generateRecords = 200_000
 
     @Option(name: .customLong("boot.exit-after-failure"),
-            help: "After a failed boot, serve the failure this long (so Prometheus scrapes it), then exit 1 so that the container is restarted (default: serve it until SIGTERM).")
+            help: "After a failed boot, serve the failure this long (so Prometheus scrapes it), then exit 1 so that the container is restarted (default: serve it until SIGTERM).",
+            transform: DurationArgument.parse)
     var exitAfterFailure: DurationArgument?
 
     func validate() throws {

@@ -25,7 +25,8 @@ struct WebOptions: ParsableArguments {
     @Option(name: .customLong("web.max-connections-per-ip"), help: "Connections from one IP address at once (0: no limit).")
     var maxConnectionsPerIP = 64
 
-    @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.")
+    @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.",
+            transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(argument: "10s")!
 
     @Option(name: .customLong("web.connection-memory-limit"), help: "Bytes of memory for one connection's request (headers beyond about 15 KB get 431 at the default).")
@@ -94,15 +95,15 @@ struct WebOptions: ParsableArguments {
 
 /// The `--boot.*` flags: budgets and their policy.
 struct BudgetOptions: ParsableArguments {
-    @Option(name: .customLong("boot.budget.init"), help: "Time budget of the init phase (default 30s).")
+    @Option(name: .customLong("boot.budget.init"), help: "Time budget of the init phase (default 30s).", transform: DurationArgument.parse)
     var initBudget: DurationArgument?
-    @Option(name: .customLong("boot.budget.migrate"), help: "Time budget of the migrate phase (default 5m).")
+    @Option(name: .customLong("boot.budget.migrate"), help: "Time budget of the migrate phase (default 5m).", transform: DurationArgument.parse)
     var migrateBudget: DurationArgument?
-    @Option(name: .customLong("boot.budget.recover"), help: "Time budget of the recovery phase (default 30m).")
+    @Option(name: .customLong("boot.budget.recover"), help: "Time budget of the recovery phase (default 30m).", transform: DurationArgument.parse)
     var recoverBudget: DurationArgument?
-    @Option(name: .customLong("boot.budget.warmup"), help: "Time budget of the warmup phase (default 5m).")
+    @Option(name: .customLong("boot.budget.warmup"), help: "Time budget of the warmup phase (default 5m).", transform: DurationArgument.parse)
     var warmupBudget: DurationArgument?
-    @Option(name: .customLong("boot.budget.total"), help: "Time budget of the whole boot (default 1h).")
+    @Option(name: .customLong("boot.budget.total"), help: "Time budget of the whole boot (default 1h).", transform: DurationArgument.parse)
     var totalBudget: DurationArgument?
 
     @Option(name: .customLong("boot.startup-probe-seconds"),

@@ -173,7 +173,8 @@ struct BootExporterCLITests {
     @Test("usage errors exit 2 with one line, runtime errors 1", arguments: [
         (["--web.listen-address", "nonsense"], Int32(2), "invalid listen address"),
         (["--web.listen-address", ":99999"], 2, "port must be a number"),
-        (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover"),
+        (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover <boot.budget.recover>': invalid duration \"10parsecs\": use a number and a unit (ms, s, m, h, d)"),
+        (["--log.level", "verbose"], 2, "one of the following: trace, debug, info, notice, warning, error, critical"),
         (["--boot.exit-after-failure", "soon"], 2, "boot.exit-after-failure"),
         // libmicrohttpd takes these as unsigned int: unbounded, 2^32 wrapped to 0 and nothing was answered.
         (["--web.max-connections", "4294967296"], 2, "web.max-connections"),

@@ -33,7 +33,13 @@ struct FlatJSONScannerTests {
     @Test("skipping a value still requires it to be JSON")
     func skippedValuesAreJSON() {
         let values: [(String, Bool)] = [("true", true), ("false", true), ("null", true), ("-1.5e3", true), ("\"x\"", true),
-                                        ("[1, {\"a\": \"]\"}]", true), ("nope", false), ("tru", false), ("01", false)]
+                                        ("[1, {\"a\": \"]\"}]", true), ("nope", false), ("tru", false), ("01", false),
+                                        ("[]", true), ("{}", true), ("[[], {\"a\": [null, {}]}]", true),
+                                        // Brackets that match in number but not in kind, or members out of place.
+                                        ("{]", false), ("[}", false), ("[1,,2]", false), ("[1,]", false), ("[,1]", false),
+                                        ("{\"a\" 1}", false), ("{\"a\": }", false), ("{1: 2}", false), ("[1 2]", false),
+                                        ("[}}", false), ("[", false),
+                                        (String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000), true)]
         for (text, valid) in values {
             var scanner = FlatJSONScanner(Array("{\"x\": \(text), \"y\": 1}".utf8))
             #expect(scanner.object { _, scanner in scanner.skipValue() } == valid, "\(text)")
@@ -49,7 +55,11 @@ struct FlatJSONScannerTests {
         }
         #expect(whole("0") == .some(0) && whole("18446744073709551615") == .some(.max) && whole("9007199254740993") == .some(9_007_199_254_740_993))
         #expect(whole("5.0") == .some(5) && whole("1e2") == .some(100) && whole("-0") == .some(0) && whole("null") == .some(nil))
-        for refused in ["18446744073709551616", "1.5", "-1", "1e20", "01", "\"5\"", "true"] {
+        // Exactly, not through a Double: each of these a Double would read as a whole number.
+        #expect(whole("9007199254740993.0") == .some(9_007_199_254_740_993) && whole("18446744073709551615.0") == .some(.max))
+        #expect(whole("1.8446744073709551615e19") == .some(.max) && whole("123400e-2") == .some(1234) && whole("0.0e99999999") == .some(0))
+        for refused in ["18446744073709551616", "1.5", "-1", "1e20", "01", "\"5\"", "true", "0.99999999999999999999", "1e-400",
+                        "18446744073709551616.0", "1e99999999", "-1e-400", "1.00000000000000000001"] {
             #expect(whole(refused) == nil, "\(refused)")
         }
     }

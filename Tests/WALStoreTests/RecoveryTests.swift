@@ -428,14 +428,30 @@ struct RecoveryTests {
             var reports: [RecoveryProgress] = []
             var replayed: UInt64 = 0
             var checkpointBytes: UInt64 = 0
-            _ = try store.recover(RecoveryOptions(reportEvery: 500, onCheckpointRead: { checkpointBytes = $0 },
-                                                  onProgress: { reports.append($0) }, onReplayed: { records, _ in replayed += records }))
+            var analysed: (rolledBack: UInt64, skipped: UInt64)?
+            var pageReports: [UInt64] = []
+            var replayedAtFirstPages: UInt64?
+            let report = try store.recover(RecoveryOptions(
+                reportEvery: 500, onCheckpointRead: { checkpointBytes = $0 },
+                onProgress: { reports.append($0) }, onReplayed: { records, _ in replayed += records },
+                onAnalysed: { rolledBack, skipped in
+                    #expect(replayed == 0, "known before replay starts")
+                    analysed = (rolledBack, skipped)
+                },
+                onPagesRecovered: { pages in
+                    if pageReports.isEmpty { replayedAtFirstPages = replayed }
+                    pageReports.append(pages)
+                }))
             let replay = reports.filter { $0.message == "replaying WAL" }
             #expect(replay.count >= 4)
             #expect(replay.allSatisfy { $0.recordsTotal == 2_000 })
             #expect(replay.last?.recordsDone == 2_000)
             #expect(replayed == 2_000)
             #expect(checkpointBytes > 0)
+            // Rollbacks and skips come with analysis, pages as replay goes: a dashboard sees them move.
+            #expect(analysed?.rolledBack == report.transactionsRolledBack && analysed?.skipped == 0)
+            #expect(replayedAtFirstPages.map { $0 < 2_000 } == true, "pages are reported while replay goes on")
+            #expect(pageReports.reduce(0, +) == report.pagesRecovered)
         }
     }
 
