@@ -114,17 +114,8 @@ final class EventFollower: Sendable {
     /// serves — is an error, never removed.
     func listen(on path: String) throws {
         try Self.removeStaleSocket(at: path)
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RuntimeFailure("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, Glibc.listen(fd, 16) == 0 else {
+        let fd = try Self.unixSocket()
+        guard Self.withAddress(path, { bind(fd, $0, $1) }) == 0, Glibc.listen(fd, 16) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
             throw RuntimeFailure("cannot listen on \(path): \(reason)")
@@ -171,22 +162,32 @@ final class EventFollower: Sendable {
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw RuntimeFailure("\(path) exists and is not a socket; not replacing it")
         }
-        let probe = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard probe >= 0 else { throw RuntimeFailure("socket: \(String(cString: strerror(errno)))") }
+        let probe = try unixSocket()
         defer { close(probe) }
+        if withAddress(path, { connect(probe, $0, $1) }) == 0 { throw RuntimeFailure("\(path) is in use by another process") }
+        guard errno == ECONNREFUSED else {
+            throw RuntimeFailure("cannot check \(path): \(String(cString: strerror(errno)))")
+        }
+        unlink(path)
+    }
+
+    /// A new Unix stream socket.
+    static func unixSocket() throws -> Int32 {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RuntimeFailure("socket: \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    /// Calls `body` (bind, connect) with the address of the Unix socket at `path`.
+    static func withAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
         }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        if connected == 0 { throw RuntimeFailure("\(path) is in use by another process") }
-        guard errno == ECONNREFUSED else {
-            throw RuntimeFailure("cannot check \(path): \(String(cString: strerror(errno)))")
-        }
-        unlink(path)
     }
 
     /// Stops accepting and removes the socket file (if it is still the one this process bound).
