@@ -88,11 +88,17 @@ public struct BootSnapshot: Sendable {
     /// The progress in whole percent: the caller's `percent` when it set one (at most 100), else
     /// the fraction's, rounded down — after a nudge of a billionth, so that 29 of 100 items, whose
     /// fraction times 100 is 28.999…, reads 29.
-    public var progressPercent: UInt8 {
-        if progress.percent > 0 { return min(progress.percent, 100) }
-        let percent = (progressFraction * 100 + 1e-9).rounded(.down)
-        guard percent.isFinite, percent > 0 else { return 0 }
-        return UInt8(min(percent, 100))
+    public var progressPercent: UInt8 { Self.wholePercent(given: progress.percent, fraction: progressFraction) }
+
+    /// ``progressPercent`` from its two sources (a static function, so that a caller holding them
+    /// copies no snapshot to ask).
+    @inline(__always)
+    static func wholePercent(given: UInt8, fraction: Double) -> UInt8 {
+        if given > 0 { return min(given, 100) }
+        let percent = fraction * 100 + 1e-9
+        // (False for NaN too. Converting truncates, which for these values is rounding down.)
+        guard percent >= 1 else { return 0 }
+        return percent >= 100 ? 100 : UInt8(percent)
     }
 }
 

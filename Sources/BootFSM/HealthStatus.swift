@@ -110,7 +110,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         isReady = snapshot.phase.isReady
         isAlive = snapshot.phase.isAlive
         isBooting = snapshot.phase.isBooting
-        progressPercent = snapshot.progressPercent
+        progressPercent = BootSnapshot.wholePercent(given: progress.percent, fraction: snapshot.progressFraction)
         progressMessage = progress.message
         phaseElapsedMs = snapshot.phaseElapsed.wholeMilliseconds
         totalElapsedMs = snapshot.totalElapsed.wholeMilliseconds

@@ -14,6 +14,19 @@ struct ProgressTests {
         #expect(PhaseProgress(itemsProcessed: 9, itemsTotal: 4).fraction == 1)
     }
 
+    @Test("whole percent rounds down, but never below the exact value (29 of 100 is 29, not 28)")
+    func wholePercentOfTheFraction() throws {
+        let fsm = BootStateMachine(clock: ManualBootClock())
+        try fsm.startBoot()
+        for (done, expected) in [(0, 0), (1, 1), (29, 29), (57, 57), (99, 99), (100, 100), (150, 100)] as [(UInt64, UInt8)] {
+            fsm.updateProgress(PhaseProgress(itemsProcessed: done, itemsTotal: 100))
+            #expect(fsm.healthStatus().progressPercent == expected, "\(done) of 100")
+            #expect(fsm.snapshot().progressPercent == expected, "\(done) of 100")
+        }
+        fsm.updateProgress(PhaseProgress(percent: 42, itemsProcessed: 1, itemsTotal: 100))
+        #expect(fsm.healthStatus().progressPercent == 42, "the caller's percent wins")
+    }
+
     @Test func currentProgressCarriesElapsed() throws {
         let clock = ManualBootClock()
         let fsm = BootStateMachine(clock: clock)
