@@ -47,6 +47,9 @@ package struct FlatJSONScanner {
     /// The value of a JSON number token (grammar already checked) if it is a whole number from 0
     /// to 2^64 − 1.
     static func wholeNumber(_ token: ArraySlice<UInt8>) -> UInt64? {
+        // (Longer tokens are refused: the exponent below is capped, which is exact only while the
+        // digits are fewer than the cap.)
+        guard token.count <= 4096 else { return nil }
         let zero = UInt8(ascii: "0"), isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
         var position = token.startIndex
         let negative = token[position] == UInt8(ascii: "-")

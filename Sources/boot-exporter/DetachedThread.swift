@@ -5,8 +5,10 @@ import Glibc
 #endif
 
 /// Starts `body` on a new detached POSIX thread (for blocking reads that must not occupy the
-/// concurrency pool's few threads).
-func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+/// concurrency pool's few threads); `false` (with a line on standard error) if no thread could be
+/// started, `body` then never runs.
+@discardableResult
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
     final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -21,7 +23,8 @@ func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
     guard status == 0 else {
         Unmanaged<Box>.fromOpaque(box).release()
         StandardStream.error.write("boot-exporter: error: cannot start a thread: \(String(cString: strerror(status)))\n")
-        return
+        return false
     }
     pthread_detach(thread)
+    return true
 }

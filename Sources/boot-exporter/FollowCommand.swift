@@ -48,8 +48,8 @@ struct FollowCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { follower.stop() }
         try await group.run()
-        follower.stop()
     }
 }
 
@@ -146,8 +146,12 @@ final class EventFollower: Sendable {
                     close(client)
                     continue
                 }
-                startDetachedThread { [self] in
+                let started = startDetachedThread { [self] in
                     read(fd: client)
+                    close(client)
+                    clients.wrappingSubtract(1, ordering: .relaxed)
+                }
+                if !started {
                     close(client)
                     clients.wrappingSubtract(1, ordering: .relaxed)
                 }
@@ -164,7 +168,11 @@ final class EventFollower: Sendable {
         }
         let probe = try unixSocket()
         defer { close(probe) }
-        if withAddress(path, { connect(probe, $0, $1) }) == 0 { throw RuntimeFailure("\(path) is in use by another process") }
+        // Non-blocking: a listener whose backlog is full would hold a blocking connect forever.
+        _ = fcntl(probe, F_SETFL, fcntl(probe, F_GETFL) | O_NONBLOCK)
+        if withAddress(path, { connect(probe, $0, $1) }) == 0 || errno == EAGAIN || errno == EINPROGRESS {
+            throw RuntimeFailure("\(path) is in use by another process")
+        }
         guard errno == ECONNREFUSED else {
             throw RuntimeFailure("cannot check \(path): \(String(cString: strerror(errno)))")
         }

@@ -25,7 +25,7 @@ struct WebOptions: ParsableArguments {
     @Option(name: .customLong("web.max-connections-per-ip"), help: "Connections from one IP address at once (0: no limit).")
     var maxConnectionsPerIP = 64
 
-    @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long.",
+    @Option(name: .customLong("web.connection-timeout"), help: "Close a connection idle or slow for this long (default: 10s).",
             transform: DurationArgument.parse)
     var connectionTimeout = DurationArgument(argument: "10s")!
 

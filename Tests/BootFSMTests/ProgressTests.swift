@@ -23,6 +23,8 @@ struct ProgressTests {
             #expect(fsm.healthStatus().progressPercent == expected, "\(done) of 100")
             #expect(fsm.snapshot().progressPercent == expected, "\(done) of 100")
         }
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 99_999_999_999, itemsTotal: 100_000_000_000))
+        #expect(fsm.healthStatus().progressPercent == 99, "never 100 before done")
         fsm.updateProgress(PhaseProgress(percent: 42, itemsProcessed: 1, itemsTotal: 100))
         #expect(fsm.healthStatus().progressPercent == 42, "the caller's percent wins")
     }
