@@ -28,8 +28,9 @@ enum YAMLNode: Equatable {
 /// leading `---` on a line of its own and a closing `...`. Refused: tabs in indentation, duplicate
 /// keys, anchors, aliases, tags, block scalars (`|`, `>`), scalars over several lines, flow
 /// collections over several lines, content after `---` or `...` on their line or after `...`,
-/// several documents, and nesting deeper than ``maxDepth``. (It is here because the full YAML libraries for Swift need Foundation, which
-/// alone would more than double the exporter's resident memory.)
+/// several documents, and nesting deeper than ``maxDepth``. (It is here because the full YAML
+/// libraries for Swift need Foundation, which alone would more than double the exporter's resident
+/// memory.)
 struct YAMLReader {
     struct Failure: Error, CustomStringConvertible {
         let line: Int

@@ -101,4 +101,3 @@ public struct BootSnapshot: Sendable {
         return percent >= 100 ? 100 : UInt8(percent)
     }
 }
-

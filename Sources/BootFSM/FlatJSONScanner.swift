@@ -37,9 +37,7 @@ package struct FlatJSONScanner {
     /// `Double` (which would take `0.99999999999999999999` for 1 and `1e-400` for 0).
     package mutating func unsigned(into value: inout UInt64?) -> Bool {
         if takeLiteral("null") { value = nil; return true }
-        let start = index
-        var parsed: Double?
-        guard number(into: &parsed), parsed != nil, let whole = Self.wholeNumber(bytes[start..<index]) else { return false }
+        guard let token = numberToken(), let whole = Self.wholeNumber(token) else { return false }
         value = whole
         return true
     }
@@ -86,18 +84,23 @@ package struct FlatJSONScanner {
     /// leading zero, optional fraction and exponent), as the nearest `Double`.
     package mutating func number(into value: inout Double?) -> Bool {
         if takeLiteral("null") { value = nil; return true }
+        guard let token = numberToken(), let number = Double(String(decoding: token, as: UTF8.self)) else { return false }
+        value = number
+        return true
+    }
+
+    /// The bytes of a number in RFC 8259's grammar, read past; `nil` if there is none.
+    private mutating func numberToken() -> ArraySlice<UInt8>? {
         let start = index
         _ = take(UInt8(ascii: "-"))
         let integer = digits()
-        guard integer > 0, !(integer > 1 && bytes[index - integer] == UInt8(ascii: "0")) else { return false }
-        if take(UInt8(ascii: ".")) { guard digits() > 0 else { return false } }
+        guard integer > 0, !(integer > 1 && bytes[index - integer] == UInt8(ascii: "0")) else { return nil }
+        if take(UInt8(ascii: ".")) { guard digits() > 0 else { return nil } }
         if take(UInt8(ascii: "e")) || take(UInt8(ascii: "E")) {
             _ = take(UInt8(ascii: "+")) || take(UInt8(ascii: "-"))
-            guard digits() > 0 else { return false }
+            guard digits() > 0 else { return nil }
         }
-        guard let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return false }
-        value = number
-        return true
+        return bytes[start..<index]
     }
 
     /// `null` (leaving `value` nil) or a string.
@@ -178,10 +181,7 @@ package struct FlatJSONScanner {
             case UInt8(ascii: "\""):
                 guard string() != nil else { return false }
             default:
-                if !(takeLiteral("true") || takeLiteral("false")) {
-                    var number: Double?
-                    guard self.number(into: &number) else { return false }
-                }
+                guard takeLiteral("true") || takeLiteral("false") || takeLiteral("null") || numberToken() != nil else { return false }
             }
             // A value ended: the next member of its container, or the container's end.
             while let closer = closers.last {

@@ -118,24 +118,39 @@ public final class Page {
             let count = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt16.self)))
             let used = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
             guard used <= Page.size - Page.headerSize, count <= Int(Page.slotCount) else { return false }
-            // The tuples, as indexTuples reads them: distinct slots, values a put can write, `used` bytes.
-            var offset = Page.headerSize
             var slots: UInt64 = 0
-            for _ in 0..<count {
-                guard offset + 2 <= Page.headerSize + used else { return false }
-                let slot = raw[offset], length = raw[offset + 1]
-                guard slot < Page.slotCount, slots & (1 << slot) == 0, length <= Page.maxValueSize else { return false }
-                slots |= 1 << slot
-                offset += 2 + Int(length)
+            let tuplesHold = forEachTuple(in: raw.baseAddress!, count: count, used: used) { slot, _ in
+                defer { slots |= 1 << slot }
+                return slots & (1 << slot) == 0
             }
-            guard offset == Page.headerSize + used else { return false }
             let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
-            let header = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<20]))
-            let zero: UInt32 = 0
-            let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
-            let tuples = UnsafeRawBufferPointer(rebasing: raw[Page.headerSize..<(Page.headerSize + used)])
-            return CRC32C.checksum(tuples, continuing: withZero) == stored
+            return tuplesHold && checksum(of: raw.baseAddress!, used: used) == stored
         }
+    }
+
+    /// Walks the `count` tuples of the page bytes at `base` (its header first), calling `body` with
+    /// each one's slot and offset; `false` as soon as `body` does, or when the tuples do not add up
+    /// to `used` bytes, name a slot out of range or hold a value longer than a put can write (which
+    /// would leave a full page no room for the next put). What ``Page/init(v3:)`` accepts.
+    static func forEachTuple(in base: UnsafeRawPointer, count: Int, used: Int, _ body: (UInt8, Int) -> Bool) -> Bool {
+        var offset = Page.headerSize
+        for _ in 0..<count {
+            guard offset + 2 <= Page.headerSize + used else { return false }
+            let slot = base.load(fromByteOffset: offset, as: UInt8.self)
+            let length = base.load(fromByteOffset: offset + 1, as: UInt8.self)
+            guard slot < Page.slotCount, length <= Page.maxValueSize, body(slot, offset) else { return false }
+            offset += 2 + Int(length)
+        }
+        return offset == Page.headerSize + used
+    }
+
+    /// The CRC of the page bytes at `base`: its header (the CRC field taken as zero), then the
+    /// `used` tuple bytes.
+    static func checksum(of base: UnsafeRawPointer, used: Int) -> UInt32 {
+        let header = CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 20))
+        let zero: UInt32 = 0
+        let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
+        return CRC32C.checksum(UnsafeRawBufferPointer(start: base + Page.headerSize, count: used), continuing: withZero)
     }
 
     /// The page's bytes with their CRC, ready to be written.
@@ -241,19 +256,13 @@ struct PageView {
     var used: Int { Int(load16(18)) }
 
     /// Fills the slot index from the `count` tuples in the first `used` tuple bytes; `false` if
-    /// they do not add up to `used` bytes, name a slot twice or out of range, or hold a value longer
-    /// than ``Page/maxValueSize``.
+    /// they are not what ``Page/forEachTuple(in:count:used:_:)`` accepts, or name a slot twice.
     func indexTuples(count: Int, used: Int) -> Bool {
-        var offset = Page.headerSize
-        for _ in 0..<count {
-            guard offset + 2 <= Page.headerSize + used else { return false }
-            let slot = byte(offset)
-            // A value longer than a put can write would leave a full page no room for the next put.
-            guard slot < Page.slotCount, slotOffsets[Int(slot)] == 0, byte(offset + 1) <= Page.maxValueSize else { return false }
+        Page.forEachTuple(in: base, count: count, used: used) { slot, offset in
+            guard slotOffsets[Int(slot)] == 0 else { return false }
             slotOffsets[Int(slot)] = UInt16(offset)
-            offset += 2 + Int(byte(offset + 1))
+            return true
         }
-        return offset == Page.headerSize + used
     }
 
     /// The value in `slot`, or `nil` when it is empty.
@@ -302,12 +311,7 @@ struct PageView {
     }
 
     /// The CRC of the header (its CRC field taken as zero) and the used tuple bytes.
-    var checksum: UInt32 {
-        let header = CRC32C.checksum(UnsafeRawBufferPointer(start: base, count: 20))
-        let zero: UInt32 = 0
-        let withZero = withUnsafeBytes(of: zero) { CRC32C.checksum($0, continuing: header) }
-        return CRC32C.checksum(UnsafeRawBufferPointer(start: base + Page.headerSize, count: used), continuing: withZero)
-    }
+    var checksum: UInt32 { Page.checksum(of: base, used: used) }
 
     @inline(__always)
     private func find(_ slot: UInt8) -> Int? {
