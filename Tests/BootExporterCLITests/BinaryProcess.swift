@@ -113,6 +113,18 @@ func httpGet(port: Int, _ path: String) throws -> (status: Int, body: String) {
     return (status, String(text[split.upperBound...]))
 }
 
+/// GETs `path` every 50 ms until `done` holds of the response or `timeout` passes; the last response.
+func httpGet(port: Int, _ path: String, timeout: Duration = .seconds(30),
+             until done: ((status: Int, body: String)) -> Bool) throws -> (status: Int, body: String) {
+    let deadline = ContinuousClock.now + timeout
+    var response = try httpGet(port: port, path)
+    while !done(response) && ContinuousClock.now < deadline {
+        usleep(50_000)
+        response = try httpGet(port: port, path)
+    }
+    return response
+}
+
 /// The value of an unlabelled sample in an exposition.
 func sample(_ name: String, in exposition: String) -> Double? {
     for line in exposition.split(separator: "\n") where line.hasPrefix(name + " ") {

@@ -60,13 +60,7 @@ struct BootExporterCLITests {
         let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "20000",
                                         "--recover.max-records-per-second", "2000", "--boot.budget.recover", "1s"])
         let port = try server.listeningPort()
-        var health = (status: 0, body: "")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            health = try httpGet(port: port, "/health")
-            if health.status == 503 { break }
-            usleep(100_000)
-        }
+        let health = try httpGet(port: port, "/health") { $0.status == 503 }
         #expect(health.status == 503)
         let status = try JSONDecoder().decode(HealthStatus.self, from: Data(health.body.utf8))
         #expect(status.phase == .failed)
@@ -89,13 +83,7 @@ struct BootExporterCLITests {
                                         "--recover.max-records-per-second", "2000", "--boot.budget.recover", "1s",
                                         "--boot.exit-after-failure", "3s"])
         let port = try server.listeningPort()
-        var health = (status: 0, body: "")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while ContinuousClock.now < deadline {
-            health = try httpGet(port: port, "/health")
-            if health.status == 503 { break }
-            usleep(100_000)
-        }
+        let health = try httpGet(port: port, "/health") { $0.status == 503 }
         // Served while failed: Prometheus gets to scrape why.
         #expect(health.status == 503)
         #expect(health.body.contains(#""failure_reason":"budget exceeded in phase recover (budget 1 s)""#))
@@ -257,9 +245,7 @@ struct BootExporterCLITests {
         // The same directory under run: the boot fails with the reason, the server keeps answering.
         let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
         let port = try server.listeningPort()
-        var health = try httpGet(port: port, "/health")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while health.status != 503 && ContinuousClock.now < deadline { usleep(50_000); health = try httpGet(port: port, "/health") }
+        let health = try httpGet(port: port, "/health", timeout: .seconds(10)) { $0.status == 503 }
         #expect(health.body.contains("checkpoint is corrupt"))
         server.signal(SIGTERM)
         #expect(server.wait() == 1)

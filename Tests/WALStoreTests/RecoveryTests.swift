@@ -80,12 +80,7 @@ struct RecoveryTests {
             }
             // One bit of a page's value flips on disk; nothing touches that page before the next checkpoint.
             let pageFile = path + "/" + PageFile.name(generation: 1)
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: pageFile))
-            try handle.seek(toOffset: UInt64(Page.size + Page.headerSize + 3))
-            let byte = try handle.read(upToCount: 1)![0]
-            try handle.seek(toOffset: UInt64(Page.size + Page.headerSize + 3))
-            try handle.write(contentsOf: Data([byte ^ 0x01]))
-            try handle.close()
+            try flipBits(in: pageFile, at: UInt64(Page.size + Page.headerSize + 3), mask: 0x01)
             let before = try directoryImage(path)
             let (store, _) = try recoverStore(at: path)
             let error = #expect(throws: StoreError.self) { try store.checkpoint() }
@@ -190,12 +185,7 @@ struct RecoveryTests {
                 offset += size
             }
             let damaged = try #require(target)
-            let file = try FileHandle(forUpdating: URL(fileURLWithPath: first.path))
-            try file.seek(toOffset: UInt64(offset))
-            let byte = try file.read(upToCount: 1)![0]
-            try file.seek(toOffset: UInt64(offset))
-            try file.write(contentsOf: Data([byte ^ 0xFF]))
-            try file.close()
+            try flipBits(in: first.path, at: UInt64(offset), mask: 0xFF)
 
             let before = try directoryImage(path)
             let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
@@ -226,9 +216,7 @@ struct RecoveryTests {
             let segments = try WALSegment.list(path + "/wal")
             #expect(segments.count >= 4)
             let victim = segments[1]
-            let file = try FileHandle(forUpdating: URL(fileURLWithPath: victim.path))
-            try file.write(contentsOf: Data("BROKEN!!".utf8))
-            try file.close()
+            try overwrite(victim.path, at: 0, with: Data("BROKEN!!".utf8))
             #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
             let (store, report) = try recoverStore(at: path, mode: .force)
             #expect(report.corruptRecordsSkipped == 1)
@@ -263,9 +251,7 @@ struct RecoveryTests {
             let segments = try WALSegment.list(path + "/wal")
             let last = try #require(segments.last)
             let firstLost = try Self.firstLSN(last)
-            let file = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
-            try file.write(contentsOf: Data("X".utf8))
-            try file.close()
+            try overwrite(last.path, at: 0, with: Data("X".utf8))
 
             let before = try directoryImage(path)
             let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
@@ -291,10 +277,7 @@ struct RecoveryTests {
             store.close()
 
             // Damage that reaches into the first frame: what was open across it is rolled back.
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
-            try handle.seek(toOffset: UInt64(WALSegment.headerSize))
-            try handle.write(contentsOf: Data([0xFF, 0xFF]))
-            try handle.close()
+            try overwrite(last.path, at: UInt64(WALSegment.headerSize), with: Data([0xFF, 0xFF]))
             let (forced, forcedReport) = try recoverStore(at: path, mode: .force)
             #expect(forcedReport.corruptRecordsSkipped == 1)
             let lostFrame = summary.log[Int(firstLost) - 1]
@@ -313,14 +296,8 @@ struct RecoveryTests {
             let (middle, last) = (segments[segments.count - 2], segments[segments.count - 1])
             // The last byte of the middle segment (its last frame's payload) and the first frame's length in the last.
             let middleSize = try FileManager.default.attributesOfItem(atPath: middle.path)[.size] as! UInt64
-            for (file, offset) in [(middle.path, middleSize - 1), (last.path, UInt64(WALSegment.headerSize))] {
-                let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file))
-                try handle.seek(toOffset: offset)
-                let byte = try handle.read(upToCount: 1)![0]
-                try handle.seek(toOffset: offset)
-                try handle.write(contentsOf: Data([byte ^ 0x5A]))
-                try handle.close()
-            }
+            try flipBits(in: middle.path, at: middleSize - 1, mask: 0x5A)
+            try flipBits(in: last.path, at: UInt64(WALSegment.headerSize), mask: 0x5A)
             let before = try directoryImage(path)
             #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
             #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
@@ -369,10 +346,7 @@ struct RecoveryTests {
             let summary = try generateStore(at: path, records: 200)
             // A frame that checks out but whose transaction id is the largest there is: damage, cut as a torn tail.
             let last = try #require(try WALSegment.list(path + "/wal").last)
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: last.path))
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(WALRecord(lsn: UInt64(summary.log.count) + 1, txid: .max, kind: .begin).encoded))
-            try handle.close()
+            try overwrite(last.path, at: nil, with: Data(WALRecord(lsn: UInt64(summary.log.count) + 1, txid: .max, kind: .begin).encoded))
             let (store, report) = try recoverStore(at: path, mode: .normal)
             #expect(report.recordsReplayed == UInt64(summary.log.count))
             #expect(report.tornTail != nil)

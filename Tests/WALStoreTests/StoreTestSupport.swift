@@ -2,6 +2,7 @@
 
 import BootFSM
 import Foundation
+import Testing
 @testable import WALStore
 
 /// A fresh directory under the system's temporary folder, removed after `body`.
@@ -80,3 +81,21 @@ func recoverStore(at path: String, mode: RecoveryMode = .normal) throws -> (WALS
 }
 
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// Flips bits of the byte at `offset` of the file at `path` (XOR with `mask`): damage on disk.
+func flipBits(in path: String, at offset: UInt64, mask: UInt8) throws {
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: offset)
+    let byte = try #require(try handle.read(upToCount: 1)?.first)
+    try handle.seek(toOffset: offset)
+    try handle.write(contentsOf: Data([byte ^ mask]))
+}
+
+/// Writes `bytes` over the file at `path` from `offset` (`nil`: at its end).
+func overwrite(_ path: String, at offset: UInt64?, with bytes: Data) throws {
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    if let offset { try handle.seek(toOffset: offset) } else { try handle.seekToEnd() }
+    try handle.write(contentsOf: bytes)
+}
