@@ -3,10 +3,11 @@
 
 public import Synchronization
 
+// Public: the inlinable `recordWALProgress` reads the calling thread's id (`pthread_self`).
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// The recovery counters of a boot: lock-free, allocation-free relaxed atomics.
@@ -15,9 +16,11 @@ import Darwin
 /// counter's latest value (the counters are independent, so no cross-counter consistency is implied).
 ///
 /// The WAL counters, the hottest (a redo loop may record every record, from several threads), are
-/// striped: each thread adds into one of four stripes, each on cache lines of its own, picked by its
-/// stack's address, and a read sums them. Two threads replaying at once then do not pass one cache
-/// line back and forth on every call.
+/// per thread: the first four threads that record each claim a stripe of their own, on cache lines of
+/// their own, and add into it with plain loads and stores (no other thread writes it, so no locked
+/// instruction is needed); later threads add atomically into a shared stripe. A read sums them. Two
+/// threads replaying at once then neither pass one cache line back and forth nor pay for an atomic
+/// add on every call.
 public final class BootMetrics: Sendable {
     // The hot counters are `@usableFromInline` so that recording into them inlines into callers in
     // other modules: the call would cost about as much as the atomic add itself.
@@ -57,9 +60,7 @@ public final class BootMetrics: Sendable {
     public func recordWALProgress(records: UInt64, bytes: UInt64) {
         // `self` owns the stripes' memory: kept alive until the adds are done, even inlined elsewhere.
         withExtendedLifetime(self) {
-            let stripe = walStripes.forCallingThread()
-            stripe[WALStripes.records].wrappingAdd(records, ordering: .relaxed)
-            stripe[WALStripes.bytes].wrappingAdd(bytes, ordering: .relaxed)
+            walStripes.add(records: records, bytes: bytes)
         }
     }
 
@@ -120,17 +121,27 @@ public final class BootMetrics: Sendable {
     }
 }
 
-/// The striped WAL counters: ``count`` stripes of 128 bytes each, aligned to 128 bytes, the
-/// counters at the start of each, so that no two stripes' counters share a cache line. Plain
-/// allocated memory rather than stored properties: a machine is made with one small allocation
-/// more, instead of a noncopyable array's generic initialisation and destruction (and aligned by
-/// hand inside it: `malloc`'s aligned allocations cost several times more to make and free).
+/// The striped WAL counters: ``owned`` stripes that one thread each claims, then a shared one, each
+/// of 128 bytes, aligned to 128 bytes, the counters at the start of each, so that no two stripes'
+/// counters share a cache line. Plain allocated memory rather than stored properties: a machine is
+/// made with one small allocation more, instead of a noncopyable array's generic initialisation and
+/// destruction (and aligned by hand inside it: `malloc`'s aligned allocations cost several times more
+/// to make and free).
+///
+/// A stripe's `owner` is the id of the thread that claimed it (0 while free). Only its owner writes
+/// its counters, so it adds with a relaxed load and a relaxed store, which need no locked instruction;
+/// readers load them. A thread's id is only reused once the thread has ended, so a stripe is never
+/// written by two live threads; a stripe whose owner has ended is simply used by whichever new
+/// thread gets its id, or by nobody. Threads that find no stripe free add atomically into the shared
+/// stripe. (Not for signal handlers: one interrupting its own thread's add could lose it.)
 @usableFromInline
 struct WALStripes: ~Copyable, @unchecked Sendable {
     // @unchecked: the memory is only reached through atomics, and freed once, by the owner's deinit.
-    @inlinable static var count: Int { 4 }
+    /// Stripes one thread each can own; the shared stripe follows them.
+    @inlinable static var owned: Int { 4 }
     @inlinable static var records: Int { 0 }
     @inlinable static var bytes: Int { 1 }
+    @inlinable static var owner: Int { 2 }
     /// Counters per stripe; 16 of 8 bytes is 128 bytes.
     @inlinable static var stride: Int { 16 }
 
@@ -140,40 +151,86 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     init() {
         // `malloc`, aligned by hand below: the standard library's raw `allocate` takes the Swift
         // runtime's aligned path (posix_memalign) whatever alignment it is given.
-        guard let memory = malloc(Self.count * Self.stride * 8 + 128) else { fatalError("BootMetrics: out of memory") }
+        let stripes = Self.owned + 1
+        guard let memory = malloc(stripes * Self.stride * 8 + 128) else { fatalError("BootMetrics: out of memory") }
         allocation = memory
         let aligned = UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: allocation) + 127) & ~UInt(127))!
-        base = aligned.bindMemory(to: Atomic<UInt64>.self, capacity: Self.count * Self.stride)
-        for stripe in 0..<Self.count {
+        base = aligned.bindMemory(to: Atomic<UInt64>.self, capacity: stripes * Self.stride)
+        for stripe in 0..<stripes {
             (base + stripe * Self.stride + Self.records).initialize(to: Atomic(0))
             (base + stripe * Self.stride + Self.bytes).initialize(to: Atomic(0))
+            (base + stripe * Self.stride + Self.owner).initialize(to: Atomic(0))
         }
     }
 
     deinit {
-        for stripe in 0..<Self.count {
+        for stripe in 0...Self.owned {
             (base + stripe * Self.stride + Self.records).deinitialize(count: 1)
             (base + stripe * Self.stride + Self.bytes).deinitialize(count: 1)
+            (base + stripe * Self.stride + Self.owner).deinitialize(count: 1)
         }
         free(allocation)
     }
 
-    /// The calling thread's stripe, from its stack's address. Threads' stacks are far apart: 8 MiB
-    /// each by default with glibc, 512 KiB on Darwin, 128 KiB with musl; the address bits at each of
-    /// those scales are mixed, so threads started one after the other land on different stripes with
-    /// any of them. Two threads may share a stripe, or one thread use two; either only costs speed.
+    /// The calling thread's id: never 0, and unique among live threads.
     @inlinable @inline(__always)
-    func forCallingThread() -> UnsafeMutablePointer<Atomic<UInt64>> {
-        var marker: UInt8 = 0
-        let address = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-        let stripe = Int(truncatingIfNeeded: (address >> 17) ^ (address >> 19) ^ (address >> 23)) & (Self.count - 1)
-        return base + stripe * Self.stride
+    static func callingThread() -> UInt64 {
+        #if canImport(Darwin)
+        UInt64(UInt(bitPattern: pthread_self()))
+        #else
+        UInt64(pthread_self())
+        #endif
+    }
+
+    /// The stripe a thread looks at first: its id's hash, so threads spread over the stripes.
+    @inlinable @inline(__always)
+    static func firstStripe(of thread: UInt64) -> Int {
+        Int(truncatingIfNeeded: (thread &* 0x9E37_79B9_7F4A_7C15) >> 62) & (owned - 1)
+    }
+
+    /// Adds to the calling thread's stripe: inline when the thread owns its first stripe, the usual case.
+    @inlinable @inline(__always)
+    func add(records: UInt64, bytes: UInt64) {
+        let thread = Self.callingThread()
+        let stripe = base + Self.firstStripe(of: thread) * Self.stride
+        if stripe[Self.owner].load(ordering: .relaxed) == thread {
+            Self.addOwned(stripe, records: records, bytes: bytes)
+        } else {
+            addClaiming(thread: thread, records: records, bytes: bytes)
+        }
+    }
+
+    /// Adds to a stripe only the calling thread writes.
+    @inlinable @inline(__always)
+    static func addOwned(_ stripe: UnsafeMutablePointer<Atomic<UInt64>>, records: UInt64, bytes: UInt64) {
+        stripe[Self.records].store(stripe[Self.records].load(ordering: .relaxed) &+ records, ordering: .relaxed)
+        stripe[Self.bytes].store(stripe[Self.bytes].load(ordering: .relaxed) &+ bytes, ordering: .relaxed)
+    }
+
+    /// Adds for a thread that does not own its first stripe: into another stripe it owns or claims
+    /// now, else atomically into the shared stripe.
+    @usableFromInline
+    func addClaiming(thread: UInt64, records: UInt64, bytes: UInt64) {
+        let first = Self.firstStripe(of: thread)
+        for probe in 0..<Self.owned {
+            let stripe = base + ((first + probe) & (Self.owned - 1)) * Self.stride
+            let owner = stripe[Self.owner].load(ordering: .relaxed)
+            if owner == thread
+                || (owner == 0 && stripe[Self.owner].compareExchange(
+                    expected: 0, desired: thread, ordering: .relaxed).exchanged) {
+                Self.addOwned(stripe, records: records, bytes: bytes)
+                return
+            }
+        }
+        let shared = base + Self.owned * Self.stride
+        shared[Self.records].wrappingAdd(records, ordering: .relaxed)
+        shared[Self.bytes].wrappingAdd(bytes, ordering: .relaxed)
     }
 
     /// The sum of one counter over the stripes.
     func sum(slot: Int) -> UInt64 {
         var total: UInt64 = 0
-        for stripe in 0..<Self.count { total &+= base[stripe * Self.stride + slot].load(ordering: .relaxed) }
+        for stripe in 0...Self.owned { total &+= base[stripe * Self.stride + slot].load(ordering: .relaxed) }
         return total
     }
 }

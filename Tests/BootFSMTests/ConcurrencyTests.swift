@@ -73,6 +73,41 @@ struct ConcurrencyTests {
         #expect(fsm.currentPhase == .shuttingDown)
     }
 
+    @Test("WAL counters stay exact with more threads than stripes, threads ending and new ones taking their ids, a reader never seeing them go back")
+    func walCountersAcrossThreads() {
+        let metrics = BootMetrics()
+        let perThread: UInt64 = 20_000
+        let rounds = 6, threadsPerRound = 10
+        let done = Atomic<Bool>(false)
+        let violations = ViolationCounter()
+        let reader = Thread {
+            var last: UInt64 = 0
+            while !done.load(ordering: .acquiring) {
+                let records = metrics.walRecordsReplayed
+                if records < last { violations.add("records went back from \(last) to \(records)") }
+                last = records
+            }
+        }
+        reader.start()
+        // Each round's threads end before the next round's start, so ids are reused and stripes
+        // keep their ended owners' counts.
+        for _ in 0..<rounds {
+            let threads = (0..<threadsPerRound).map { _ in
+                Thread {
+                    for _ in 0..<perThread { metrics.recordWALProgress(records: 1, bytes: 7) }
+                }
+            }
+            for thread in threads { thread.start() }
+            for thread in threads { thread.join() }
+        }
+        done.store(true, ordering: .releasing)
+        reader.join()
+        let total = UInt64(rounds * threadsPerRound) * perThread
+        #expect(metrics.walRecordsReplayed == total)
+        #expect(metrics.walBytesProcessed == 7 * total)
+        #expect(violations.all.isEmpty, "\(violations.all.prefix(3))")
+    }
+
     @Test("many threads racing to fail: exactly one reason wins and it is complete")
     func racingFailures() throws {
         for _ in 0..<200 {
@@ -182,4 +217,25 @@ final class ViolationCounter: Sendable {
     private let storage = Mutex<[String]>([])
     func add(_ violation: String) { storage.withLock { $0.append(violation) } }
     var all: [String] { storage.withLock { $0 } }
+}
+
+/// A joinable POSIX thread (Dispatch's pool reuses a handful of threads; these tests need threads
+/// that end and new ones that start).
+final class Thread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    private var handle = pthread_t()
+
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+    func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let created = pthread_create(&handle, nil, { context in
+            let thread = Unmanaged<Thread>.fromOpaque(context!).takeRetainedValue()
+            thread.body()
+            return nil
+        }, context)
+        precondition(created == 0, "pthread_create: \(created)")
+    }
+
+    func join() { pthread_join(handle, nil) }
 }
