@@ -59,7 +59,7 @@ public final class BootStateMachine: Sendable {
     // MARK: Reads (each one also enforces the budgets)
 
     /// The current phase.
-    public var currentPhase: BootPhase { observe { state, _ in state.phase } }
+    public var currentPhase: BootPhase { observeUntimed { $0.phase } }
 
     /// The current phase's progress, with `elapsed` set to the time spent in the phase.
     public var currentProgress: PhaseProgress {
@@ -88,7 +88,7 @@ public final class BootStateMachine: Sendable {
     public var totalElapsed: Duration { observe { state, now in state.totalElapsed(now: now) } }
 
     /// Why the boot failed, once it has.
-    public var failureReason: String? { observe { state, _ in state.failureReason } }
+    public var failureReason: String? { observeUntimed { $0.failureReason } }
 
     /// The preload hints recovery left for warmup.
     public var preloadHints: PreloadHints { state.withLock { $0.hints } }
@@ -250,13 +250,35 @@ public final class BootStateMachine: Sendable {
         var step: MachineState.Step?
         let result = state.withLock { state in
             let now = clock.monotonicNow()
-            if budgetPolicy == .failFast, state.phase.isBooting {
-                step = state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { queue($0.0, in: &state) }
-            }
+            if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: now) }
             return body(&state, now)
         }
         if step != nil, onPhaseChange != nil { deliverChanges() }
         return result
+    }
+
+    /// ``observe(_:)`` for reads that need no time: the clock is read only when there are budgets to
+    /// enforce (a booting phase under `failFast`), so reading the phase of a machine that is ready
+    /// costs no clock read.
+    private func observeUntimed<T>(_ body: (inout MachineState) -> T) -> T {
+        var step: MachineState.Step?
+        let result = state.withLock { state in
+            if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: clock.monotonicNow()) }
+            return body(&state)
+        }
+        if step != nil, onPhaseChange != nil { deliverChanges() }
+        return result
+    }
+
+    @inline(__always)
+    private func enforcesBudgets(in phase: BootPhase) -> Bool {
+        budgetPolicy == .failFast && phase.isBooting
+    }
+
+    /// Fails the machine, under the lock, if a budget ran out at `now`; returns the change.
+    @inline(__always)
+    private func enforceBudgets(_ state: inout MachineState, now: Duration) -> MachineState.Step? {
+        state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { queue($0.0, in: &state) }
     }
 
     /// Queues `step` for the observer, if there is one, with the counters as they are at the change:
@@ -265,7 +287,8 @@ public final class BootStateMachine: Sendable {
     private func queue(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
         if onPhaseChange != nil {
             let change = PhaseChange(from: step.from, to: step.to, duration: step.duration,
-                                     totalElapsed: step.totalElapsed, failureReason: step.failureReason,
+                                     totalElapsed: step.totalElapsed,
+                                     failureReason: step.to == .failed ? state.failureReason : nil,
                                      counters: metrics.counters)
             deliveries.withLock { $0.undelivered.append(change) }
         }

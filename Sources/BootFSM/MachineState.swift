@@ -29,6 +29,7 @@ struct MachineState: Sendable {
     private var snapshotHistory: [PhaseTiming] = []
     private var reportedHistory: [HealthStatus.PhaseEntry] = []
 
+    @inline(__always) // built in place inside the machine's lock: out of line, it was built and then copied
     init(now: Duration) {
         phaseStart = now
     }
@@ -94,8 +95,8 @@ struct MachineState: Sendable {
         var to: BootPhase
         var duration: Duration
         var totalElapsed: Duration
-        /// The failure reason, when `to` is `failed`.
-        var failureReason: String?
+        // (No failure reason: a step holds no reference, so making, copying and dropping one costs
+        // nothing on every transition; the observer's change takes the reason from the state.)
     }
 
     mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration) -> Step {
@@ -123,8 +124,7 @@ struct MachineState: Sendable {
             bootEnd = now
         }
         // (`totalElapsed(now:)` spelled out: calling it here made the compiler copy the whole state.)
-        return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .inlineZero,
-                    failureReason: next == .failed ? failureReason : nil)
+        return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .inlineZero)
     }
 
     /// Fails the machine unless it already failed (the first reason is kept).

@@ -15,6 +15,7 @@ struct PhaseHistory {
     /// The number of completed phases.
     private(set) var count = 0
 
+    @inline(__always)
     init() {
         let empty = PhaseTiming(phase: .uninitialized, start: .inlineZero, duration: .inlineZero)
         slots = (empty, empty, empty, empty, empty, empty, empty, empty)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import BootFSM
+import Synchronization
 import Testing
 
 @Suite("Budgets")
@@ -145,6 +146,25 @@ struct BudgetTests {
         #expect(snapshot.failureReason == nil)
     }
 
+    @Test("reading the phase or the failure reason enforces budgets while booting, and reads no clock otherwise")
+    func untimedReads() throws {
+        let clock = CountingClock()
+        let fsm = BootStateMachine(budgets: BootBudgets(initBudget: .seconds(1)), clock: clock)
+        try fsm.startBoot()
+        clock.advance(by: .seconds(1))
+        let reads = clock.reads
+        #expect(fsm.currentPhase == .failed, "the read after the deadline fails the machine")
+        #expect(clock.reads == reads + 1)
+        #expect(fsm.failureReason == "budget exceeded in phase init (budget 1 s)")
+        let readsWhenFailed = clock.reads
+        for _ in 0..<3 {
+            _ = fsm.currentPhase
+            _ = fsm.failureReason
+            _ = fsm.isReady
+        }
+        #expect(clock.reads == readsWhenFailed)
+    }
+
     @Test func budgetsDoNotRunOutsideBooting() throws {
         let clock = ManualBootClock()
         let fsm = try machine(in: .ready, clock: clock)
@@ -156,4 +176,21 @@ struct BudgetTests {
         #expect(snapshot.totalBudgetRemaining == .seconds(3600))
         #expect(!snapshot.budgetExceeded)
     }
+}
+
+/// A ``ManualBootClock`` that counts how often the monotonic clock is read.
+final class CountingClock: BootClock {
+    private let clock = ManualBootClock()
+    private let count = Mutex(0)
+
+    var reads: Int { count.withLock { $0 } }
+
+    func monotonicNow() -> Duration {
+        count.withLock { $0 += 1 }
+        return clock.monotonicNow()
+    }
+
+    func wallClockNow() -> Duration { clock.wallClockNow() }
+
+    func advance(by duration: Duration) { clock.advance(by: duration) }
 }
