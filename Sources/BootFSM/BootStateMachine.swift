@@ -10,9 +10,11 @@ public import Synchronization // Mutex.withLock, which the inlinable updateProgr
 /// A deterministic, thread-safe boot state machine with per-phase time budgets.
 ///
 /// All phase, progress, budget and failure state lives behind one `Mutex`, so every read is a
-/// consistent view; the recovery counters (``metrics``) are lock-free atomics. Budgets are checked at
-/// every observation — a transition, a read of the phase, a ``snapshot()`` or ``checkBudgets()`` — and
-/// under ``BudgetPolicy/failFast`` the first observation after a deadline fails the machine.
+/// consistent view; the current phase's progress counts, which updates write without the lock when
+/// the message is unchanged, are read under it from a sequence lock (`ProgressCell`), and the
+/// recovery counters (``metrics``) are lock-free atomics. Budgets are checked at every observation —
+/// a transition, a read of the phase, a ``snapshot()`` or ``checkBudgets()`` — and under
+/// ``BudgetPolicy/failFast`` the first observation after a deadline fails the machine.
 public final class BootStateMachine: Sendable {
     /// The configured budgets.
     public let budgets: BootBudgets
@@ -25,6 +27,9 @@ public final class BootStateMachine: Sendable {
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
     // `@usableFromInline` for ``updateProgress(_:)``, which is inlined into its callers.
     @usableFromInline let state: StateMutex<MachineState>
+    /// The current phase's progress counts, written by ``updateProgress(_:)`` without the lock when
+    /// it can (see ``ProgressCell``); `state.progress`'s counts are loaded from it under the lock.
+    @usableFromInline let progressCell = ProgressCell()
     /// Changes not yet handed to `onPhaseChange`, oldest first, and whether a thread is handing them
     /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
     private let deliveries = StateMutex(Deliveries())
@@ -137,7 +142,7 @@ public final class BootStateMachine: Sendable {
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
-            queue(state.start(mode: mode, now: now, wallClock: wallClock), in: &state)
+            didChangePhase(state.start(mode: mode, now: now, wallClock: wallClock), in: &state)
         }
         if onPhaseChange != nil { deliverChanges() }
     }
@@ -153,7 +158,7 @@ public final class BootStateMachine: Sendable {
         var step: MachineState.Step?
         defer { if step != nil, onPhaseChange != nil { deliverChanges() } }
         try state.withLock { (state) throws(BootError) in
-            defer { if let step { queue(step, in: &state) } }
+            defer { if let step { didChangePhase(step, in: &state) } }
             let now = clock.monotonicNow()
             let current = state.phase
             guard current.canTransition(to: next) else {
@@ -175,31 +180,47 @@ public final class BootStateMachine: Sendable {
         }
     }
 
-    /// Replaces the current phase's progress. One short lock; no allocation of its own.
+    /// Replaces the current phase's progress. No allocation of its own; no lock when the message is
+    /// the one already held (the usual update: counts moving on under the same message), one short
+    /// lock otherwise and for the first update of each phase.
     @inlinable
     public func updateProgress(_ progress: borrowing PhaseProgress) {
         // Inlined into the caller, so a progress built there goes from registers straight into the
-        // state: called out of line, the caller's stores to the argument had to drain before the lock's
-        // atomic could complete, which doubled the cost of the call. The message, the one
-        // reference-counted part, is replaced only when it changed: the usual update (counts moving on
-        // under the same message) then retains and releases nothing.
+        // cell. The lock-free path is one compare-and-swap and plain stores; the locked one took two
+        // compare-and-swaps (the lock and its release).
+        let messageBits = ProgressCell.bits(of: progress.message)
+        if let claimed = progressCell.tryClaim() {
+            if progressCell.admits(messageBits: messageBits) {
+                progressCell.store(progress)
+                progressCell.release(claimed)
+                return
+            }
+            progressCell.release(claimed)
+        }
+        updateProgressLocked(progress)
+    }
+
+    /// ``updateProgress(_:)`` under the lock: a new message, the phase's first update (which starts
+    /// measuring its rate), or another writer in the cell.
+    @usableFromInline
+    func updateProgressLocked(_ progress: borrowing PhaseProgress) {
         state.withLock { state in
             if state.progressOrigin == nil { startMeasuringRate(&state, firstFraction: progress.fraction) }
-            state.progress.percent = progress.percent
-            state.progress.itemsProcessed = progress.itemsProcessed
-            state.progress.itemsTotal = progress.itemsTotal
-            state.progress.bytesProcessed = progress.bytesProcessed
-            state.progress.bytesTotal = progress.bytesTotal
-            // (`elapsed` is not kept: every read sets it to the time spent in the phase.)
+            // Claimed before the message changes: a lock-free update must not compare its message
+            // with the bits of one already released.
+            let claimed = progressCell.claim()
+            // The message, the one reference-counted part, is replaced only when it changed.
             if state.progress.message != progress.message {
                 state.progress.message = progress.message
             }
+            progressCell.store(progress)
+            progressCell.storeMessage(state.progress.message)
+            progressCell.release(claimed)
         }
     }
 
     /// Sets the point the phase's rate of progress is measured from, at its first report.
-    @usableFromInline
-    func startMeasuringRate(_ state: inout MachineState, firstFraction fraction: Double) {
+    private func startMeasuringRate(_ state: inout MachineState, firstFraction fraction: Double) {
         // If the first report already shows progress, the work since the phase began produced it.
         state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
     }
@@ -210,7 +231,7 @@ public final class BootStateMachine: Sendable {
         let step = state.withLock { state in
             let now = clock.monotonicNow()
             return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets)
-                .map { queue($0, in: &state) }
+                .map { didChangePhase($0, in: &state) }
         }
         if step != nil, onPhaseChange != nil { deliverChanges() }
     }
@@ -251,6 +272,7 @@ public final class BootStateMachine: Sendable {
         let result = state.withLock { state in
             let now = clock.monotonicNow()
             if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: now) }
+            progressCell.load(into: &state.progress)
             return body(&state, now)
         }
         if step != nil, onPhaseChange != nil { deliverChanges() }
@@ -278,13 +300,17 @@ public final class BootStateMachine: Sendable {
     /// Fails the machine, under the lock, if a budget ran out at `now`; returns the change.
     @inline(__always)
     private func enforceBudgets(_ state: inout MachineState, now: Duration) -> MachineState.Step? {
-        state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { queue($0.0, in: &state) }
+        state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { didChangePhase($0.0, in: &state) }
     }
 
-    /// Queues `step` for the observer, if there is one, with the counters as they are at the change:
-    /// called under the machine's lock, right after the change, so the queue holds the changes in order.
+    /// Follows every change of phase, under the machine's lock, right after the change: tells the
+    /// progress cell (whose counts then no longer count, and which takes the new phase's first update
+    /// through the lock, where it starts measuring the rate), and queues `step` for the observer, if
+    /// there is one, with the counters as they are at the change, so the queue holds the changes in
+    /// order.
     @inline(__always) @discardableResult
-    private func queue(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
+    private func didChangePhase(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
+        progressCell.phaseChanged()
         if onPhaseChange != nil {
             let change = PhaseChange(from: step.from, to: step.to, duration: step.duration,
                                      totalElapsed: step.totalElapsed,

@@ -105,7 +105,50 @@ struct ConcurrencyTests {
         let total = UInt64(rounds * threadsPerRound) * perThread
         #expect(metrics.walRecordsReplayed == total)
         #expect(metrics.walBytesProcessed == 7 * total)
-        #expect(violations.all.isEmpty, "\(violations.all.prefix(3))")
+        let found = violations.all
+        #expect(found.count == 0, "\(found.prefix(3))")
+    }
+
+    @Test("lock-free progress updates are never read half-written, and never outlive the phase they were made in")
+    func progressReadsAreWhole() throws {
+        let fsm = try machine(in: .recovering)
+        let violations = ViolationCounter()
+        let done = Atomic<Bool>(false)
+        let updates: UInt64 = 400_000
+        DispatchQueue.concurrentPerform(iterations: 3) { worker in
+            switch worker {
+            case 0:
+                // Every update keeps bytes = 3 · items and the totals = items + 7, one message throughout.
+                for count in 1...updates {
+                    fsm.updateProgress(PhaseProgress(message: "replaying WAL segment 7 of 12", itemsProcessed: count,
+                                                     itemsTotal: count + 7, bytesProcessed: 3 * count, bytesTotal: count + 7))
+                    if count == updates / 2 { try! fsm.transition(to: .warmingUp) }
+                }
+                done.store(true, ordering: .releasing)
+            default:
+                var last: (phase: BootPhase, items: UInt64) = (.recovering, 0)
+                while !done.load(ordering: .acquiring) {
+                    let snapshot = fsm.snapshot()
+                    let progress = snapshot.progress
+                    if progress.itemsProcessed == 0 {
+                        if progress != PhaseProgress(elapsed: progress.elapsed) { violations.add("a phase's first progress: \(progress)") }
+                    } else if progress.bytesProcessed != 3 * progress.itemsProcessed || progress.itemsTotal != progress.itemsProcessed + 7
+                                || progress.bytesTotal != progress.itemsTotal || progress.message != "replaying WAL segment 7 of 12" {
+                        violations.add("torn: \(progress)")
+                    }
+                    if snapshot.phase == .warmingUp, progress.itemsProcessed != 0, progress.itemsProcessed <= updates / 2 {
+                        violations.add("recover's count \(progress.itemsProcessed) in warmup")
+                    }
+                    if snapshot.phase == last.phase, progress.itemsProcessed < last.items {
+                        violations.add("went back from \(last.items) to \(progress.itemsProcessed)")
+                    }
+                    last = (snapshot.phase, progress.itemsProcessed)
+                }
+            }
+        }
+        let found = violations.all
+        #expect(found.count == 0, "\(found.prefix(3))")
+        #expect(fsm.currentProgress.itemsProcessed == updates)
     }
 
     @Test("many threads racing to fail: exactly one reason wins and it is complete")

@@ -85,6 +85,45 @@ struct ProgressTests {
         #expect(fsm.snapshot().progressFraction == 1)
     }
 
+    @Test("updates under one message, then another, then the first again: the counts and message of the last one")
+    func messagesAndCountsOfTheLastUpdate() throws {
+        let fsm = try machine(in: .recovering)
+        // A message on the heap, and an equal one in other storage: equal content is the same message.
+        let long = "replaying WAL segment 7 of 12 (\(fsm.currentPhase.name))"
+        let sameContent = String(long.reversed().reversed())
+        for (index, message) in [long, long, "checkpoint", "checkpoint", sameContent, long, ""].enumerated() {
+            let count = UInt64(index + 1)
+            fsm.updateProgress(PhaseProgress(percent: UInt8(index), message: message, itemsProcessed: count,
+                                             itemsTotal: 100, bytesProcessed: 10 * count, bytesTotal: 1000))
+            let progress = fsm.currentProgress
+            #expect(progress.message == message)
+            #expect(progress.percent == UInt8(index))
+            #expect(progress.itemsProcessed == count && progress.itemsTotal == 100)
+            #expect(progress.bytesProcessed == 10 * count && progress.bytesTotal == 1000)
+            #expect(fsm.healthStatus().progressMessage == message)
+        }
+    }
+
+    @Test("a change of phase drops the last phase's counts, and the new phase's first update under the old message starts its rate")
+    func countsDoNotCrossAPhaseChange() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        for done in [10, 20, 30] as [UInt64] {
+            fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: done, itemsTotal: 100))
+        }
+        try fsm.transition(to: .warmingUp)
+        #expect(fsm.currentProgress == PhaseProgress())
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: 0, itemsTotal: 10))
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: 5, itemsTotal: 10))
+        let snapshot = fsm.snapshot()
+        #expect(snapshot.progress.itemsProcessed == 5 && snapshot.progress.itemsTotal == 10)
+        #expect(snapshot.phaseETA == .seconds(2), "measured from the warmup's first update, not from its start")
+        try fsm.transition(to: .ready)
+        #expect(fsm.currentProgress.itemsProcessed == 0)
+    }
+
     @Test func historyRecordsEveryCompletedPhase() throws {
         let clock = ManualBootClock()
         let fsm = BootStateMachine(clock: clock)
