@@ -142,7 +142,7 @@ public final class BootStateMachine: Sendable {
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
-            didChangePhase(state.start(mode: mode, now: now, wallClock: wallClock), in: &state)
+            didChangePhase(state.start(mode: mode, now: now, wallClock: wallClock, budgets: budgets), in: &state)
         }
         if onPhaseChange != nil { deliverChanges() }
     }
@@ -165,7 +165,7 @@ public final class BootStateMachine: Sendable {
                 throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
             }
             if current == .uninitialized && next == .initializing {
-                step = state.start(mode: .normal, now: now, wallClock: clock.wallClockNow())
+                step = state.start(mode: .normal, now: now, wallClock: clock.wallClockNow(), budgets: budgets)
                 return
             }
             if next == .failed {
@@ -176,7 +176,7 @@ public final class BootStateMachine: Sendable {
                 step = failure
                 throw error
             }
-            step = state.enter(next, now: now)
+            step = state.enter(next, now: now, budgets: budgets)
         }
     }
 

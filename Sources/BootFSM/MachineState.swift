@@ -24,6 +24,10 @@ struct MachineState: Sendable {
     /// Only ever appended to (``historyTimings()`` and ``historyEntries()`` rely on it: their copies
     /// are current while the counts agree).
     var history = PhaseHistory()
+    /// No budget can have run out before this time (attoseconds of the monotonic clock): the
+    /// earlier of the phase's and the total budget's deadlines, set at every change of phase, so that
+    /// checking the budgets is one comparison until then. `Int128.max` when nothing can run out.
+    var budgetsHoldUntil: Int128 = .max
     /// `history` as snapshots and health reports list it, each made on the first read after a change
     /// of phase and kept until the next: probes and scrapes read far more often than the phase changes.
     private var snapshotHistory: [PhaseTiming] = []
@@ -99,18 +103,18 @@ struct MachineState: Sendable {
         // nothing on every transition; the observer's change takes the reason from the state.)
     }
 
-    mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration) -> Step {
+    mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration, budgets: BootBudgets) -> Step {
         self.mode = mode
         bootStart = now
         bootStartWallClock = wallClock
-        let step = enter(.initializing, now: now, recordHistory: false)
+        let step = enter(.initializing, now: now, budgets: budgets, recordHistory: false)
         progress = PhaseProgress(message: "Initializing core subsystems")
         return step
     }
 
     /// Leaves the current phase for `next`, recording the phase left in the history.
     @discardableResult
-    mutating func enter(_ next: BootPhase, now: Duration, recordHistory: Bool = true) -> Step {
+    mutating func enter(_ next: BootPhase, now: Duration, budgets: BootBudgets, recordHistory: Bool = true) -> Step {
         let left = phase
         let duration = now.since(phaseStart)
         if recordHistory, let bootStart {
@@ -123,6 +127,9 @@ struct MachineState: Sendable {
         if next == .ready || next == .failed, bootEnd == nil, bootStart != nil {
             bootEnd = now
         }
+        // (Fields passed one by one: a method on `self` here made the compiler copy the whole state.)
+        budgetsHoldUntil = Self.earliestDeadline(phase: next, phaseStart: now, bootStart: bootStart, bootEnd: bootEnd,
+                                                 budgets: budgets)
         // (`totalElapsed(now:)` spelled out: calling it here made the compiler copy the whole state.)
         return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .inlineZero)
     }
@@ -133,14 +140,42 @@ struct MachineState: Sendable {
         exceededAtFailure = exceeded(budgets: budgets, now: now)
         failureReason = reason
         failedPhase = phase
-        return enter(.failed, now: now, recordHistory: phase != .uninitialized)
+        return enter(.failed, now: now, budgets: budgets, recordHistory: phase != .uninitialized)
     }
 
     /// Under `failFast`, fails a booting machine whose phase or total budget ran out. Returns the
     /// change and the error to report, or `nil` when every budget holds (or the policy only reports).
+    @inline(__always)
     mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Step, BootError)? {
-        guard policy == .failFast, phase.isBooting else { return nil }
-        // The common case, every budget holding, is two comparisons.
+        // The common case, every budget holding, is one comparison.
+        guard policy == .failFast, now.attoseconds >= budgetsHoldUntil else { return nil }
+        return failOnExceededBudget(budgets: budgets, now: now)
+    }
+
+    /// The first time, in attoseconds, at which ``exceeded(budgets:now:)`` can be true in the
+    /// current phase: only booting phases can exceed a budget; the phase's budget runs from its
+    /// start, the total from the boot's start (or, once the boot has ended, not at all: a booting
+    /// phase after the end is checked every time, the spent total being fixed).
+    private static func earliestDeadline(phase: BootPhase, phaseStart: Duration, bootStart: Duration?,
+                                         bootEnd: Duration?, budgets: BootBudgets) -> Int128 {
+        guard phase.isBooting else { return .max }
+        // (A sum that overflows, from a clock or budget near the limits, means checking every time.)
+        var deadline = Int128.max
+        if let budget = budgets.budget(for: phase) {
+            let (sum, overflow) = phaseStart.attoseconds.addingReportingOverflow(budget.attoseconds)
+            deadline = overflow ? .min : sum
+        }
+        if let bootStart {
+            guard bootEnd == nil else { return .min }
+            let (sum, overflow) = bootStart.attoseconds.addingReportingOverflow(budgets.totalBudget.attoseconds)
+            deadline = min(deadline, overflow ? .min : sum)
+        }
+        return deadline
+    }
+
+    /// ``enforceBudgets(budgets:policy:now:)`` past the earliest deadline.
+    private mutating func failOnExceededBudget(budgets: BootBudgets, now: Duration) -> (Step, BootError)? {
+        guard phase.isBooting else { return nil }
         let flags = exceeded(budgets: budgets, now: now)
         guard flags.any else { return nil }
         let current = phase

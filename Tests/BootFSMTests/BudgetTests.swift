@@ -165,6 +165,22 @@ struct BudgetTests {
         #expect(clock.reads == readsWhenFailed)
     }
 
+    @Test("budgets near the limits of Duration neither run out early nor stop being checked")
+    func budgetsNearTheLimits() throws {
+        let clock = ManualBootClock()
+        let endless = Duration(_high: .max, low: .max)
+        let fsm = BootStateMachine(budgets: BootBudgets(initBudget: endless, migrateBudget: .seconds(2), totalBudget: endless),
+                                   clock: clock)
+        try fsm.startBoot()
+        clock.advance(by: .seconds(86_400 * 365))
+        try fsm.transition(to: .migrating)
+        clock.advance(by: .milliseconds(1999))
+        #expect(fsm.currentPhase == .migrating)
+        clock.advance(by: .milliseconds(1))
+        #expect(fsm.currentPhase == .failed)
+        #expect(fsm.failureReason == "budget exceeded in phase migrate (budget 2 s)")
+    }
+
     @Test func budgetsDoNotRunOutsideBooting() throws {
         let clock = ManualBootClock()
         let fsm = try machine(in: .ready, clock: clock)
