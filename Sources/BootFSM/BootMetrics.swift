@@ -132,7 +132,8 @@ public final class BootMetrics: Sendable {
 /// readers load them. A thread's id is only reused once the thread has ended, so a stripe is never
 /// written by two live threads; a stripe whose owner has ended is simply used by whichever new
 /// thread gets its id, or by nobody. Threads that find no stripe free add atomically into the shared
-/// stripe. (Not for signal handlers: one interrupting its own thread's add could lose it.)
+/// stripe, and a thread whose first stripe (by its id's hash) is another's finds its own out of line:
+/// both cost speed only. (Not for signal handlers: one interrupting its own thread's add could lose it.)
 @usableFromInline
 struct WALStripes: ~Copyable, @unchecked Sendable {
     // @unchecked: the memory is only reached through atomics, and freed once, by the owner's deinit.

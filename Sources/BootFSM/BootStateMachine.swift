@@ -180,9 +180,11 @@ public final class BootStateMachine: Sendable {
         }
     }
 
-    /// Replaces the current phase's progress. No allocation of its own; no lock when the message is
-    /// the one already held (the usual update: counts moving on under the same message), one short
-    /// lock otherwise and for the first update of each phase.
+    /// Replaces the current phase's progress. No allocation of its own. No lock when the message is
+    /// the very string of the previous update (the usual update: counts moving on under one message;
+    /// a short string, up to 15 UTF-8 bytes, is the same string whenever it is equal); one short lock
+    /// otherwise, for the first update of each phase, and when another thread is writing progress.
+    /// Not for signal handlers (one interrupting its own thread's update would wait for it forever).
     @inlinable
     public func updateProgress(_ progress: borrowing PhaseProgress) {
         // Inlined into the caller, so a progress built there goes from registers straight into the
@@ -209,8 +211,10 @@ public final class BootStateMachine: Sendable {
             // Claimed before the message changes: a lock-free update must not compare its message
             // with the bits of one already released.
             let claimed = progressCell.claim()
-            // The message, the one reference-counted part, is replaced only when it changed.
-            if state.progress.message != progress.message {
+            // The caller's string is kept whenever it is not the very one held (even when equal),
+            // so that its next updates, under the same string, match the cell's bits and skip the
+            // lock; a caller that keeps one string pays for this once.
+            if ProgressCell.bits(of: state.progress.message) != ProgressCell.bits(of: progress.message) {
                 state.progress.message = progress.message
             }
             progressCell.store(progress)

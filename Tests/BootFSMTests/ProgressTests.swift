@@ -90,7 +90,7 @@ struct ProgressTests {
         let fsm = try machine(in: .recovering)
         // A message on the heap, and an equal one in other storage: equal content is the same message.
         let long = "replaying WAL segment 7 of 12 (\(fsm.currentPhase.name))"
-        let sameContent = String(long.reversed().reversed())
+        let sameContent = String(decoding: Array(long.utf8), as: UTF8.self)
         for (index, message) in [long, long, "checkpoint", "checkpoint", sameContent, long, ""].enumerated() {
             let count = UInt64(index + 1)
             fsm.updateProgress(PhaseProgress(percent: UInt8(index), message: message, itemsProcessed: count,
