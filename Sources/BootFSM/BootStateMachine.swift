@@ -30,6 +30,9 @@ public final class BootStateMachine: Sendable {
     /// The current phase's progress counts, written by ``updateProgress(_:)`` without the lock when
     /// it can (see ``ProgressCell``); `state.progress`'s counts are loaded from it under the lock.
     @usableFromInline let progressCell = ProgressCell()
+    /// `state.phase`, stored at every change of phase (under the lock), so that reading a phase
+    /// that has no budget to enforce takes no lock: probes read readiness constantly.
+    private let publishedPhase = Atomic<UInt8>(BootPhase.uninitialized.rawValue)
     /// Changes not yet handed to `onPhaseChange`, oldest first, and whether a thread is handing them
     /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
     private let deliveries = StateMutex(Deliveries())
@@ -64,7 +67,13 @@ public final class BootStateMachine: Sendable {
     // MARK: Reads (each one also enforces the budgets)
 
     /// The current phase.
-    public var currentPhase: BootPhase { observeUntimed { $0.phase } }
+    public var currentPhase: BootPhase {
+        // A booting phase under fail-fast is read under the lock, where its budgets are enforced.
+        if let phase = BootPhase(rawValue: publishedPhase.load(ordering: .acquiring)), !enforcesBudgets(in: phase) {
+            return phase
+        }
+        return observeUntimed { $0.phase }
+    }
 
     /// The current phase's progress, with `elapsed` set to the time spent in the phase.
     public var currentProgress: PhaseProgress {
@@ -307,14 +316,15 @@ public final class BootStateMachine: Sendable {
         state.enforceBudgets(budgets: budgets, policy: budgetPolicy, now: now).map { didChangePhase($0.0, in: &state) }
     }
 
-    /// Follows every change of phase, under the machine's lock, right after the change: tells the
-    /// progress cell (whose counts then no longer count, and which takes the new phase's first update
-    /// through the lock, where it starts measuring the rate), and queues `step` for the observer, if
-    /// there is one, with the counters as they are at the change, so the queue holds the changes in
-    /// order.
+    /// Follows every change of phase, under the machine's lock, right after the change: publishes
+    /// the phase, tells the progress cell (whose counts then no longer count, and which takes the new
+    /// phase's first update through the lock, where it starts measuring the rate), and queues `step`
+    /// for the observer, if there is one, with the counters as they are at the change, so the queue
+    /// holds the changes in order.
     @inline(__always) @discardableResult
     private func didChangePhase(_ step: MachineState.Step, in state: inout MachineState) -> MachineState.Step {
         progressCell.phaseChanged()
+        publishedPhase.store(step.to.rawValue, ordering: .releasing)
         if onPhaseChange != nil {
             let change = PhaseChange(from: step.from, to: step.to, duration: step.duration,
                                      totalElapsed: step.totalElapsed,

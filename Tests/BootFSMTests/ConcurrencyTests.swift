@@ -50,6 +50,10 @@ struct ConcurrencyTests {
                     let index = order.firstIndex(of: snapshot.phase) ?? -1
                     if index < lastPhaseIndex { violations.add("phase went back to \(snapshot.phase.name)") }
                     lastPhaseIndex = index
+                    // The phase read on its own (without the lock once no budget applies) is never older.
+                    let current = fsm.currentPhase
+                    let currentIndex = order.firstIndex(of: current) ?? -1
+                    if currentIndex < index { violations.add("currentPhase \(current.name) after a snapshot in \(snapshot.phase.name)") }
                     if index > 0, snapshot.history.last?.phase != order[index - 1] {
                         violations.add("history \(snapshot.history.map(\.phase)) in \(snapshot.phase.name)")
                     }
