@@ -133,10 +133,11 @@ public final class BootStateMachine: Sendable {
         // Made inside the critical section, where the snapshot is inlined: only the report, not the
         // snapshot it is derived from, is copied out.
         return observe { state, now in
-            let timings = state.historyTimings()
+            // The report lists the history as entries, so the snapshot it is made from needs none
+            // (the empty array costs no reference count).
             let entries = state.historyEntries()
             return HealthStatus(state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now,
-                                               history: timings), history: entries)
+                                               history: []), history: entries)
         }
     }
 
@@ -280,6 +281,7 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Runs `body` under the lock after enforcing the budgets at the current time.
+    @inline(__always)
     private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {
         var step: MachineState.Step?
         let result = state.withLock { state in

@@ -105,13 +105,20 @@ package struct JSONWriter: ~Copyable {
     /// A string, escaped as RFC 8259 requires (control characters and DEL as `\u00XX`). At most
     /// six bytes are written per byte of `value`.
     @inline(__always)
-    package mutating func string(_ value: String?) {
-        guard var value else { return null() }
+    package mutating func string(_ value: borrowing String?) {
+        guard let value = copy value else { return null() }
         separate()
         let start = base + count
         let room = capacity &- count
-        // The closure captures the position, not the writer, which stays in registers.
-        count &+= value.withUTF8 { Self.writeQuoted($0, to: start, room: room) }
+        // The closure captures the position, not the writer, which stays in registers. A native
+        // string's bytes are read in place; only another (a bridged one) is copied to be made
+        // contiguous.
+        if let written = value.utf8.withContiguousStorageIfAvailable({ Self.writeQuoted($0, to: start, room: room) }) {
+            count &+= written
+        } else {
+            var contiguous = value
+            count &+= contiguous.withUTF8 { Self.writeQuoted($0, to: start, room: room) }
+        }
         needsComma = true
     }
 
