@@ -55,7 +55,9 @@ extension Duration {
     /// What is left of `self` after `spent`: `max(.zero, self - spent)`.
     @inline(__always)
     func remaining(after spent: Duration) -> Duration {
-        let left = attoseconds - spent.attoseconds
+        // Saturating: budgets near `Duration`'s limits must not trap.
+        let (left, overflow) = attoseconds.subtractingReportingOverflow(spent.attoseconds)
+        if overflow { return Duration(attoseconds: spent.attoseconds < 0 ? .max : 0) }
         return Duration(attoseconds: left > 0 ? left : 0)
     }
 
@@ -69,7 +71,8 @@ extension Duration {
 
 /// `1800`, or `0.5` for fractions of a second: how budgets are written in failure reasons.
 func formatSeconds(_ duration: Duration) -> String {
-    let (seconds, attoseconds) = duration.components
-    if attoseconds == 0 { return String(seconds) }
-    return String(duration.secondsValue)
+    // From the attoseconds: `components` traps past Int64.max seconds, and budgets may be that large.
+    let (seconds, rest) = duration.attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
+    if rest == 0 { return String(seconds) }
+    return String(Double(duration.attoseconds) / 1e18)
 }

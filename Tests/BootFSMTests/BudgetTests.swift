@@ -181,6 +181,22 @@ struct BudgetTests {
         #expect(fsm.failureReason == "budget exceeded in phase migrate (budget 2 s)")
     }
 
+    @Test("budgets past Int64.max seconds, or hugely negative, run out without trapping and name themselves")
+    func extremeBudgetsRunOut() throws {
+        let clock = ManualBootClock()
+        let negative = BootStateMachine(budgets: BootBudgets(initBudget: Duration(_high: .min, low: 0)), clock: clock)
+        try negative.startBoot()
+        #expect(negative.remainingBudget == .zero)
+        #expect(negative.currentPhase == .failed)
+        #expect(negative.failureReason?.hasPrefix("budget exceeded in phase init (budget -") == true)
+        let huge = Duration(_high: 1 << 62, low: 0) // about 8.5e19 s
+        let fsm = BootStateMachine(budgets: BootBudgets(initBudget: huge, totalBudget: huge), clock: clock)
+        try fsm.startBoot()
+        #expect(fsm.remainingBudget == huge)
+        #expect(fsm.snapshot().totalBudgetRemaining == huge)
+        #expect(fsm.currentPhase == .initializing)
+    }
+
     @Test func budgetsDoNotRunOutsideBooting() throws {
         let clock = ManualBootClock()
         let fsm = try machine(in: .ready, clock: clock)
