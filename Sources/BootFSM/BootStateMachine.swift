@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
-#if BOOTFSM_TSAN
 import Synchronization
-#else
-public import Synchronization // Mutex.withLock, which the inlinable updateProgress(_:) calls
-#endif
 
 /// A deterministic, thread-safe boot state machine with per-phase time budgets.
 ///
@@ -25,8 +21,7 @@ public final class BootStateMachine: Sendable {
 
     private let clock: any BootClock
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
-    // `@usableFromInline` for ``updateProgress(_:)``, which is inlined into its callers.
-    @usableFromInline let state: StateMutex<MachineState>
+    private let state: StateMutex<MachineState>
     /// The current phase's progress counts, written by ``updateProgress(_:)`` without the lock when
     /// it can (see ``ProgressCell``); `state.progress`'s counts are loaded from it under the lock.
     @usableFromInline let progressCell = ProgressCell()
@@ -130,8 +125,8 @@ public final class BootStateMachine: Sendable {
     /// entries kept from one report to the next instead of made anew.
     public func healthStatus() -> HealthStatus {
         let counters = metrics.counters
-        // Made inside the critical section, where the snapshot is inlined: only the report, not the
-        // snapshot it is derived from, is copied out.
+        // Made inside the critical section, where the snapshot is inlined: the snapshot it is
+        // derived from is never copied out.
         return observe { state, now in
             // The report lists the history as entries, so the snapshot it is made from needs none
             // (the empty array costs no reference count).

@@ -2,7 +2,6 @@
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
 /// The mutable state of a ``BootStateMachine``; only ever touched under its lock.
-@usableFromInline
 struct MachineState: Sendable {
     var phase: BootPhase = .uninitialized
     var mode: RecoveryMode = .normal
@@ -13,9 +12,9 @@ struct MachineState: Sendable {
     var bootStartWallClock: Duration?
     /// Monotonic time the boot reached `ready` or `failed`.
     var bootEnd: Duration?
-    @usableFromInline var progress = PhaseProgress()
+    var progress = PhaseProgress()
     /// The (time, fraction) the current phase's rate of progress is measured from.
-    @usableFromInline var progressOrigin: (time: Duration, fraction: Double)?
+    var progressOrigin: (time: Duration, fraction: Double)?
     var failureReason: String?
     var failedPhase: BootPhase?
     /// The exceeded flags as they stood when the machine failed.

@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
-public import Synchronization
+import Synchronization
 
 #if BOOTFSM_TSAN
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// The machine's lock in ThreadSanitizer builds (`-Xswiftc -DBOOTFSM_TSAN`): the same critical
 /// sections around a `pthread_mutex_t`, which ThreadSanitizer intercepts. On Linux the
 /// Synchronization module's `Mutex` waits on a futex from uninstrumented code, so ThreadSanitizer
 /// reports every access it protects as a race (a plain counter under `Mutex` reproduces it).
-@usableFromInline
 final class StateMutex<Value>: @unchecked Sendable {
-    @usableFromInline var value: Value
-    @usableFromInline let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    var value: Value
+    let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     init(_ value: Value) {
         self.value = value
@@ -27,7 +26,7 @@ final class StateMutex<Value>: @unchecked Sendable {
         lock.deallocate()
     }
 
-    @inlinable
+    @inline(__always)
     func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
@@ -36,5 +35,5 @@ final class StateMutex<Value>: @unchecked Sendable {
 }
 #else
 /// The machine's lock: a `Mutex` (see the `BOOTFSM_TSAN` variant for ThreadSanitizer builds).
-@usableFromInline typealias StateMutex<Value> = Mutex<Value>
+typealias StateMutex<Value> = Mutex<Value>
 #endif
