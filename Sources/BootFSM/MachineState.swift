@@ -151,10 +151,10 @@ struct MachineState: Sendable {
         return failOnExceededBudget(budgets: budgets, now: now)
     }
 
-    /// The first time, in attoseconds, at which ``exceeded(budgets:now:)`` can be true in the
-    /// current phase: only booting phases can exceed a budget; the phase's budget runs from its
-    /// start, the total from the boot's start (or, once the boot has ended, not at all: a booting
-    /// phase after the end is checked every time, the spent total being fixed).
+    /// The first time, in attoseconds, at which ``exceeded(budgets:now:)`` can be true in `phase`:
+    /// only booting phases can exceed a budget; the phase's budget runs from its start, the total
+    /// from the boot's start. (A booting phase after the boot ended, which the transition table does
+    /// not allow, would be checked every time: its spent total is fixed.)
     private static func earliestDeadline(phase: BootPhase, phaseStart: Duration, bootStart: Duration?,
                                          bootEnd: Duration?, budgets: BootBudgets) -> Int128 {
         guard phase.isBooting else { return .max }
