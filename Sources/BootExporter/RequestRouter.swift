@@ -15,6 +15,8 @@ struct Request {
     /// The path of a request target: `/metrics` as it is, or the path of the absolute form
     /// `http://host:port/metrics` that HTTP/1.1 servers must also accept (RFC 9112, 3.2.2).
     static func path(ofTarget target: String) -> String {
+        // The origin form, what every scraper sends, as it is: no scheme to look for on each request.
+        if target.utf8.first == UInt8(ascii: "/") { return target }
         for scheme in ["http://", "https://"] where target.utf8.count > scheme.utf8.count
             && target.prefix(scheme.count).lowercased() == scheme {
             let afterScheme = target.dropFirst(scheme.count)

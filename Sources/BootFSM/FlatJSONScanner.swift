@@ -18,10 +18,7 @@ package struct FlatJSONScanner {
         skipSpace()
         if !take(UInt8(ascii: "}")) {
             repeat {
-                skipSpace()
-                guard let key = string() else { return false }
-                skipSpace()
-                guard take(UInt8(ascii: ":")) else { return false }
+                guard let key = memberKey() else { return false }
                 skipSpace()
                 guard member(key, &self) else { return false }
                 skipSpace()
@@ -168,7 +165,7 @@ package struct FlatJSONScanner {
                 skipSpace()
                 if !take(UInt8(ascii: "}")) {
                     closers.append(UInt8(ascii: "}"))
-                    guard memberKey() else { return false }
+                    guard memberKey() != nil else { return false }
                     continue
                 }
             case UInt8(ascii: "["):
@@ -187,7 +184,7 @@ package struct FlatJSONScanner {
             while let closer = closers.last {
                 skipSpace()
                 if take(UInt8(ascii: ",")) {
-                    if closer == UInt8(ascii: "}") { guard memberKey() else { return false } }
+                    if closer == UInt8(ascii: "}") { guard memberKey() != nil else { return false } }
                     break
                 }
                 guard take(closer) else { return false }
@@ -197,12 +194,12 @@ package struct FlatJSONScanner {
         }
     }
 
-    /// `"key" :` inside an object being skipped.
-    private mutating func memberKey() -> Bool {
+    /// A member's `"key" :`, read past; the key, or `nil` if there is none.
+    private mutating func memberKey() -> String? {
         skipSpace()
-        guard string() != nil else { return false }
+        guard let key = string() else { return nil }
         skipSpace()
-        return take(UInt8(ascii: ":"))
+        return take(UInt8(ascii: ":")) ? key : nil
     }
 
     /// Skips decimal digits; returns how many.
