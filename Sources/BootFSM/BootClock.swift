@@ -20,9 +20,17 @@ public protocol BootClock: Sendable {
 public struct SystemBootClock: BootClock {
     public init() {}
 
-    public func monotonicNow() -> Duration { Self.read(CLOCK_MONOTONIC) }
+    public func monotonicNow() -> Duration { Self.monotonicNow() }
 
-    public func wallClockNow() -> Duration { Self.read(CLOCK_REALTIME) }
+    public func wallClockNow() -> Duration { Self.wallClockNow() }
+
+    /// `CLOCK_MONOTONIC`, for the machine's direct reads (no protocol dispatch).
+    @inline(__always)
+    static func monotonicNow() -> Duration { read(CLOCK_MONOTONIC) }
+
+    /// `CLOCK_REALTIME`, for the machine's direct reads.
+    @inline(__always)
+    static func wallClockNow() -> Duration { read(CLOCK_REALTIME) }
 
     @inline(__always)
     private static func read(_ id: clockid_t) -> Duration {

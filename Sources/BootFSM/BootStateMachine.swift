@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // BootFSM — a Swift port of SochDB's boot_fsm.rs (Copyright (C) 2026 Sushanth Reddy Vanagala).
 
-import Synchronization
+public import Synchronization
 
 /// A deterministic, thread-safe boot state machine with per-phase time budgets.
 ///
@@ -16,10 +16,21 @@ public final class BootStateMachine: Sendable {
     public let budgets: BootBudgets
     /// What happens when a budget runs out.
     public let budgetPolicy: BudgetPolicy
-    /// The recovery counters; record into them from any thread without locking.
-    public let metrics: BootMetrics
+    /// The recovery counters; record into them from any thread without locking. Made at the first
+    /// record or access: a machine that records nothing allocates none.
+    public var metrics: BootMetrics {
+        if let existing = existingMetrics { return existing.takeUnretainedValue() }
+        return makeMetrics()
+    }
+    /// The address of ``metrics`` once made (0 before), holding one reference to it; published by
+    /// compare-and-swap, so threads racing to make it all end up with the same one.
+    @usableFromInline let metricsAddress = Atomic<UInt>(0)
 
-    private let clock: any BootClock
+    /// The clock given to `init`, or `nil` for ``SystemBootClock``, which is then read directly: a
+    /// call through the protocol, and copying and destroying the existential, cost more than the
+    /// read itself on every transition. (In a box: an optional existential is copied through its
+    /// value witnesses at every test for `nil`; a reference is one comparison.)
+    private let injectedClock: InjectedClock?
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
     private let state: StateMutex<MachineState>
     /// The current phase's progress counts, written by ``updateProgress(_:)`` without the lock when
@@ -32,12 +43,11 @@ public final class BootStateMachine: Sendable {
     /// over. Only used when there is an observer; taken inside `state`'s lock, never the other way.
     private let deliveries = StateMutex(Deliveries())
 
-    /// A machine in `uninitialized`.
+    /// A machine in `uninitialized`, on the system's clocks (``SystemBootClock``).
     ///
     /// - Parameters:
     ///   - budgets: the time budgets; the seed's defaults unless given.
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
-    ///   - clock: the time source; the system's unless given (tests inject ``ManualBootClock``).
     ///   - onPhaseChange: called once for every change of phase, in the order the changes happened,
     ///     outside the lock, with the counters as they were at the change. Calls never overlap: each
     ///     change is delivered by whichever thread is delivering when it is queued or just after,
@@ -45,18 +55,33 @@ public final class BootStateMachine: Sendable {
     ///     budget); so a call that changes the phase may return before the observer has seen that
     ///     change. The observer may read the machine and even change its phase (delivered after it
     ///     returns); keep it short, since it delays the next delivery.
-    public init(
+    public convenience init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,
-        clock: any BootClock = SystemBootClock(),
         onPhaseChange: (@Sendable (PhaseChange) -> Void)? = nil
     ) {
+        self.init(budgets: budgets, budgetPolicy: budgetPolicy, injectedClock: nil, onPhaseChange: onPhaseChange)
+    }
+
+    /// A machine in `uninitialized` that reads time from `clock` (tests inject ``ManualBootClock``).
+    /// The other parameters are as in ``init(budgets:budgetPolicy:onPhaseChange:)``.
+    public convenience init(
+        budgets: BootBudgets = BootBudgets(),
+        budgetPolicy: BudgetPolicy = .failFast,
+        clock: any BootClock,
+        onPhaseChange: (@Sendable (PhaseChange) -> Void)? = nil
+    ) {
+        let injectedClock = type(of: clock) == SystemBootClock.self ? nil : InjectedClock(clock)
+        self.init(budgets: budgets, budgetPolicy: budgetPolicy, injectedClock: injectedClock, onPhaseChange: onPhaseChange)
+    }
+
+    private init(budgets: BootBudgets, budgetPolicy: BudgetPolicy, injectedClock: InjectedClock?,
+                 onPhaseChange: (@Sendable (PhaseChange) -> Void)?) {
         self.budgets = budgets
         self.budgetPolicy = budgetPolicy
-        self.metrics = BootMetrics()
-        self.clock = clock
+        self.injectedClock = injectedClock
         self.onPhaseChange = onPhaseChange
-        self.state = StateMutex(MachineState(now: clock.monotonicNow()))
+        self.state = StateMutex(MachineState(now: injectedClock?.clock.monotonicNow() ?? SystemBootClock.monotonicNow()))
     }
 
     // MARK: Reads (each one also enforces the budgets)
@@ -114,7 +139,7 @@ public final class BootStateMachine: Sendable {
 
     /// Everything about the machine at this moment, as one consistent value.
     public func snapshot() -> BootSnapshot {
-        let counters = metrics.counters
+        let counters = self.counters
         return observe { state, now in
             let history = state.historyTimings()
             return state.snapshot(budgets: budgets, policy: budgetPolicy, counters: counters, now: now, history: history)
@@ -124,7 +149,7 @@ public final class BootStateMachine: Sendable {
     /// The health report for probes and people: `HealthStatus(snapshot())`, with the history's
     /// entries kept from one report to the next instead of made anew.
     public func healthStatus() -> HealthStatus {
-        let counters = metrics.counters
+        let counters = self.counters
         // Made inside the critical section, where the snapshot is inlined: the snapshot it is
         // derived from is never copied out.
         return observe { state, now in
@@ -142,8 +167,8 @@ public final class BootStateMachine: Sendable {
     public func startBoot(mode: RecoveryMode = .normal) throws(BootError) {
         try state.withLock { (state) throws(BootError) in
             // Time is read under the lock, so changes and reads never see it go backwards.
-            let now = clock.monotonicNow()
-            let wallClock = clock.wallClockNow()
+            let now = monotonicNow()
+            let wallClock = wallClockNow()
             guard state.phase == .uninitialized else {
                 throw BootError(phase: state.phase, message: "Boot already started")
             }
@@ -164,13 +189,13 @@ public final class BootStateMachine: Sendable {
         defer { if step != nil, onPhaseChange != nil { deliverChanges() } }
         try state.withLock { (state) throws(BootError) in
             defer { if let step { didChangePhase(step, in: &state) } }
-            let now = clock.monotonicNow()
+            let now = monotonicNow()
             let current = state.phase
             guard current.canTransition(to: next) else {
                 throw BootError(phase: current, message: "Invalid transition: \(current.name) -> \(next.name)")
             }
             if current == .uninitialized && next == .initializing {
-                step = state.start(mode: .normal, now: now, wallClock: clock.wallClockNow(), budgets: budgets)
+                step = state.start(mode: .normal, now: now, wallClock: wallClockNow(), budgets: budgets)
                 return
             }
             if next == .failed {
@@ -231,14 +256,14 @@ public final class BootStateMachine: Sendable {
     /// Sets the point the phase's rate of progress is measured from, at its first report.
     private func startMeasuringRate(_ state: inout MachineState, firstFraction fraction: Double) {
         // If the first report already shows progress, the work since the phase began produced it.
-        state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (clock.monotonicNow(), 0)
+        state.progressOrigin = fraction > 0 ? (state.phaseStart, 0) : (monotonicNow(), 0)
     }
 
     /// Fails the machine in one atomic step, with the reason `Failed in <phase>: <reason>`.
     /// The first failure's reason is kept; failing again changes nothing.
     public func fail(reason: String) {
         let step = state.withLock { state in
-            let now = clock.monotonicNow()
+            let now = monotonicNow()
             return state.fail(reason: "Failed in \(state.phase.name): \(reason)", now: now, budgets: budgets)
                 .map { didChangePhase($0, in: &state) }
         }
@@ -255,18 +280,68 @@ public final class BootStateMachine: Sendable {
     /// Adds replayed WAL records and their bytes.
     @inlinable
     public func recordWALProgress(records: UInt64, bytes: UInt64) {
-        metrics.recordWALProgress(records: records, bytes: bytes)
+        withMetrics { $0.recordWALProgress(records: records, bytes: bytes) }
     }
 
     /// Adds recovered pages.
     @inlinable
-    public func recordPagesRecovered(_ count: UInt64) { metrics.recordPagesRecovered(count) }
+    public func recordPagesRecovered(_ count: UInt64) { withMetrics { $0.recordPagesRecovered(count) } }
 
     /// Adds rolled-back transactions.
     @inlinable
-    public func recordTxnRollbacks(_ count: UInt64) { metrics.recordTxnRollbacks(count) }
+    public func recordTxnRollbacks(_ count: UInt64) { withMetrics { $0.recordTxnRollbacks(count) } }
+
+    /// Calls `body` with ``metrics`` without retaining it (the machine holds it until its deinit).
+    @inlinable @inline(__always)
+    func withMetrics(_ body: (BootMetrics) -> Void) {
+        // The first record makes the counters out of line, so a loop of records inlines one path.
+        (existingMetrics ?? makeMetricsUnmanaged())._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Every counter's value now (all zero while ``metrics`` is not made: reading makes nothing).
+    private var counters: BootCounters {
+        existingMetrics?._withUnsafeGuaranteedRef { $0.counters } ?? BootCounters()
+    }
+
+    /// ``metrics`` if it was made.
+    @inlinable @inline(__always)
+    var existingMetrics: Unmanaged<BootMetrics>? {
+        // Acquiring: the counters' initialisation is seen before their address.
+        let address = metricsAddress.load(ordering: .acquiring)
+        guard address != 0, let pointer = UnsafeRawPointer(bitPattern: address) else { return nil }
+        return Unmanaged.fromOpaque(pointer)
+    }
+
+    /// Makes ``metrics`` at its first use; a thread that loses the race to publish it uses the
+    /// winner's.
+    private func makeMetrics() -> BootMetrics {
+        makeMetricsUnmanaged().takeUnretainedValue()
+    }
+
+    /// ``makeMetrics()`` for ``withMetrics(_:)``: the machine's reference, not retained again.
+    @usableFromInline @inline(never)
+    func makeMetricsUnmanaged() -> Unmanaged<BootMetrics> {
+        let made = Unmanaged.passRetained(BootMetrics())
+        let address = UInt(bitPattern: made.toOpaque())
+        let (exchanged, winner) = metricsAddress.compareExchange(expected: 0, desired: address,
+                                                                 successOrdering: .releasing,
+                                                                 failureOrdering: .acquiring)
+        if exchanged { return made }
+        made.release()
+        return Unmanaged<BootMetrics>.fromOpaque(UnsafeRawPointer(bitPattern: winner)!)
+    }
+
+    deinit {
+        existingMetrics?.release()
+    }
 
     // MARK: Internals
+
+    /// A clock other than the system's.
+    private final class InjectedClock: Sendable {
+        let clock: any BootClock
+        init(_ clock: any BootClock) { self.clock = clock }
+    }
 
     /// The observer's queue (a struct rather than a tuple: a tuple is destroyed through the
     /// runtime's generic path, on every machine's deinit).
@@ -280,7 +355,7 @@ public final class BootStateMachine: Sendable {
     private func observe<T>(_ body: (inout MachineState, Duration) -> T) -> T {
         var step: MachineState.Step?
         let result = state.withLock { state in
-            let now = clock.monotonicNow()
+            let now = monotonicNow()
             if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: now) }
             progressCell.load(into: &state.progress)
             return body(&state, now)
@@ -295,11 +370,23 @@ public final class BootStateMachine: Sendable {
     private func observeUntimed<T>(_ body: (inout MachineState) -> T) -> T {
         var step: MachineState.Step?
         let result = state.withLock { state in
-            if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: clock.monotonicNow()) }
+            if enforcesBudgets(in: state.phase) { step = enforceBudgets(&state, now: monotonicNow()) }
             return body(&state)
         }
         if step != nil, onPhaseChange != nil { deliverChanges() }
         return result
+    }
+
+    @inline(__always)
+    private func monotonicNow() -> Duration {
+        if let injectedClock { return injectedClock.clock.monotonicNow() }
+        return SystemBootClock.monotonicNow()
+    }
+
+    @inline(__always)
+    private func wallClockNow() -> Duration {
+        if let injectedClock { return injectedClock.clock.wallClockNow() }
+        return SystemBootClock.wallClockNow()
     }
 
     @inline(__always)
@@ -326,7 +413,7 @@ public final class BootStateMachine: Sendable {
             let change = PhaseChange(from: step.from, to: step.to, duration: step.duration,
                                      totalElapsed: step.totalElapsed,
                                      failureReason: step.to == .failed ? state.failureReason : nil,
-                                     counters: metrics.counters)
+                                     counters: counters)
             deliveries.withLock { $0.undelivered.append(change) }
         }
         return step

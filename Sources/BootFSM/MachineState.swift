@@ -26,7 +26,9 @@ struct MachineState: Sendable {
     /// No budget can have run out before this time (attoseconds of the monotonic clock): the
     /// earlier of the phase's and the total budget's deadlines, set at every change of phase, so that
     /// checking the budgets is one comparison until then. `Int128.max` when nothing can run out.
-    var budgetsHoldUntil: Int128 = .max
+    /// (A `Duration`, not an `Int128`: a 16-byte-aligned field made every machine an aligned
+    /// allocation, `posix_memalign` instead of `malloc`.)
+    var budgetsHoldUntil = Duration(attoseconds: .max)
     /// `history` as snapshots and health reports list it, each made on the first read after a change
     /// of phase and kept until the next: probes and scrapes read far more often than the phase changes.
     private var snapshotHistory: [PhaseTiming] = []
@@ -112,7 +114,7 @@ struct MachineState: Sendable {
     }
 
     /// Leaves the current phase for `next`, recording the phase left in the history.
-    @discardableResult
+    @discardableResult @inline(__always)
     mutating func enter(_ next: BootPhase, now: Duration, budgets: BootBudgets, recordHistory: Bool = true) -> Step {
         let left = phase
         let duration = now.since(phaseStart)
@@ -127,8 +129,8 @@ struct MachineState: Sendable {
             bootEnd = now
         }
         // (Fields passed one by one: a method on `self` here made the compiler copy the whole state.)
-        budgetsHoldUntil = Self.earliestDeadline(phase: next, phaseStart: now, bootStart: bootStart, bootEnd: bootEnd,
-                                                 budgets: budgets)
+        budgetsHoldUntil = Duration(attoseconds: Self.earliestDeadline(phase: next, phaseStart: now, bootStart: bootStart,
+                                                                       bootEnd: bootEnd, budgets: budgets))
         // (`totalElapsed(now:)` spelled out: calling it here made the compiler copy the whole state.)
         return Step(from: left, to: next, duration: duration, totalElapsed: bootStart.map { now.since($0) } ?? .inlineZero)
     }
@@ -147,7 +149,7 @@ struct MachineState: Sendable {
     @inline(__always)
     mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Step, BootError)? {
         // The common case, every budget holding, is one comparison.
-        guard policy == .failFast, now.attoseconds >= budgetsHoldUntil else { return nil }
+        guard policy == .failFast, now.attoseconds >= budgetsHoldUntil.attoseconds else { return nil }
         return failOnExceededBudget(budgets: budgets, now: now)
     }
 

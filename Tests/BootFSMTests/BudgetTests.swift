@@ -165,6 +165,38 @@ struct BudgetTests {
         #expect(clock.reads == readsWhenFailed)
     }
 
+    @Test("the system clock passed explicitly is the system clock read directly: budgets and elapsed times hold")
+    func explicitSystemClock() throws {
+        let given = BootStateMachine(budgets: BootBudgets(initBudget: .seconds(3600)), clock: SystemBootClock())
+        let defaulted = BootStateMachine(budgets: BootBudgets(initBudget: .seconds(3600)))
+        for fsm in [given, defaulted] {
+            let before = SystemBootClock().wallClockNow()
+            try fsm.startBoot()
+            let after = SystemBootClock().wallClockNow()
+            let snapshot = fsm.snapshot()
+            let started = try #require(snapshot.bootStartWallClock)
+            #expect(started >= before && started <= after)
+            #expect(snapshot.phaseElapsed >= .zero && snapshot.phaseElapsed < .seconds(60))
+            #expect(fsm.remainingBudget > .seconds(3500) && fsm.remainingBudget <= .seconds(3600))
+            try fsm.transition(to: .migrating)
+            #expect(fsm.currentPhase == .migrating)
+        }
+    }
+
+    @Test("reading a machine's counters before anything is recorded reads zeros")
+    func countersBeforeAnyRecord() throws {
+        let fsm = BootStateMachine()
+        try fsm.startBoot()
+        #expect(fsm.snapshot().counters == BootCounters())
+        #expect(fsm.healthStatus().walRecordsReplayed == 0)
+        #expect(fsm.metrics.walRecordsReplayed == 0)
+        #expect(fsm.metrics === fsm.metrics)
+        fsm.metrics.recordMigrationSteps(2)
+        fsm.recordWALProgress(records: 3, bytes: 30)
+        #expect(fsm.snapshot().counters == BootCounters(walRecordsReplayed: 3, walBytesProcessed: 30,
+                                                        migrationStepsCompleted: 2))
+    }
+
     @Test("budgets near the limits of Duration neither run out early nor stop being checked")
     func budgetsNearTheLimits() throws {
         let clock = ManualBootClock()

@@ -113,6 +113,34 @@ struct ConcurrencyTests {
         #expect(found.count == 0, "\(found.prefix(3))")
     }
 
+    @Test("threads that all record first into a new machine share one set of counters and lose no count")
+    func countersMadeByRacingThreads() {
+        for _ in 0..<50 {
+            let fsm = BootStateMachine()
+            let go = Atomic<Bool>(false)
+            // One slot per thread (each writes only its own; joining orders the writes before the reads).
+            let seen = Slots(count: 4)
+            let threads = (0..<4).map { index in
+                Thread {
+                    while !go.load(ordering: .acquiring) {}
+                    switch index % 3 {
+                    case 0: fsm.recordWALProgress(records: 1, bytes: 10)
+                    case 1: fsm.recordPagesRecovered(1)
+                    default: fsm.recordTxnRollbacks(1)
+                    }
+                    seen.base[index] = ObjectIdentifier(fsm.metrics)
+                }
+            }
+            for thread in threads { thread.start() }
+            go.store(true, ordering: .releasing)
+            for thread in threads { thread.join() }
+            #expect(Set(seen.values) == [ObjectIdentifier(fsm.metrics)])
+            let counters = fsm.snapshot().counters
+            #expect(counters.walRecordsReplayed == 2 && counters.walBytesProcessed == 20)
+            #expect(counters.pagesRecovered == 1 && counters.txnsRolledBack == 1)
+        }
+    }
+
     @Test("lock-free progress updates are never read half-written, and never outlive the phase they were made in")
     func progressReadsAreWhole() throws {
         let fsm = try machine(in: .recovering)
@@ -258,6 +286,22 @@ private func selfObservedMachine(
     })
     machine.withLock { $0 = fsm }
     return (fsm, seen)
+}
+
+/// One slot per thread, each written by its thread only; read after joining them.
+final class Slots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<ObjectIdentifier?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        base.initialize(repeating: nil, count: count)
+    }
+
+    deinit { base.deallocate() }
+
+    var values: [ObjectIdentifier?] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }
 
 final class ViolationCounter: Sendable {
