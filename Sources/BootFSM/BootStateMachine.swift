@@ -18,6 +18,10 @@ public final class BootStateMachine: Sendable {
     public let budgetPolicy: BudgetPolicy
     /// The recovery counters; record into them from any thread without locking. Made at the first
     /// record or access: a machine that records nothing allocates none.
+    ///
+    /// Each access returns a new reference (a call, and a retain and release on the counters'
+    /// shared header). In a loop, record through the machine's own `record…` methods, which take
+    /// none, or read `metrics` once before the loop.
     public var metrics: BootMetrics {
         if let existing = existingMetrics { return existing.takeUnretainedValue() }
         return makeMetrics()
@@ -30,7 +34,7 @@ public final class BootStateMachine: Sendable {
     /// call through the protocol, and copying and destroying the existential, cost more than the
     /// read itself on every transition. (In a box: an optional existential is copied through its
     /// value witnesses at every test for `nil`; a reference is one comparison.)
-    private let injectedClock: InjectedClock?
+    let injectedClock: InjectedClock?
     private let onPhaseChange: (@Sendable (PhaseChange) -> Void)?
     private let state: StateMutex<MachineState>
     /// The current phase's progress counts, written by ``updateProgress(_:)`` without the lock when
@@ -295,7 +299,10 @@ public final class BootStateMachine: Sendable {
     @inlinable @inline(__always)
     func withMetrics(_ body: (BootMetrics) -> Void) {
         // The first record makes the counters out of line, so a loop of records inlines one path.
-        (existingMetrics ?? makeMetricsUnmanaged())._withUnsafeGuaranteedRef(body)
+        // The machine, which holds the counters, is kept alive until `body` is done with them.
+        withExtendedLifetime(self) {
+            (existingMetrics ?? makeMetricsUnmanaged())._withUnsafeGuaranteedRef(body)
+        }
     }
 
     /// Every counter's value now (all zero while ``metrics`` is not made: reading makes nothing).
@@ -338,7 +345,7 @@ public final class BootStateMachine: Sendable {
     // MARK: Internals
 
     /// A clock other than the system's.
-    private final class InjectedClock: Sendable {
+    final class InjectedClock: Sendable {
         let clock: any BootClock
         init(_ clock: any BootClock) { self.clock = clock }
     }

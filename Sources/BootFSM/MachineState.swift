@@ -23,9 +23,9 @@ struct MachineState: Sendable {
     /// Only ever appended to (``historyTimings()`` and ``historyEntries()`` rely on it: their copies
     /// are current while the counts agree).
     var history = PhaseHistory()
-    /// No budget can have run out before this time (attoseconds of the monotonic clock): the
-    /// earlier of the phase's and the total budget's deadlines, set at every change of phase, so that
-    /// checking the budgets is one comparison until then. `Int128.max` when nothing can run out.
+    /// No budget can have run out before this time (on the monotonic clock): the earlier of the
+    /// phase's and the total budget's deadlines, set at every change of phase, so that checking the
+    /// budgets is one comparison until then. `Duration(attoseconds: .max)` when nothing can run out.
     /// (A `Duration`, not an `Int128`: a 16-byte-aligned field made every machine an aligned
     /// allocation, `posix_memalign` instead of `malloc`.)
     var budgetsHoldUntil = Duration(attoseconds: .max)

@@ -165,7 +165,7 @@ struct BudgetTests {
         #expect(clock.reads == readsWhenFailed)
     }
 
-    @Test("the system clock passed explicitly is the system clock read directly: budgets and elapsed times hold")
+    @Test("a machine on the system clock, given or defaulted, keeps its budgets and elapsed times")
     func explicitSystemClock() throws {
         let given = BootStateMachine(budgets: BootBudgets(initBudget: .seconds(3600)), clock: SystemBootClock())
         let defaulted = BootStateMachine(budgets: BootBudgets(initBudget: .seconds(3600)))

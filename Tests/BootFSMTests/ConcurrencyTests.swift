@@ -115,7 +115,8 @@ struct ConcurrencyTests {
 
     @Test("threads that all record first into a new machine share one set of counters and lose no count")
     func countersMadeByRacingThreads() {
-        for _ in 0..<50 {
+        // Enough rounds that a race lost by publishing with a plain store shows every run.
+        for _ in 0..<300 {
             let fsm = BootStateMachine()
             let go = Atomic<Bool>(false)
             // One slot per thread (each writes only its own; joining orders the writes before the reads).
