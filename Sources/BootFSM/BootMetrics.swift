@@ -124,8 +124,8 @@ public final class BootMetrics: Sendable {
 /// The striped WAL counters: ``owned`` stripes that one thread each claims, then a shared one, each
 /// of 128 bytes, aligned to 128 bytes, the counters at the start of each, so that no two stripes'
 /// counters share a cache line. Plain allocated memory rather than stored properties (which cannot
-/// be aligned, nor padded without initialising the padding), allocated at the first add: a machine
-/// that never replays a WAL allocates none.
+/// be aligned, nor padded without initialising the padding). (A machine makes its ``BootMetrics``
+/// at the first record, so one that records nothing allocates no stripes either.)
 ///
 /// A stripe's `owner` is the id of the thread that claimed it (0 while free). Only its owner writes
 /// its counters, so it adds with a relaxed load and a relaxed store, which need no locked instruction;
@@ -146,40 +146,21 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     @inlinable static var stride: Int { 16 }
     static var byteCount: Int { (owned + 1) * stride * 8 }
 
-    /// The stripes' address, 0 until the first add allocates them (published with release ordering,
-    /// read with acquire, so a thread that sees the address sees the counters initialised).
-    @usableFromInline let address = Atomic<UInt>(0)
+    /// The stripes: `owned + 1` of `stride` counters each.
+    @usableFromInline let base: UnsafeMutablePointer<Atomic<UInt64>>
 
-    init() {}
+    init() {
+        guard let memory = aligned_alloc(128, Self.byteCount) else { fatalError("BootMetrics: out of memory") }
+        base = memory.bindMemory(to: Atomic<UInt64>.self, capacity: Self.byteCount / 8)
+        for stripe in 0...Self.owned {
+            (base + stripe * Self.stride + Self.records).initialize(to: Atomic(0))
+            (base + stripe * Self.stride + Self.bytes).initialize(to: Atomic(0))
+            (base + stripe * Self.stride + Self.owner).initialize(to: Atomic(0))
+        }
+    }
 
     deinit {
-        guard let base = UnsafeMutablePointer<Atomic<UInt64>>(bitPattern: address.load(ordering: .acquiring)) else { return }
         Self.release(base)
-    }
-
-    /// The stripes, if allocated.
-    @inlinable @inline(__always)
-    var base: UnsafeMutablePointer<Atomic<UInt64>>? {
-        UnsafeMutablePointer(bitPattern: address.load(ordering: .acquiring))
-    }
-
-    /// The stripes, allocating them if this is the first add. Two threads may allocate at once; the
-    /// one that publishes second frees its own and uses the other's.
-    @usableFromInline
-    func allocatedBase() -> UnsafeMutablePointer<Atomic<UInt64>> {
-        if let base { return base }
-        guard let memory = aligned_alloc(128, Self.byteCount) else { fatalError("BootMetrics: out of memory") }
-        let fresh = memory.bindMemory(to: Atomic<UInt64>.self, capacity: Self.byteCount / 8)
-        for stripe in 0...Self.owned {
-            (fresh + stripe * Self.stride + Self.records).initialize(to: Atomic(0))
-            (fresh + stripe * Self.stride + Self.bytes).initialize(to: Atomic(0))
-            (fresh + stripe * Self.stride + Self.owner).initialize(to: Atomic(0))
-        }
-        let (published, current) = address.compareExchange(
-            expected: 0, desired: UInt(bitPattern: fresh), successOrdering: .releasing, failureOrdering: .acquiring)
-        if published { return fresh }
-        Self.release(fresh)
-        return UnsafeMutablePointer(bitPattern: current)!
     }
 
     private static func release(_ base: UnsafeMutablePointer<Atomic<UInt64>>) {
@@ -211,12 +192,10 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
     @inlinable @inline(__always)
     func add(records: UInt64, bytes: UInt64) {
         let thread = Self.callingThread()
-        if let base {
-            let stripe = base + Self.firstStripe(of: thread) * Self.stride
-            if stripe[Self.owner].load(ordering: .relaxed) == thread {
-                Self.addOwned(stripe, records: records, bytes: bytes)
-                return
-            }
+        let stripe = base + Self.firstStripe(of: thread) * Self.stride
+        if stripe[Self.owner].load(ordering: .relaxed) == thread {
+            Self.addOwned(stripe, records: records, bytes: bytes)
+            return
         }
         addClaiming(thread: thread, records: records, bytes: bytes)
     }
@@ -228,11 +207,10 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
         stripe[Self.bytes].store(stripe[Self.bytes].load(ordering: .relaxed) &+ bytes, ordering: .relaxed)
     }
 
-    /// Adds for a thread that does not own its first stripe (or before the first add): into another
-    /// stripe it owns or claims now, else atomically into the shared stripe.
+    /// Adds for a thread that does not own its first stripe: into another stripe it owns or claims
+    /// now, else atomically into the shared stripe.
     @usableFromInline
     func addClaiming(thread: UInt64, records: UInt64, bytes: UInt64) {
-        let base = allocatedBase()
         let first = Self.firstStripe(of: thread)
         for probe in 0..<Self.owned {
             let stripe = base + ((first + probe) & (Self.owned - 1)) * Self.stride
@@ -251,7 +229,6 @@ struct WALStripes: ~Copyable, @unchecked Sendable {
 
     /// The sum of one counter over the stripes.
     func sum(slot: Int) -> UInt64 {
-        guard let base else { return 0 }
         var total: UInt64 = 0
         for stripe in 0...Self.owned { total &+= base[stripe * Self.stride + slot].load(ordering: .relaxed) }
         return total

@@ -23,8 +23,7 @@ public final class BootStateMachine: Sendable {
     /// shared header). In a loop, record through the machine's own `record…` methods, which take
     /// none, or read `metrics` once before the loop.
     public var metrics: BootMetrics {
-        if let existing = existingMetrics { return existing.takeUnretainedValue() }
-        return makeMetrics()
+        (existingMetrics ?? makeMetricsUnmanaged()).takeUnretainedValue()
     }
     /// The address of ``metrics`` once made (0 before), holding one reference to it; published by
     /// compare-and-swap, so threads racing to make it all end up with the same one.
@@ -298,7 +297,6 @@ public final class BootStateMachine: Sendable {
     /// Calls `body` with ``metrics`` without retaining it (the machine holds it until its deinit).
     @inlinable @inline(__always)
     func withMetrics(_ body: (BootMetrics) -> Void) {
-        // The first record makes the counters out of line, so a loop of records inlines one path.
         // The machine, which holds the counters, is kept alive until `body` is done with them.
         withExtendedLifetime(self) {
             (existingMetrics ?? makeMetricsUnmanaged())._withUnsafeGuaranteedRef(body)
@@ -319,13 +317,9 @@ public final class BootStateMachine: Sendable {
         return Unmanaged.fromOpaque(pointer)
     }
 
-    /// Makes ``metrics`` at its first use; a thread that loses the race to publish it uses the
-    /// winner's.
-    private func makeMetrics() -> BootMetrics {
-        makeMetricsUnmanaged().takeUnretainedValue()
-    }
-
-    /// ``makeMetrics()`` for ``withMetrics(_:)``: the machine's reference, not retained again.
+    /// Makes ``metrics`` at its first use and returns the machine's reference to it (not retained
+    /// again); a thread that loses the race to publish it uses the winner's. Out of line, so a loop
+    /// of records inlines only the path that finds the counters made.
     @usableFromInline @inline(never)
     func makeMetricsUnmanaged() -> Unmanaged<BootMetrics> {
         let made = Unmanaged.passRetained(BootMetrics())

@@ -149,7 +149,7 @@ struct MachineState: Sendable {
     @inline(__always)
     mutating func enforceBudgets(budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Step, BootError)? {
         // The common case, every budget holding, is one comparison.
-        guard policy == .failFast, now.attoseconds >= budgetsHoldUntil.attoseconds else { return nil }
+        guard policy == .failFast, now.isAtLeast(budgetsHoldUntil) else { return nil }
         return failOnExceededBudget(budgets: budgets, now: now)
     }
 
