@@ -17,14 +17,6 @@ struct BootExporterCommand: AsyncParsableCommand {
     /// Runs the command line. Usage errors exit with 2, runtime errors with 1, each with one line
     /// on standard error.
     static func main() async {
-        // libdispatch receives SIGTERM and SIGINT for swift-service-lifecycle only if no thread
-        // takes them first; block them before libmicrohttpd and the thread pools start threads,
-        // which inherit the mask.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
         // A file size limit (a full disk's cousin) must fail a write with EFBIG, reported and
         // survived, not kill the process mid-record.
         signal(SIGXFSZ, SIG_IGN)

@@ -29,6 +29,7 @@ struct FollowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
+        try ShutdownSignals.install()
         let fsm = boot.makeMachine(logger: logger)
         let follower = EventFollower(machine: fsm)
         // The socket first: once the server says it is listening, so is the socket.
@@ -46,8 +47,8 @@ struct FollowCommand: AsyncParsableCommand {
             follower.readStandardInput()
             logger.info("following events", metadata: ["from": "standard input"])
         }
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
+        ShutdownSignals.shutDownGracefully(group, logger: logger)
         defer { follower.stop() }
         try await group.run()
     }

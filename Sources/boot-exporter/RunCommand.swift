@@ -41,6 +41,8 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
+        // Before anything starts: a SIGTERM from here on shuts down gracefully, however early.
+        try ShutdownSignals.install()
         // The journal outlives the process. It is read now, for the metrics of past boots, and written
         // once the directory's lock is held (by the WAL generation or the boot, whichever comes first):
         // a directory refused, or another process's, is left untouched. A read-only boot writes
@@ -77,9 +79,9 @@ struct RunCommand: AsyncParsableCommand {
         // then stops gracefully too.
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
+        ShutdownSignals.shutDownGracefully(group, logger: logger)
         try await group.run()
         if let failure = service.exitFailure {
             throw RuntimeFailure(failure)
