@@ -110,7 +110,8 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         isReady = snapshot.phase.isReady
         isAlive = snapshot.phase.isAlive
         isBooting = snapshot.phase.isBooting
-        progressPercent = BootSnapshot.wholePercent(given: progress.percent, fraction: snapshot.progressFraction)
+        progressPercent = BootSnapshot.wholePercent(given: progress.percent, fraction: snapshot.progressFraction,
+                                                      phase: snapshot.phase)
         progressMessage = progress.message
         phaseElapsedMs = snapshot.phaseElapsed.wholeMilliseconds
         totalElapsedMs = snapshot.totalElapsed.wholeMilliseconds

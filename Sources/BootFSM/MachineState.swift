@@ -199,8 +199,7 @@ struct MachineState: Sendable {
         let phaseElapsed = now.since(phaseStart)
         var progress = self.progress
         progress.elapsed = phaseElapsed
-        let finished = phase == .ready || phase == .shuttingDown
-        let fraction = finished ? 1 : progress.fraction
+        let fraction = phase.hasBooted ? 1 : progress.fraction
         let failed = phase == .failed
         return BootSnapshot(
             phase: phase,

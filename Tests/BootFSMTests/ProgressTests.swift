@@ -29,6 +29,25 @@ struct ProgressTests {
         #expect(fsm.healthStatus().progressPercent == 42, "the caller's percent wins")
     }
 
+    /// Progress reported after the boot (the seed accepts it in any phase) cannot make a ready
+    /// machine read 10% done next to a fraction of 1.
+    @Test("ready and shutting down read 100% and a fraction of 1, whatever is reported after the boot")
+    func completeOnceBooted() throws {
+        let fsm = BootStateMachine()
+        try fsm.startBoot()
+        for phase in [BootPhase.migrating, .recovering, .warmingUp, .ready] { try fsm.transition(to: phase) }
+        for phase in [BootPhase.ready, .shuttingDown] {
+            if phase == .shuttingDown { try fsm.transition(to: .shuttingDown) }
+            for progress in [PhaseProgress(percent: 10), PhaseProgress(itemsProcessed: 1, itemsTotal: 4), PhaseProgress()] {
+                fsm.updateProgress(progress)
+                #expect(fsm.healthStatus().progressPercent == 100, "\(phase.name)")
+                #expect(fsm.healthStatus().progressFraction == 1, "\(phase.name)")
+                #expect(fsm.snapshot().progressPercent == 100, "\(phase.name)")
+                #expect(HealthStatus(fsm.snapshot()).progressPercent == 100, "\(phase.name)")
+            }
+        }
+    }
+
     @Test func currentProgressCarriesElapsed() throws {
         let clock = ManualBootClock()
         let fsm = BootStateMachine(clock: clock)
