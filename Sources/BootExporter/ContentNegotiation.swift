@@ -2,24 +2,48 @@
 
 /// Picks the exposition format and encoding from a request's `Accept` and `Accept-Encoding`.
 enum ContentNegotiation {
+    /// A format and the `Content-Type` that names it.
+    struct Choice: Equatable {
+        var format: ExpositionFormat
+        var contentType: StaticString
+
+        static let prometheusText = Choice(format: .prometheusText, contentType: ExpositionFormat.prometheusText.contentType)
+        static let openMetrics = Choice(format: .openMetrics, contentType: ExpositionFormat.openMetrics.contentType)
+        /// The same body, named as the client asked when it accepts only OpenMetrics 0.0.1 (the
+        /// two versions' text is the same; client_golang answers such a client the same way).
+        static let openMetrics001 = Choice(format: .openMetrics,
+                                           contentType: "application/openmetrics-text; version=0.0.1; charset=utf-8")
+
+        static func == (lhs: Choice, rhs: Choice) -> Bool {
+            lhs.format == rhs.format && lhs.contentType.description == rhs.contentType.description
+        }
+    }
+
     /// OpenMetrics when the `Accept` header ranks `application/openmetrics-text` (version 1.0.0,
-    /// 0.0.1 or none) above every other type it accepts; the Prometheus text format otherwise — for
-    /// a missing header, a browser's, or anything unparseable.
-    static func format(accept: String?) -> ExpositionFormat {
+    /// 0.0.1 or none) above every other type it accepts, its `Content-Type` naming version 0.0.1 when
+    /// that is the version ranked highest; the Prometheus text format otherwise — for a missing
+    /// header, a browser's, or anything unparseable.
+    static func negotiate(accept: String?) -> Choice {
         guard let accept, !accept.isEmpty else { return .prometheusText }
         var bestOpenMetrics = -1.0
+        var bestIsVersion001 = false
         var bestOther = -1.0
         for range in accept.utf8.split(separator: UInt8(ascii: ",")) {
             guard let media = MediaRange(Substring(range)) else { continue }
             if media.type == "application/openmetrics-text" {
-                if media.version == nil || media.version == "1.0.0" || media.version == "0.0.1" {
-                    bestOpenMetrics = max(bestOpenMetrics, media.quality)
+                let is001 = media.version == "0.0.1"
+                guard media.version == nil || media.version == "1.0.0" || is001 else { continue }
+                // At equal rank, 1.0.0.
+                if media.quality > bestOpenMetrics || (media.quality == bestOpenMetrics && !is001) {
+                    bestOpenMetrics = media.quality
+                    bestIsVersion001 = is001
                 }
             } else {
                 bestOther = max(bestOther, media.quality)
             }
         }
-        return bestOpenMetrics > 0 && bestOpenMetrics >= bestOther ? .openMetrics : .prometheusText
+        guard bestOpenMetrics > 0 && bestOpenMetrics >= bestOther else { return .prometheusText }
+        return bestIsVersion001 ? .openMetrics001 : .openMetrics
     }
 
     /// Whether `Accept-Encoding` allows gzip (listed, or `*`, with a non-zero quality).

@@ -153,7 +153,8 @@ final class RequestRouter: Sendable {
     }
 
     private func metrics(_ request: Request) -> Response {
-        let format = openMetricsAllowed ? ContentNegotiation.format(accept: request.fields.header("Accept")) : .prometheusText
+        let choice = openMetricsAllowed ? ContentNegotiation.negotiate(accept: request.fields.header("Accept")) : .prometheusText
+        let format = choice.format
         // This scrape counts itself, as client libraries' own request counters do.
         requests.record(.metrics, code: 200)
         var body = OutputBuffer(capacity: lastMetricsSize.load(ordering: .relaxed) + 512)
@@ -166,10 +167,10 @@ final class RequestRouter: Sendable {
         writer.finish(format: format, into: &body)
         lastMetricsSize.store(body.count, ordering: .relaxed)
         if ContentNegotiation.acceptsGzip(request.fields.header("Accept-Encoding")), let compressed = gzip.compress(body.bytes) {
-            return Response(status: 200, contentType: format.contentType, body: compressed, gzipped: true,
+            return Response(status: 200, contentType: choice.contentType, body: compressed, gzipped: true,
                             varies: true, counted: true)
         }
-        return Response(status: 200, contentType: format.contentType, body: body, varies: true, counted: true)
+        return Response(status: 200, contentType: choice.contentType, body: body, varies: true, counted: true)
     }
 
     private func health() -> Response {

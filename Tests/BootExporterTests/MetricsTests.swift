@@ -13,17 +13,22 @@ let browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image
 @Suite("/metrics")
 struct MetricsTests {
     @Test func contentNegotiation() {
-        #expect(ContentNegotiation.format(accept: nil) == .prometheusText)
-        #expect(ContentNegotiation.format(accept: "") == .prometheusText)
-        #expect(ContentNegotiation.format(accept: prometheusAccept) == .openMetrics)
-        #expect(ContentNegotiation.format(accept: browserAccept) == .prometheusText)
-        #expect(ContentNegotiation.format(accept: "text/plain;version=0.0.4") == .prometheusText)
-        #expect(ContentNegotiation.format(accept: "application/openmetrics-text") == .openMetrics)
-        #expect(ContentNegotiation.format(accept: "application/openmetrics-text; version=2.0.0") == .prometheusText)
-        #expect(ContentNegotiation.format(accept: "application/openmetrics-text; version=\"1.0.0\"") == .openMetrics)
-        #expect(ContentNegotiation.format(accept: "text/plain;q=0.9, application/openmetrics-text;q=0.5") == .prometheusText)
-        #expect(ContentNegotiation.format(accept: "application/openmetrics-text;q=0") == .prometheusText)
-        #expect(ContentNegotiation.format(accept: ";;,,;q=abc") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: nil) == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: prometheusAccept) == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: browserAccept) == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "text/plain;version=0.0.4") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text") == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text; version=2.0.0") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text; version=\"1.0.0\"") == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: "text/plain;q=0.9, application/openmetrics-text;q=0.5") == .prometheusText)
+        // A client that asks for OpenMetrics 0.0.1 above 1.0.0 (or only for it) is told 0.0.1.
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;version=0.0.1") == .openMetrics001)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1") == .openMetrics001)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;version=0.0.1,application/openmetrics-text;version=1.0.0") == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;q=0.5") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;q=0") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: ";;,,;q=abc") == .prometheusText)
         #expect(ContentNegotiation.acceptsGzip("gzip"))
         #expect(ContentNegotiation.acceptsGzip("deflate, gzip;q=1.0, *;q=0.5"))
         #expect(ContentNegotiation.acceptsGzip("*"))
@@ -44,6 +49,13 @@ struct MetricsTests {
             #expect(openMetrics.header("Content-Type") == "application/openmetrics-text; version=1.0.0; charset=utf-8")
             #expect(openMetrics.text.hasSuffix("# EOF\n"))
             #expect(openMetrics.text.contains("# TYPE boot_wal_records_replayed counter\nboot_wal_records_replayed_total 40\n"))
+
+            let version001 = try HTTPTestClient.get(port: port, "/metrics",
+                                                    headers: ["Accept": "application/openmetrics-text; version=0.0.1"])
+            #expect(version001.header("Content-Type") == "application/openmetrics-text; version=0.0.1; charset=utf-8")
+            // The same text under either version (numbers aside: the process's own move on).
+            let metadata = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("#") } }
+            #expect(metadata(version001.text) == metadata(openMetrics.text))
 
             let browser = try HTTPTestClient.get(port: port, "/metrics", headers: ["Accept": browserAccept])
             #expect(browser.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
