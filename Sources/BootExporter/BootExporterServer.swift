@@ -134,6 +134,7 @@ private struct Daemon: @unchecked Sendable {
         var options: [MHD_OptionItem] = [
             bootfsm_mhd_logger_option(logger),
             bootfsm_mhd_completed_option(requestCompleted, contextPointer),
+            bootfsm_mhd_unescape_option(),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT,
                            value: Int(configuration.connectionTimeout.components.seconds), ptr_value: nil),

@@ -42,6 +42,40 @@ static inline struct MHD_OptionItem bootfsm_mhd_completed_option(MHD_RequestComp
     return item;
 }
 
+static inline int bootfsm_hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// libmicrohttpd's unescaping (`%HH` to the byte, in place), except that `%00` stays as written: the
+/// path reaches the handler as a C string, so a decoded NUL would cut it short (`/metrics%00x` would
+/// be served as `/metrics`). Left encoded, such a path matches no route.
+static inline size_t bootfsm_mhd_unescape(void *cls, struct MHD_Connection *connection, char *text) {
+    (void)cls;
+    (void)connection;
+    char *read = text, *write = text;
+    while (*read != '\0') {
+        int high = read[0] == '%' ? bootfsm_hex_value(read[1]) : -1;
+        int low = high >= 0 ? bootfsm_hex_value(read[2]) : -1;
+        if (low >= 0 && (high | low) != 0) {
+            *write++ = (char)(high << 4 | low);
+            read += 3;
+        } else {
+            *write++ = *read++;
+        }
+    }
+    *write = '\0';
+    return (size_t)(write - text);
+}
+
+/// The option item that unescapes with ``bootfsm_mhd_unescape``.
+static inline struct MHD_OptionItem bootfsm_mhd_unescape_option(void) {
+    struct MHD_OptionItem item = { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&bootfsm_mhd_unescape, NULL };
+    return item;
+}
+
 /// `MHD_start_daemon` with its options passed as an `MHD_OPTION_END`-terminated array.
 static inline struct MHD_Daemon *bootfsm_mhd_start_daemon(
     unsigned int flags, uint16_t port,

@@ -105,6 +105,22 @@ struct EndpointTests {
         }
     }
 
+    /// The handler gets the path as a C string: a decoded NUL would cut `/metrics%00x` short and
+    /// serve it as `/metrics`. Every other escape still decodes.
+    @Test("percent escapes decode, except %00, which matches no route")
+    func percentEscapes() throws {
+        try withServer(BootStateMachine()) { _, port in
+            #expect(try HTTPTestClient.get(port: port, "/metric%73").status == 200)
+            #expect(try HTTPTestClient.get(port: port, "/%68ealth").status == 200)
+            for target in ["/metrics%00x", "/metrics%00", "/health%00.json", "/%00"] {
+                let status = try HTTPTestClient.get(port: port, target).status
+                #expect(status == 404, "\(target)")
+            }
+            let query = try HTTPTestClient.get(port: port, "/readyz?verbose=%00").status
+            #expect(query == 503, "a query's %00 is harmless")
+        }
+    }
+
     @Test func headHasTheHeadersButNoBody() throws {
         let fsm = try drivenMachine(to: .recovering)
         try withServer(fsm) { _, port in
