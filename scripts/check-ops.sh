@@ -97,6 +97,14 @@ check "promtool check rules alerts/boot-alerts.yml" promtool check rules alerts/
 check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml" \
     promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml
 check "amtool check-config docker/alertmanager.yml" amtool check-config docker/alertmanager.yml
+AM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+prometheus-alertmanager --config.file=docker/alertmanager.yml --storage.path="$WORK/alertmanager" \
+    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn 2>"$WORK/alertmanager.log" &
+AM_PID=$!
+PIDS+=("$AM_PID")
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" && break; sleep 0.1; done
+run_python check_inhibition.py --alertmanager "http://127.0.0.1:$AM_PORT"
+kill "$AM_PID" 2>/dev/null || true; wait "$AM_PID" 2>/dev/null || true
 check "promtool check rules on the PrometheusRule's rules" \
     bash -c "python3 -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))[\"spec\"], sys.stdout)' \
         deploy/kubernetes/prometheusrule.yaml >'$WORK/prometheusrule-spec.yml' && promtool check rules '$WORK/prometheusrule-spec.yml'"
