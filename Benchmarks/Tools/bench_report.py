@@ -214,6 +214,12 @@ def report(results_path, out_path):
             seed, peer, target = constant, f"seed (Rust), the issue's figure: {constant} ns (not measured)", f"≤ {constant} ns"
         row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"), peer, fmt(ratio(seed, ours), 2, "× seed speed"),
             target, None if ours is None else ours <= seed)
+        # The fastest sample of each side: what a call costs when nothing else on this host got in its way.
+        seed_key = "seed_updateProgress.noMessage_ns_min" if name == "updateProgress" else f"seed_{name}_ns_min"
+        ours_min, seed_min = number(r, f"pb_{name}_ns_min"), number(r, seed_key)
+        if ours_min is not None and seed_min is not None:
+            row(f"a. {labels[name]} (fastest sample)", fmt(ours_min, 2, " ns"), f"seed (Rust), this run: {fmt(seed_min, 2, ' ns')}",
+                fmt(ratio(seed_min, ours_min), 2, "× seed speed"), "(context)", None)
         with_message = number(r, "seed_updateProgress_ns") if name == "updateProgress" else None
         if with_message is not None:
             row("a. `updateProgress(_:)` vs the seed given the same message each call, which its API allocates (p50)",
