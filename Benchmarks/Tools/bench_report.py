@@ -302,6 +302,12 @@ def report(results_path, out_path):
         row(f"c. the same, each round's scraped ÷ not scraped (back to back), median of {len(round_ratios)} "
             f"(range {fmt(min(round_ratios), 3)}–{fmt(max(round_ratios), 3)})", "—", "—",
             fmt(statistics.median(round_ratios), 3, "×"), "(context)", None)
+    scrape_ns = number(r, "scrape_cpu_ns")
+    if scrape_ns is not None:
+        share = scrape_ns * 10 / 1e9
+        row("c. CPU one scrape (OpenMetrics + gzip) costs boot-exporter, and at 10 a second the most it could take "
+            "from replay (all of it, were it on replay's core)", fmt(scrape_ns / 1000, 1, " µs"), "—",
+            fmt(share * 100, 3, "% of a core"), "(context: ≤ 2%)", None)
     q = ratio(read, plain)
     mbps = lambda seconds: fmt(wal_bytes / seconds / 1e6 if wal_bytes and seconds else None, 0, " MB/s")
     row("c. WAL replay throughput (boot-exporter) vs reading the same bytes from the page cache",
