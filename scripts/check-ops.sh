@@ -104,7 +104,7 @@ AM_PID=$!
 PIDS+=("$AM_PID")
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" && break; sleep 0.1; done
 run_python check_inhibition.py --alertmanager "http://127.0.0.1:$AM_PORT"
-kill "$AM_PID" 2>/dev/null || true; wait "$AM_PID" 2>/dev/null || true
+kill "$AM_PID" 2>/dev/null || true; wait "$AM_PID" 2>/dev/null || true; unset 'PIDS[-1]'
 check "promtool check rules on the PrometheusRule's rules" \
     bash -c "python3 -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))[\"spec\"], sys.stdout)' \
         deploy/kubernetes/prometheusrule.yaml >'$WORK/prometheusrule-spec.yml' && promtool check rules '$WORK/prometheusrule-spec.yml'"

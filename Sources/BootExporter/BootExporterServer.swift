@@ -134,7 +134,7 @@ private struct Daemon: @unchecked Sendable {
         var options: [MHD_OptionItem] = [
             bootfsm_mhd_logger_option(logger),
             bootfsm_mhd_completed_option(requestCompleted, contextPointer),
-            bootfsm_mhd_unescape_option(),
+            bootfsm_mhd_unescape_option(unescapeKeepingNUL),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
             MHD_OptionItem(option: MHD_OPTION.CONNECTION_TIMEOUT,
                            value: Int(configuration.connectionTimeout.components.seconds), ptr_value: nil),
@@ -269,6 +269,38 @@ private let acceptPolicy: MHD_AcceptPolicyCallback = { cls, _, _ in
     guard let cls else { return MHD_Result.YES }
     let context = Unmanaged<ConnectionContext>.fromOpaque(cls).takeUnretainedValue()
     return context.refusingConnections.load(ordering: .acquiring) ? MHD_Result.NO : MHD_Result.YES
+}
+
+/// libmicrohttpd's unescaping of URIs and their arguments (`%HH` to the byte, in place), except that
+/// `%00` stays as written: the path reaches the handler as a C string, so a decoded NUL would cut it
+/// short (`/metrics%00x` would be served as `/metrics`). Left encoded, such a path matches no route.
+private let unescapeKeepingNUL: bootfsm_mhd_unescaper = { _, _, text in
+    guard let text else { return 0 }
+    func hexValue(_ byte: CChar) -> Int32 {
+        switch UInt8(bitPattern: byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int32(byte) - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int32(byte) - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int32(byte) - 55
+        default: -1
+        }
+    }
+    var read = 0
+    var write = 0
+    while text[read] != 0 {
+        // (A NUL ends the string before either digit could be read past it.)
+        let high = text[read] == CChar(UInt8(ascii: "%")) ? hexValue(text[read + 1]) : -1
+        let low = high >= 0 ? hexValue(text[read + 2]) : -1
+        if low >= 0 && (high | low) != 0 {
+            text[write] = CChar(bitPattern: UInt8(high << 4 | low))
+            read += 3
+        } else {
+            text[write] = text[read]
+            read += 1
+        }
+        write += 1
+    }
+    text[write] = 0
+    return write
 }
 
 /// Called when a request ends, answered or not.

@@ -42,37 +42,13 @@ static inline struct MHD_OptionItem bootfsm_mhd_completed_option(MHD_RequestComp
     return item;
 }
 
-static inline int bootfsm_hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+/// An unescaper for `MHD_OPTION_UNESCAPE_CALLBACK` (which has no typedef of its own): decodes `text`
+/// in place and returns the length left.
+typedef size_t (*bootfsm_mhd_unescaper)(void *cls, struct MHD_Connection *connection, char *text);
 
-/// libmicrohttpd's unescaping (`%HH` to the byte, in place), except that `%00` stays as written: the
-/// path reaches the handler as a C string, so a decoded NUL would cut it short (`/metrics%00x` would
-/// be served as `/metrics`). Left encoded, such a path matches no route.
-static inline size_t bootfsm_mhd_unescape(void *cls, struct MHD_Connection *connection, char *text) {
-    (void)cls;
-    (void)connection;
-    char *read = text, *write = text;
-    while (*read != '\0') {
-        int high = read[0] == '%' ? bootfsm_hex_value(read[1]) : -1;
-        int low = high >= 0 ? bootfsm_hex_value(read[2]) : -1;
-        if (low >= 0 && (high | low) != 0) {
-            *write++ = (char)(high << 4 | low);
-            read += 3;
-        } else {
-            *write++ = *read++;
-        }
-    }
-    *write = '\0';
-    return (size_t)(write - text);
-}
-
-/// The option item that unescapes with ``bootfsm_mhd_unescape``.
-static inline struct MHD_OptionItem bootfsm_mhd_unescape_option(void) {
-    struct MHD_OptionItem item = { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)&bootfsm_mhd_unescape, NULL };
+/// The option item that unescapes URIs and their arguments with `unescaper`.
+static inline struct MHD_OptionItem bootfsm_mhd_unescape_option(bootfsm_mhd_unescaper unescaper) {
+    struct MHD_OptionItem item = { MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescaper, NULL };
     return item;
 }
 

@@ -47,8 +47,10 @@ struct FollowCommand: AsyncParsableCommand {
             follower.readStandardInput()
             logger.info("following events", metadata: ["from": "standard input"])
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: logger))
-        ShutdownSignals.shutDownGracefully(group, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ShutdownSignals.service(logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+                       .init(service: server)],
+            logger: logger))
         defer { follower.stop() }
         try await group.run()
     }

@@ -75,13 +75,13 @@ struct RunCommand: AsyncParsableCommand {
             "recovery_mode": "\(recoveryMode.name)", "budget_policy": "\(boot.budgetPolicy.name)",
         ])
         // Services stop in reverse order: the boot (shutting_down, checkpoint) before the server. The
-        // boot service returns early only after a failed boot (--boot.exit-after-failure): the server
-        // then stops gracefully too.
+        // signal service returns at SIGTERM or SIGINT, the boot service early only after a failed boot
+        // (--boot.exit-after-failure); either return stops the others gracefully.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: [.init(service: ShutdownSignals.service(logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+                       .init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger
         ))
-        ShutdownSignals.shutDownGracefully(group, logger: logger)
         try await group.run()
         if let failure = service.exitFailure {
             throw RuntimeFailure(failure)

@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// SIGTERM and SIGINT for the commands that serve until stopped (`run`, `follow`): caught from
-/// before anything starts, and handed to the receiver once there is one.
+/// before anything starts, and handed to the service group once there is one.
 ///
 /// swift-service-lifecycle sets up its signal handling only when `ServiceGroup.run()` starts, after
 /// the server is listening and the boot is under way. A SIGTERM in between — Kubernetes' first word
@@ -14,7 +14,9 @@ import Synchronization
 /// process on the spot (killed by signal 15, no `shutting_down`, no checkpoint: about one start in
 /// seven when signalled right after "listening"). Here the handler is installed first; it only
 /// writes the signal's number to a pipe, and a thread reading the pipe hands each signal to the
-/// receiver, keeping those that come before a receiver is set.
+/// receiver, keeping those that come before a receiver is set. The group learns of them through
+/// ``ShutdownSignalService``, one of its services, so that shutting down never depends on what the
+/// group does with a request made before it runs.
 ///
 /// Other commands do not install it: a signal ends them by its default action, as a command-line
 /// tool should.
@@ -57,28 +59,31 @@ enum ShutdownSignals {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Hands every signal caught to `receiver`, on the signal thread: first those caught before
-    /// this call, in order, then each as it comes. A later call replaces the receiver.
+    /// Hands every signal caught to `receiver`, in order and one at a time: first those caught before
+    /// this call, then each as it comes (on the thread that reads the pipe). A later call replaces
+    /// the receiver.
     static func onSignal(_ receiver: @escaping @Sendable (Int32) -> Void) {
-        let early = state.withLock { state in
+        // Under the lock, so that a signal the reader delivers now waits for the early ones.
+        state.withLock { state in
             state.receiver = receiver
-            defer { state.pending.removeAll() }
-            return state.pending
+            for signal in state.pending { receiver(signal) }
+            state.pending.removeAll()
         }
-        for signal in early { receiver(signal) }
     }
 
-    /// Shuts `group` down gracefully at the first signal (even one caught before this call), logging
-    /// each signal; later ones find the shutdown under way.
-    static func shutDownGracefully(_ group: ServiceGroup, logger: Logger) {
+    /// The service that ends at the first signal, logging each (the first as `signal received,
+    /// shutting down`, later ones as `…already shutting down`).
+    static func service(logger: Logger) -> ShutdownSignalService {
+        let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
         final class Shutdown: Sendable { let started = Atomic<Bool>(false) }
         let shutdown = Shutdown()
         onSignal { signal in
             let isFirst = !shutdown.started.exchange(true, ordering: .relaxed)
             logger.info(isFirst ? "signal received, shutting down" : "signal received, already shutting down",
                         metadata: ["signal": "\(name(of: signal))"])
-            if isFirst { Task { await group.triggerGracefulShutdown() } }
+            continuation.yield(signal)
         }
+        return ShutdownSignalService(signals: signals)
     }
 
     /// The name of `signal` as logged (`SIGTERM`, `SIGINT`).
@@ -102,11 +107,20 @@ enum ShutdownSignals {
             if count < 0 && errno == EINTR { continue }
             guard count == 1 else { return }
             let signal = Int32(byte)
-            let receiver = state.withLock { state in
-                if state.receiver == nil { state.pending.append(signal) }
-                return state.receiver
+            state.withLock { state in
+                if let receiver = state.receiver { receiver(signal) } else { state.pending.append(signal) }
             }
-            receiver?(signal)
         }
+    }
+}
+
+/// A service of the group that returns at the first SIGTERM or SIGINT (one caught before the group
+/// ran included). Added with `successTerminationBehavior: .gracefullyShutdownGroup`, its return shuts
+/// the other services down gracefully; it also returns when the group shuts down for another reason.
+struct ShutdownSignalService: Service {
+    let signals: AsyncStream<Int32>
+
+    func run() async {
+        for await _ in signals.cancelOnGracefulShutdown() { return }
     }
 }

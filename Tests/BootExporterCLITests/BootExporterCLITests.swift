@@ -375,6 +375,41 @@ struct BootExporterCLITests {
         }
     }
 
+    /// A signal caught before the service group exists, held until it does: the process is made to wait
+    /// between catching signals and starting its server by a `--web.config.file` that is a FIFO, signalled
+    /// while it reads it, and only then given the file's (empty) contents.
+    @Test("a signal before the server has started is kept, and still shuts down gracefully", arguments: [false, true])
+    func signalBeforeTheServerStarts(twice: Bool) throws {
+        let data = temporaryPath()
+        let fifo = temporaryPath() + ".yml"
+        defer {
+            try? FileManager.default.removeItem(atPath: data)
+            unlink(fifo)
+        }
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "2000",
+                                        "--web.config.file", fifo])
+        // A FIFO opens for writing without blocking only once a reader has it open: then the process is
+        // past installing its handler, and reading the configuration.
+        var writer: Int32 = -1
+        let deadline = ContinuousClock.now + .seconds(30)
+        while writer < 0 && ContinuousClock.now < deadline {
+            writer = open(fifo, O_WRONLY | O_NONBLOCK)
+            if writer < 0 { usleep(1_000) }
+        }
+        #expect(writer >= 0, "the process opened its configuration")
+        server.signal(SIGTERM)
+        if twice { server.signal(SIGINT) }
+        usleep(100_000)
+        #expect(!server.stderr.contains("listening"), "the signals came before the server started")
+        close(writer)
+        #expect(server.wait() == 0, "\(server.stderr)")
+        let log = server.stderr
+        #expect(log.contains("msg=listening") && log.contains("msg=stopped"), "\(log)")
+        #expect(log.contains(#"msg="signal received, shutting down""#), "\(log)")
+        #expect(log.contains(#"msg="signal received, already shutting down""#) == twice, "\(log)")
+    }
+
     @Test func aPortInUseIsARuntimeError() throws {
         let data = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: data) }
