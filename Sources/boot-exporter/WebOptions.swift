@@ -117,6 +117,20 @@ struct BudgetOptions: ParsableArguments {
         if let startupProbeSeconds, !(1...31_536_000).contains(startupProbeSeconds) {
             throw ValidationError("--boot.startup-probe-seconds must be 1 to 31536000")
         }
+        // A budget of zero fails every boot the moment its phase begins (or reports it exceeded at
+        // once): always a mistake, often "0 to turn it off", which budgets cannot be, only long.
+        let budgets = budgets
+        let phases: [(name: String, given: DurationArgument?, budget: Duration)] = [
+            ("init", initBudget, budgets.initBudget), ("migrate", migrateBudget, budgets.migrateBudget),
+            ("recover", recoverBudget, budgets.recoverBudget), ("warmup", warmupBudget, budgets.warmupBudget),
+            ("total", totalBudget, budgets.totalBudget),
+        ]
+        for phase in phases where phase.budget == .zero {
+            if phase.given != nil {
+                throw ValidationError("--boot.budget.\(phase.name) must be longer than 0s: a budget of 0 fails every boot at once (budgets cannot be turned off, only made long, up to 10 years)")
+            }
+            throw ValidationError("--boot.startup-probe-seconds \(startupProbeSeconds ?? 0) leaves the \(phase.name) phase a budget of 0s, which fails every boot at once: use 20 or more, or set --boot.budget.\(phase.name)")
+        }
     }
 
     /// The budgets the flags describe.

@@ -163,6 +163,10 @@ struct BootExporterCLITests {
         (["--web.listen-address", ":99999"], 2, "port must be a number"),
         (["--boot.budget.recover", "10parsecs"], 2, "boot.budget.recover <boot.budget.recover>': invalid duration \"10parsecs\": use a number and a unit (ms, s, m, h, d)"),
         (["--log.level", "verbose"], 2, "one of the following: trace, debug, info, notice, warning, error, critical"),
+        // A budget of 0 would fail every boot at once (and is often meant as "off", which budgets cannot be).
+        (["--boot.budget.recover", "0s"], 2, "--boot.budget.recover must be longer than 0s"),
+        (["--boot.budget.total", "0ms"], 2, "--boot.budget.total must be longer than 0s"),
+        (["--boot.startup-probe-seconds", "19"], 2, "--boot.startup-probe-seconds 19 leaves the init phase a budget of 0s"),
         (["--boot.exit-after-failure", "soon"], 2, "boot.exit-after-failure"),
         // libmicrohttpd takes these as unsigned int: unbounded, 2^32 wrapped to 0 and nothing was answered.
         (["--web.max-connections", "4294967296"], 2, "web.max-connections"),
@@ -182,6 +186,18 @@ struct BootExporterCLITests {
         #expect(lines.first?.hasPrefix("boot-exporter: error: ") == true, "\(result.stderr)")
         #expect(lines.first?.contains(mentions) == true, "\(result.stderr)")
         #expect(lines.count <= 2)
+    }
+
+    @Test("a short startup probe is accepted once the budget it leaves at 0 is given")
+    func shortStartupProbeWithItsZeroBudgetSet() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "10",
+                                        "--boot.startup-probe-seconds", "19", "--boot.budget.init", "1s"])
+        let port = try server.listeningPort()
+        _ = try httpGet(port: port, "/readyz") { $0.status == 200 }
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0, "\(server.stderr)")
     }
 
     @Test("a boot that fails generating its WAL is journaled (the directory's lock was held)")
