@@ -110,10 +110,12 @@ final class BootService: Service, Sendable {
             return outcome
         } catch {
             let reason = fsm.failureReason ?? error.message
-            logger.error("boot failed", metadata: ["reason": "\(reason)"])
             // The machine keeps the first reason: a boot that failed before a stop was asked for
-            // is still a failure.
-            if !reason.hasSuffix(StoreBoot.stopReason) {
+            // is still a failure. One stopped (a rolling update during the boot) is no error.
+            if reason.hasSuffix(StoreBoot.stopReason) {
+                logger.notice("boot stopped before ready", metadata: ["reason": "\(reason)"])
+            } else {
+                logger.error("boot failed", metadata: ["reason": "\(reason)"])
                 failure.withLock { $0 = "boot failed: \(reason)" }
             }
             return nil

@@ -116,7 +116,13 @@ enum PhaseChangeLog {
         ]
         if let reason = change.failureReason {
             metadata["reason"] = "\(reason)"
-            logger.error("phase changed", metadata: metadata)
+            // A boot stopped by a signal ends in failed too (the seed's machine has no other way out
+            // of a booting phase), but it is no error.
+            if reason.hasSuffix(StoreBoot.stopReason) {
+                logger.notice("phase changed", metadata: metadata)
+            } else {
+                logger.error("phase changed", metadata: metadata)
+            }
         } else {
             logger.info("phase changed", metadata: metadata)
         }

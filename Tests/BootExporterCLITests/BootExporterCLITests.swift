@@ -350,6 +350,9 @@ struct BootExporterCLITests {
         while sample("boot_phase_code", in: try httpGet(port: port, "/metrics").body) != 3 { usleep(20_000) }
         server.signal(SIGTERM)
         #expect(server.wait() == 0, "\(server.stderr)")
+        // A stop is no error: nothing at level error, a notice instead.
+        #expect(server.stderr.contains(#"level=notice msg="boot stopped before ready""#), "\(server.stderr)")
+        #expect(!server.stderr.contains("level=error"), "\(server.stderr)")
         let history = try BinaryProcess.run(["history", "--data-dir", data, "--json"])
         let boots = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]]
         #expect(boots?.first?["outcome"] as? String == "stopped")
