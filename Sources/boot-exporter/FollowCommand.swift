@@ -24,6 +24,7 @@ struct FollowCommand: AsyncParsableCommand {
     var socket: String?
 
     func validate() throws {
+        if let socket, socket.isEmpty { throw ValidationError("--socket needs a path") }
         if let socket, socket.utf8.count >= 108 { throw ValidationError("--socket path is too long for a Unix socket") }
     }
 

@@ -101,14 +101,24 @@ struct FollowEvent {
                     percent: UInt8(min(percent ?? 0, 100)), message: message ?? "", itemsProcessed: itemsProcessed ?? 0,
                     itemsTotal: itemsTotal ?? 0, bytesProcessed: bytesProcessed ?? 0, bytesTotal: bytesTotal ?? 0))
             case "wal":
+                let metrics = machine.metrics
+                try Self.fits(records ?? 0, on: metrics.walRecordsReplayed, "records")
+                try Self.fits(bytes ?? 0, on: metrics.walBytesProcessed, "bytes")
                 machine.recordWALProgress(records: records ?? 0, bytes: bytes ?? 0)
             case "pages":
-                machine.recordPagesRecovered(try required(count, "count"))
+                let count = try required(count, "count")
+                try Self.fits(count, on: machine.metrics.pagesRecovered, "count")
+                machine.recordPagesRecovered(count)
             case "rollbacks":
-                machine.recordTxnRollbacks(try required(count, "count"))
+                let count = try required(count, "count")
+                try Self.fits(count, on: machine.metrics.txnsRolledBack, "count")
+                machine.recordTxnRollbacks(count)
             case "checkpoint":
-                machine.metrics.recordCheckpointBytesScanned(try required(bytes, "bytes"))
+                let bytes = try required(bytes, "bytes")
+                try Self.fits(bytes, on: machine.metrics.checkpointBytesScanned, "bytes")
+                machine.metrics.recordCheckpointBytesScanned(bytes)
             case "migration_step":
+                try Self.fits(count ?? 1, on: machine.metrics.migrationStepsCompleted, "count")
                 machine.metrics.recordMigrationSteps(count ?? 1)
             case "warmup_hit_ratio":
                 let value = try required(ratio, "ratio")
@@ -125,6 +135,14 @@ struct FollowEvent {
             throw rejection
         } catch {
             throw Rejection(description: "\(error)")
+        }
+    }
+
+    /// Refuses an addition that would take a counter past 2^64 − 1: wrapped, it would read as a
+    /// reset to Prometheus (the machine's own counters wrap; a program behind `follow` is not trusted).
+    private static func fits(_ added: UInt64, on counter: UInt64, _ name: String) throws(Rejection) {
+        guard !counter.addingReportingOverflow(added).overflow else {
+            throw Rejection(description: "\"\(name)\" \(added) would take the counter past 2^64 - 1 (it is at \(counter)): refused")
         }
     }
 }

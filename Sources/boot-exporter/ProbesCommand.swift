@@ -23,6 +23,10 @@ struct ProbesCommand: ParsableCommand {
     func validate() throws {
         // Kubernetes keeps these in 32-bit fields; a year is already far beyond any boot.
         guard (1...31_536_000).contains(startupProbeSeconds) else { throw ValidationError("--startup-probe-seconds must be 1 to 31536000") }
+        // Under 20 s forKubernetes' integer shares leave init 0 s, which `run` refuses: no advice it would not take.
+        guard startupProbeSeconds >= 20 else {
+            throw ValidationError("--startup-probe-seconds \(startupProbeSeconds) leaves the init phase a budget of 0s, which `run` refuses: use 20 or more")
+        }
         guard (1...86_400).contains(periodSeconds) else { throw ValidationError("--period-seconds must be 1 to 86400") }
         guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1-65535") }
     }

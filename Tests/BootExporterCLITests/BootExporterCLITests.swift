@@ -167,6 +167,8 @@ struct BootExporterCLITests {
         (["--boot.budget.recover", "0s"], 2, "--boot.budget.recover must be longer than 0s"),
         (["--boot.budget.total", "0ms"], 2, "--boot.budget.total must be longer than 0s"),
         (["--boot.startup-probe-seconds", "19"], 2, "--boot.startup-probe-seconds 19 leaves the init phase a budget of 0s"),
+        (["probes", "--startup-probe-seconds", "19"], 2, "--startup-probe-seconds 19 leaves the init phase a budget of 0s"),
+        (["follow", "--socket", ""], 2, "--socket needs a path"),
         (["--boot.exit-after-failure", "soon"], 2, "boot.exit-after-failure"),
         // libmicrohttpd takes these as unsigned int: unbounded, 2^32 wrapped to 0 and nothing was answered.
         (["--web.max-connections", "4294967296"], 2, "web.max-connections"),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 @testable import boot_exporter
+import BootFSM
 import Testing
 
 @Suite("follow: event lines")
@@ -38,5 +39,31 @@ struct FollowEventTests {
         #expect(Self.rejection(#"[{"event": "wal"}]"#) == "not a JSON object")
         #expect(Self.rejection(#"{"event": "wal"} {}"#) == "not a JSON object")
         #expect(Self.rejection(#"{"event": "wal", "x": nope}"#) == "not a JSON object")
+    }
+
+    /// A counter that wrapped would read as a reset to Prometheus: an event that would take one past
+    /// 2^64 - 1 is refused, and the counter stays where it was.
+    @Test("counter events cannot wrap a counter")
+    func countersDoNotWrap() throws {
+        let machine = BootStateMachine()
+        func apply(_ line: String) -> String? {
+            do {
+                try FollowEvent.parse(line).apply(to: machine)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(apply(#"{"event": "wal", "records": 18446744073709551615, "bytes": 18446744073709551615}"#) == nil)
+        #expect(apply(#"{"event": "wal", "records": 1, "bytes": 0}"#)?.contains("past 2^64 - 1") == true)
+        #expect(apply(#"{"event": "wal", "records": 0, "bytes": 1}"#)?.contains("\"bytes\" 1 would take the counter past") == true)
+        #expect(machine.metrics.walRecordsReplayed == .max && machine.metrics.walBytesProcessed == .max)
+        for (event, field) in [("pages", "count"), ("rollbacks", "count"), ("checkpoint", "bytes"), ("migration_step", "count")] {
+            #expect(apply(#"{"event": "\#(event)", "\#(field)": 18446744073709551615}"#) == nil, "\(event)")
+            #expect(apply(#"{"event": "\#(event)", "\#(field)": 1}"#) != nil, "\(event)")
+        }
+        let counters = machine.metrics
+        #expect(counters.pagesRecovered == .max && counters.txnsRolledBack == .max)
+        #expect(counters.checkpointBytesScanned == .max && counters.migrationStepsCompleted == .max)
     }
 }
