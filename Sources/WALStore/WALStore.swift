@@ -60,7 +60,10 @@ public final class WALStore {
     public static func open(path: String, access: Access, onLocked: () -> Void = {}) throws(StoreError) -> WALStore {
         let directory = DataDirectory(path: path)
         if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectory(path) }
-        guard FileIO.isDirectory(path) else { throw .system("open", path) }
+        guard FileIO.isDirectory(path) else {
+            // (errno is whatever the last call left: say what is wrong with the path itself.)
+            throw .io(operation: "open", path: path, errno: FileIO.exists(path) ? ENOTDIR : ENOENT)
+        }
         // A newer directory, or one that is not a data directory, is refused before anything is
         // written, the lock file included (the second check is made again under the lock).
         // (Emptiness first: a creator running meanwhile only adds FORMAT, last, so a directory seen

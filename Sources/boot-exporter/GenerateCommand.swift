@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
+import Glibc
 import WALStore
 
 /// `boot-exporter generate`: writes a realistic WAL into a new data directory.
@@ -46,11 +47,48 @@ enum StoreGeneration {
 
     static func isEmpty(_ path: String) -> Bool { WALStore.isMissingOrEmpty(path) }
 
+    /// Bytes a generated record takes in the WAL, on average (about 73), with a margin.
+    static let bytesPerRecord: UInt64 = 80
+
     static func generate(path: String, records: Int, seed: UInt64 = defaultSeed, pages: Int? = nil,
                          onLocked: () -> Void = {}) throws -> WALGenerator.Summary {
+        // A WAL that cannot fit is refused before anything is written: filling the disk would
+        // leave a partial directory behind, and starve everything else on that file system.
+        let needed = UInt64(records).multipliedReportingOverflow(by: bytesPerRecord)
+        if let free = freeBytes(near: path), needed.overflow || needed.partialValue > free {
+            let size = needed.overflow ? "more than 1 EB" : "about \(gigabytes(needed.partialValue))"
+            throw RuntimeFailure("\(records) records need \(size) and \(gigabytes(free)) are free for \(path): generate fewer")
+        }
         let store = try WALStore.open(path: path, access: .readWrite, onLocked: onLocked)
         defer { store.close() }
         _ = try store.recover(RecoveryOptions())
         return try WALGenerator.generate(into: store, options: .init(records: records, seed: seed, pages: pages))
+    }
+
+    /// Bytes an unprivileged writer may still use on the file system of `path`, or of its nearest
+    /// existing ancestor (the directory may not exist yet); `nil` if none can be asked, or if that
+    /// file system is read-only or has no blocks (creating the directory then says what is wrong).
+    static func freeBytes(near path: String) -> UInt64? {
+        var candidate = path.isEmpty ? "." : path
+        while true {
+            var stats = statvfs()
+            if statvfs(candidate, &stats) == 0 {
+                // (Pseudo file systems such as sysfs report no blocks at all.)
+                guard stats.f_flag & UInt(ST_RDONLY) == 0, stats.f_blocks > 0 else { return nil }
+                return UInt64(stats.f_bavail) &* UInt64(stats.f_frsize)
+            }
+            guard candidate != "/" && candidate != "." else { return nil }
+            if let slash = candidate.lastIndex(of: "/") {
+                candidate = slash == candidate.startIndex ? "/" : String(candidate[..<slash])
+            } else {
+                candidate = "."
+            }
+        }
+    }
+
+    /// `bytes` in GB, one decimal.
+    static func gigabytes(_ bytes: UInt64) -> String {
+        let tenths = bytes / 100_000_000
+        return "\(tenths / 10).\(tenths % 10) GB"
     }
 }

@@ -251,6 +251,20 @@ struct BootExporterCLITests {
         let readOnly = try BinaryProcess.run(["generate", "--data-dir", "/sys/boot-data", "--records", "10"])
         #expect(readOnly.status == 1)
         #expect(readOnly.stderr.hasPrefix("boot-exporter: error: mkdir /sys/boot-data: "), "\(readOnly.stderr)")
+        // A WAL larger than the free space is refused before anything is written (it once filled the disk).
+        let huge = try BinaryProcess.run(["generate", "--data-dir", data + "/huge", "--records", "99999999999999"])
+        #expect(huge.status == 1)
+        #expect(huge.stderr.hasPrefix("boot-exporter: error: 99999999999999 records need about 7999999.9 GB and "), "\(huge.stderr)")
+        #expect(huge.stderr.hasSuffix(" are free for \(data)/huge: generate fewer\n"), "\(huge.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: data + "/huge") && !FileManager.default.fileExists(atPath: data))
+        // A file where the directory should be (its error once read "open …: Success").
+        let file = temporaryPath()
+        defer { unlink(file) }
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let notDirectory = try BinaryProcess.run(["write", "--data-dir", file, "--transactions", "1"])
+        #expect(notDirectory.status == 1)
+        #expect(notDirectory.stderr == "boot-exporter: error: open \(file): Not a directory\n", "\(notDirectory.stderr)")
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
         // A truncated checkpoint: write refuses, the file is left as it was.
         #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "100"]).status == 0)
         let checkpoint = URL(fileURLWithPath: data + "/checkpoint")
