@@ -36,8 +36,7 @@ enum Probe: Sendable {
             checks.append(Check(name: "boot", failure: phase.isReady ? nil : Self.notReady(snapshot)))
             checks.append(Check(name: "shutdown", failure: draining || phase == .shuttingDown ? "shutting down" : nil))
         case .startupz:
-            let finished = phase == .ready || phase == .shuttingDown
-            checks.append(Check(name: "boot", failure: finished ? nil : Self.notReady(snapshot)))
+            checks.append(Check(name: "boot", failure: phase.hasBooted ? nil : Self.notReady(snapshot)))
         }
         return checks
     }

@@ -73,9 +73,9 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
         }
     }
 
-    /// Whether the boot is over and succeeded: `ready` or `shuttingDown` after it (progress then
-    /// reads complete).
-    var hasBooted: Bool { self == .ready || self == .shuttingDown }
+    /// Whether the boot is over and succeeded: `ready`, or `shuttingDown` after it (progress then
+    /// reads complete, and the startup probe passes).
+    public var hasBooted: Bool { self == .ready || self == .shuttingDown }
 
     /// The seed's transition table, unchanged: any phase may fail; otherwise only the edges of
     /// `uninitialized → init → migrate → (recover | readonly_recovery | force_recovery) → warmup → ready

@@ -197,7 +197,7 @@ struct BootExporterCLITests {
         let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0", "--generate.records", "10",
                                         "--boot.startup-probe-seconds", "19", "--boot.budget.init", "1s"])
         let port = try server.listeningPort()
-        _ = try httpGet(port: port, "/readyz") { $0.status == 200 }
+        #expect(try httpGet(port: port, "/readyz") { $0.status == 200 }.status == 200, "\(server.stderr)")
         server.signal(SIGTERM)
         #expect(server.wait() == 0, "\(server.stderr)")
     }
