@@ -52,7 +52,9 @@ package enum DecimalDigits {
     package static func writeShortFraction(_ value: Double, to destination: UnsafeMutablePointer<UInt8>) -> Int? {
         let magnitude = value.magnitude
         guard magnitude >= 0.0001, magnitude < 4_294_967_296 else { return nil }
-        let millionths = (magnitude * 1_000_000).rounded()
+        // Rounded to the nearest integer by adding and removing 2^52, past which doubles are
+        // integers (the product is below 2^52): `rounded()` is a call into libm on x86-64's baseline.
+        let millionths = (magnitude * 1_000_000 + 0x1p52) - 0x1p52
         guard millionths / 1_000_000 == magnitude else { return nil }
         var fraction = UInt64(millionths)
         let whole = fraction / 1_000_000

@@ -7,7 +7,7 @@
 
 extension Duration {
     /// The duration in seconds as a `Double`.
-    @inlinable
+    @inlinable @inline(__always)
     public var secondsValue: Double {
         // `components`' split (seconds truncated toward zero), without its software division.
         let attoseconds = self.attoseconds
@@ -24,7 +24,7 @@ extension Duration {
     }
 
     /// The duration in whole milliseconds, rounded down; negative durations count as 0.
-    @inlinable
+    @inlinable @inline(__always)
     public var wholeMilliseconds: UInt64 {
         let attoseconds = self.attoseconds
         guard attoseconds > 0 else { return 0 }

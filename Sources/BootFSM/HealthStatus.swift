@@ -102,7 +102,7 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         self.init(snapshot, history: snapshot.history.map(PhaseEntry.init))
     }
 
-    /// The report for `snapshot`, whose history is already in `history` (the machine keeps it).
+    /// The report for `snapshot`, listing `history` as its phase history.
     @inline(__always)
     init(_ snapshot: BootSnapshot, history: [PhaseEntry]) {
         let progress = snapshot.progress
@@ -138,6 +138,124 @@ public struct HealthStatus: Sendable, Equatable, Codable {
         warmupHitRatio = snapshot.counters.warmupHitRatio
         walRecordsSkipped = snapshot.counters.walRecordsSkipped
         phaseHistory = history
+    }
+
+    /// The report on `state` at `now`: what `HealthStatus(state.snapshot(…))` holds, computed straight
+    /// from the state under the machine's lock. Probes and scrapes ask for it constantly; going
+    /// through a ``BootSnapshot`` built a second large value (with its own copy of the progress) only
+    /// to copy it field by field into this one. `HealthStatusTests` checks that both ways agree.
+    @inline(__always)
+    static func report(state: borrowing MachineState, budgets: BootBudgets, counters: BootCounters, now: Duration,
+                       history: [PhaseEntry]) -> HealthStatus {
+        let phase = state.phase
+        let status = state.budgetStatus(budgets: budgets, now: now)
+        let progress = state.progress
+        let fraction = phase.hasBooted ? 1 : progress.fraction
+        let failed = phase == .failed
+        let phaseExceeded = failed ? state.exceededAtFailure.phase : status.phaseExceeded
+        let totalExceeded = failed ? state.exceededAtFailure.total : status.totalExceeded
+        // One initializer call with every field (callgrind: 5% fewer instructions than assigning
+        // the fields one by one in an initializer, which built the report in a temporary first).
+        return HealthStatus(
+            phase: phase,
+            isReady: phase.isReady,
+            isAlive: phase.isAlive,
+            isBooting: phase.isBooting,
+            progressPercent: BootSnapshot.wholePercent(given: progress.percent, fraction: fraction, phase: phase),
+            progressMessage: progress.message,
+            phaseElapsedMs: now.since(state.phaseStart).wholeMilliseconds,
+            totalElapsedMs: state.totalElapsed(now: now).wholeMilliseconds,
+            remainingBudgetMs: status.phaseRemaining.wholeMilliseconds,
+            failureReason: state.failureReason,
+            walRecordsReplayed: counters.walRecordsReplayed,
+            walBytesProcessed: counters.walBytesProcessed,
+            recoveryMode: state.mode,
+            progressFraction: fraction,
+            phaseEtaMs: phase.isBooting ? state.eta(fraction: fraction, now: now)?.wholeMilliseconds : nil,
+            phaseBudgetMs: status.phaseBudget?.wholeMilliseconds,
+            totalBudgetMs: budgets.totalBudget.wholeMilliseconds,
+            totalRemainingBudgetMs: status.totalRemaining.wholeMilliseconds,
+            budgetExceeded: phaseExceeded || totalExceeded,
+            phaseBudgetExceeded: phaseExceeded,
+            totalBudgetExceeded: totalExceeded,
+            failedPhase: state.failedPhase,
+            bootStartUnixMs: state.bootStartWallClock?.wholeMilliseconds,
+            bootDurationMs: state.bootEnd.flatMap { end in state.bootStart.map { end.since($0).wholeMilliseconds } },
+            pagesRecovered: counters.pagesRecovered,
+            txnsRolledBack: counters.txnsRolledBack,
+            checkpointBytesScanned: counters.checkpointBytesScanned,
+            migrationStepsCompleted: counters.migrationStepsCompleted,
+            warmupHitRatio: counters.warmupHitRatio,
+            walRecordsSkipped: counters.walRecordsSkipped,
+            phaseHistory: history)
+    }
+
+    /// Every field, in declaration order.
+    @inline(__always)
+    private init(
+        phase: BootPhase,
+        isReady: Bool,
+        isAlive: Bool,
+        isBooting: Bool,
+        progressPercent: UInt8,
+        progressMessage: String,
+        phaseElapsedMs: UInt64,
+        totalElapsedMs: UInt64,
+        remainingBudgetMs: UInt64,
+        failureReason: String?,
+        walRecordsReplayed: UInt64,
+        walBytesProcessed: UInt64,
+        recoveryMode: RecoveryMode,
+        progressFraction: Double,
+        phaseEtaMs: UInt64?,
+        phaseBudgetMs: UInt64?,
+        totalBudgetMs: UInt64,
+        totalRemainingBudgetMs: UInt64,
+        budgetExceeded: Bool,
+        phaseBudgetExceeded: Bool,
+        totalBudgetExceeded: Bool,
+        failedPhase: BootPhase?,
+        bootStartUnixMs: UInt64?,
+        bootDurationMs: UInt64?,
+        pagesRecovered: UInt64,
+        txnsRolledBack: UInt64,
+        checkpointBytesScanned: UInt64,
+        migrationStepsCompleted: UInt64,
+        warmupHitRatio: Double,
+        walRecordsSkipped: UInt64,
+        phaseHistory: [PhaseEntry]
+    ) {
+        self.phase = phase
+        self.isReady = isReady
+        self.isAlive = isAlive
+        self.isBooting = isBooting
+        self.progressPercent = progressPercent
+        self.progressMessage = progressMessage
+        self.phaseElapsedMs = phaseElapsedMs
+        self.totalElapsedMs = totalElapsedMs
+        self.remainingBudgetMs = remainingBudgetMs
+        self.failureReason = failureReason
+        self.walRecordsReplayed = walRecordsReplayed
+        self.walBytesProcessed = walBytesProcessed
+        self.recoveryMode = recoveryMode
+        self.progressFraction = progressFraction
+        self.phaseEtaMs = phaseEtaMs
+        self.phaseBudgetMs = phaseBudgetMs
+        self.totalBudgetMs = totalBudgetMs
+        self.totalRemainingBudgetMs = totalRemainingBudgetMs
+        self.budgetExceeded = budgetExceeded
+        self.phaseBudgetExceeded = phaseBudgetExceeded
+        self.totalBudgetExceeded = totalBudgetExceeded
+        self.failedPhase = failedPhase
+        self.bootStartUnixMs = bootStartUnixMs
+        self.bootDurationMs = bootDurationMs
+        self.pagesRecovered = pagesRecovered
+        self.txnsRolledBack = txnsRolledBack
+        self.checkpointBytesScanned = checkpointBytesScanned
+        self.migrationStepsCompleted = migrationStepsCompleted
+        self.warmupHitRatio = warmupHitRatio
+        self.walRecordsSkipped = walRecordsSkipped
+        self.phaseHistory = phaseHistory
     }
 
     /// Encodes every key, writing `null` for absent optionals as the seed does for `failure_reason`.

@@ -157,6 +157,25 @@ package struct JSONWriter: ~Copyable {
         var index = 0
         if let source = utf8.baseAddress {
             let end = utf8.count
+            // Whole words while none of their bytes needs escaping (a message is mostly plain text).
+            while end &- index >= 8 {
+                let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
+                if needsEscaping(word) { break }
+                UnsafeMutableRawPointer(destination + out).storeBytes(of: word, as: UInt64.self)
+                index &+= 8
+                out &+= 8
+            }
+            // Fewer than eight bytes left after clean words: the string's last eight bytes as one
+            // more word, overlapping bytes already copied (written again, the same), when none of
+            // them needs escaping. Byte by byte otherwise, and after a word that needed escaping.
+            if index < end, end &- index < 8, end >= 8 {
+                let last = UnsafeRawPointer(source + (end &- 8)).loadUnaligned(as: UInt64.self)
+                if !needsEscaping(last) {
+                    UnsafeMutableRawPointer(destination + (out &- (index &- (end &- 8)))).storeBytes(of: last, as: UInt64.self)
+                    out &+= end &- index
+                    index = end
+                }
+            }
             while index < end {
                 if end &- index >= 8 {
                     let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)

@@ -53,6 +53,7 @@ struct MachineState: Sendable {
         var totalExceeded: Bool
     }
 
+    @inline(__always)
     func totalElapsed(now: Duration) -> Duration {
         guard let bootStart else { return .inlineZero }
         return now.since(bootStart)
@@ -78,6 +79,7 @@ struct MachineState: Sendable {
 
     /// The budgets as they stand at `now`. Only booting phases have a phase budget; the total
     /// budget runs from the start of the boot to its end.
+    @inline(__always)
     func budgetStatus(budgets: BootBudgets, now: Duration) -> BudgetStatus {
         let phaseBudget = budgets.budget(for: phase)
         let flags = exceeded(budgets: budgets, now: now)

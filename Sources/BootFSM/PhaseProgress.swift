@@ -38,6 +38,7 @@ public struct PhaseProgress: Sendable, Equatable {
 
     /// Progress as a fraction in `0…1`: `percent` when set, else items over their total, else bytes
     /// over their total, else 0.
+    @inline(__always)
     public var fraction: Double {
         if percent > 0 { return Double(min(percent, 100)) / 100 }
         if itemsTotal > 0 { return min(Double(itemsProcessed) / Double(itemsTotal), 1) }

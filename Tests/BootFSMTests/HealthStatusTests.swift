@@ -103,6 +103,60 @@ struct HealthStatusTests {
         #expect(fsm.healthStatus().phaseHistory.map(\.durationMs) == [1500, 1500, 1500, 1500, 1500])
     }
 
+    /// `healthStatus()` computes the report straight from the machine's state rather than through a
+    /// snapshot: it agrees with `HealthStatus(snapshot())` on every field that the simple boot above
+    /// leaves at its default too — progress and its ETA, counters, budgets run out under
+    /// `reportOnly`, a failure (its phase, reason and flags), read-only recovery, the boot's duration.
+    @Test func theMachinesReportIsTheSnapshotsReportInEveryState() throws {
+        let budgets = BootBudgets(initBudget: .seconds(10), migrateBudget: .seconds(10), recoverBudget: .seconds(20),
+                                  warmupBudget: .seconds(10), totalBudget: .seconds(45))
+        for policy in [BudgetPolicy.reportOnly, .failFast] {
+            let clock = ManualBootClock()
+            let fsm = BootStateMachine(budgets: budgets, budgetPolicy: policy, clock: clock)
+            func expectAgreement(_ comment: Comment) {
+                #expect(fsm.healthStatus() == HealthStatus(fsm.snapshot()), comment)
+            }
+            try fsm.startBoot(mode: .readOnly)
+            fsm.metrics.recordMigrationSteps(2)
+            fsm.metrics.recordCheckpointBytesScanned(4096)
+            try fsm.transition(to: .migrating)
+            try fsm.transition(to: .readOnlyRecovery)
+            fsm.updateProgress(PhaseProgress(message: "replaying", itemsProcessed: 10, itemsTotal: 100))
+            clock.advance(by: .milliseconds(2500))
+            fsm.updateProgress(PhaseProgress(message: "replaying \"segment\" 2\n", itemsProcessed: 40, itemsTotal: 100))
+            fsm.recordWALProgress(records: 40, bytes: 2_600)
+            fsm.recordPagesRecovered(7)
+            fsm.recordTxnRollbacks(3)
+            fsm.metrics.recordWarmupHitRatio(0.875)
+            clock.advance(by: .milliseconds(1))
+            #expect(fsm.healthStatus().phaseEtaMs != nil)
+            expectAgreement("rate measured, ETA known")
+            fsm.updateProgress(PhaseProgress(percent: 55, message: "half way", bytesProcessed: 1, bytesTotal: 3))
+            expectAgreement("percent set by the caller")
+            clock.advance(by: .seconds(30))
+            // Past the phase's budget (20 s) and, at 45 s, nearly the total: reported, or failed.
+            expectAgreement("phase budget run out (\(policy))")
+            clock.advance(by: .seconds(15))
+            expectAgreement("total budget run out (\(policy))")
+            let report = fsm.healthStatus()
+            #expect(report.budgetExceeded && report.phaseBudgetExceeded)
+            #expect(report.recoveryMode == .readOnly)
+            if policy == .failFast {
+                // Failed at the first look past the phase's deadline, when the total still held.
+                #expect(!report.totalBudgetExceeded)
+                #expect(report.phase == .failed && report.failedPhase == .readOnlyRecovery)
+                #expect(report.failureReason?.contains("budget exceeded") == true)
+                #expect(report.bootDurationMs != nil)
+            } else {
+                #expect(report.totalBudgetExceeded)
+                fsm.fail(reason: "disk \"gone\"")
+                clock.advance(by: .seconds(1))
+                expectAgreement("failed by the caller")
+                #expect(fsm.healthStatus().failedPhase == .readOnlyRecovery)
+            }
+        }
+    }
+
     @Test func seedKeysComeFirstInTheSeedsOrder() throws {
         let fsm = BootStateMachine()
         let json = fsm.healthStatus().toJSON()
