@@ -75,7 +75,7 @@ public final class BootJournal: Sendable {
     public static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
-        let bytes = (try? FileIO.read(path)) ?? []
+        let bytes = readFile(path, warnings: &warnings)
         var goodLength = 0
         let boots = parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
         var state = State(boots: boots, fd: -1, bytes: goodLength, ownStart: boots.count)
@@ -87,6 +87,18 @@ public final class BootJournal: Sendable {
             }
         }
         return (BootJournal(path: path, state: state), warnings)
+    }
+
+    /// The journal file's bytes: none when it is absent. Any other failure (a directory, no
+    /// permission) is a warning ending in "boot journal not read", not taken silently for no boots.
+    private static func readFile(_ path: String, warnings: inout [String]) -> [UInt8] {
+        do {
+            return try FileIO.read(path)
+        } catch {
+            if case .io(_, _, let code) = error, code == ENOENT { return [] }
+            warnings.append("\(error): boot journal not read")
+            return []
+        }
     }
 
     /// Opens `path` for appending into `state` (cutting a torn tail off); a warning if it cannot.
@@ -114,7 +126,7 @@ public final class BootJournal: Sendable {
             guard state.deferred else { return [] }
             state.deferred = false
             var warnings: [String] = []
-            let bytes = (try? FileIO.read(path)) ?? []
+            let bytes = Self.readFile(path, warnings: &warnings)
             var goodLength = 0
             let onDisk = Self.parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
             var own = Array(state.boots[state.ownStart...])

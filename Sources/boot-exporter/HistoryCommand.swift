@@ -4,6 +4,10 @@ import ArgumentParser
 import FoundationEssentials
 import WALStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `boot-exporter history`: the boot journal of a data directory.
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,10 +21,19 @@ struct HistoryCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: dataDirectory.path) else {
-            throw RuntimeFailure("\(dataDirectory.path) does not exist")
+        let path = dataDirectory.path
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw RuntimeFailure("\(path) does not exist") }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw RuntimeFailure("\(path): Not a directory") }
+        // Any other directory would read as one that never booted.
+        guard ["FORMAT", BootJournal.fileName].contains(where: { FileManager.default.fileExists(atPath: path + "/" + $0) }) else {
+            throw RuntimeFailure("\(path) is not a boot-exporter data directory (no FORMAT file, no boot journal)")
         }
-        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: false)
+        let (journal, warnings) = BootJournal.open(directory: path, writable: false)
+        // A journal that cannot be read at all is no history, not an empty one.
+        if let unreadable = warnings.first(where: { $0.hasSuffix("boot journal not read") }) {
+            throw RuntimeFailure(unreadable)
+        }
         for warning in warnings { StandardStream.error.write("warning: \(warning)\n") }
         let boots = journal.boots
         if json {

@@ -265,6 +265,22 @@ struct BootExporterCLITests {
         #expect(notDirectory.status == 1)
         #expect(notDirectory.stderr == "boot-exporter: error: open \(file): Not a directory\n", "\(notDirectory.stderr)")
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "x")
+        // history too (it printed "no boots recorded" and exit 0 for a file or any other directory).
+        let historyOfFile = try BinaryProcess.run(["history", "--data-dir", file])
+        #expect(historyOfFile.status == 1 && historyOfFile.stdout.isEmpty)
+        #expect(historyOfFile.stderr == "boot-exporter: error: \(file): Not a directory\n", "\(historyOfFile.stderr)")
+        let historyOfOther = try BinaryProcess.run(["history", "--data-dir", "/usr"])
+        #expect(historyOfOther.status == 1 && historyOfOther.stdout.isEmpty)
+        #expect(historyOfOther.stderr == "boot-exporter: error: /usr is not a boot-exporter data directory (no FORMAT file, no boot journal)\n",
+                "\(historyOfOther.stderr)")
+        // A journal that cannot be read is an error, not an empty history.
+        let unreadable = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: unreadable) }
+        try FileManager.default.createDirectory(atPath: unreadable + "/journal", withIntermediateDirectories: true)
+        let historyUnreadable = try BinaryProcess.run(["history", "--data-dir", unreadable])
+        #expect(historyUnreadable.status == 1 && historyUnreadable.stdout.isEmpty)
+        #expect(historyUnreadable.stderr == "boot-exporter: error: read \(unreadable)/journal: Is a directory: boot journal not read\n",
+                "\(historyUnreadable.stderr)")
         // A truncated checkpoint: write refuses, the file is left as it was.
         #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "100"]).status == 0)
         let checkpoint = URL(fileURLWithPath: data + "/checkpoint")
