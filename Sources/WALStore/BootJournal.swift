@@ -58,6 +58,9 @@ public final class BootJournal: Sendable {
 
     private let path: String
     private let state: Mutex<State>
+    /// Why the file could not be read when the journal was opened (it exists but is a directory, or
+    /// is not readable), or `nil`: the journal then reads as empty, which is not the same as no boots.
+    public let readFailure: String?
 
     /// When a journal opened writable starts writing.
     public enum Writing: Sendable {
@@ -75,7 +78,8 @@ public final class BootJournal: Sendable {
     public static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
-        let bytes = readFile(path, warnings: &warnings)
+        let (bytes, readFailure) = readFile(path)
+        if let readFailure { warnings.append(readFailure) }
         var goodLength = 0
         let boots = parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
         var state = State(boots: boots, fd: -1, bytes: goodLength, ownStart: boots.count)
@@ -86,18 +90,17 @@ public final class BootJournal: Sendable {
                 warnings.append(warning)
             }
         }
-        return (BootJournal(path: path, state: state), warnings)
+        return (BootJournal(path: path, state: state, readFailure: readFailure), warnings)
     }
 
     /// The journal file's bytes: none when it is absent. Any other failure (a directory, no
-    /// permission) is a warning ending in "boot journal not read", not taken silently for no boots.
-    private static func readFile(_ path: String, warnings: inout [String]) -> [UInt8] {
+    /// permission) is returned as one line, not taken silently for no boots.
+    private static func readFile(_ path: String) -> (bytes: [UInt8], failure: String?) {
         do {
-            return try FileIO.read(path)
+            return (try FileIO.read(path), nil)
         } catch {
-            if case .io(_, _, let code) = error, code == ENOENT { return [] }
-            warnings.append("\(error): boot journal not read")
-            return []
+            if case .io(_, _, let code) = error, code == ENOENT { return ([], nil) }
+            return ([], "\(error): boot journal not read")
         }
     }
 
@@ -126,7 +129,8 @@ public final class BootJournal: Sendable {
             guard state.deferred else { return [] }
             state.deferred = false
             var warnings: [String] = []
-            let bytes = Self.readFile(path, warnings: &warnings)
+            let (bytes, failure) = Self.readFile(path)
+            if let failure { warnings.append(failure) }
             var goodLength = 0
             let onDisk = Self.parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
             var own = Array(state.boots[state.ownStart...])
@@ -143,9 +147,10 @@ public final class BootJournal: Sendable {
         }
     }
 
-    private init(path: String, state: State) {
+    private init(path: String, state: State, readFailure: String?) {
         self.path = path
         self.state = Mutex(state)
+        self.readFailure = readFailure
     }
 
     deinit {

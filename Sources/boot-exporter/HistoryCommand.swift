@@ -23,7 +23,9 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let path = dataDirectory.path
         var info = stat()
-        guard stat(path, &info) == 0 else { throw RuntimeFailure("\(path) does not exist") }
+        guard stat(path, &info) == 0 else {
+            throw RuntimeFailure(errno == ENOENT ? "\(path) does not exist" : "\(path): \(String(cString: strerror(errno)))")
+        }
         guard info.st_mode & S_IFMT == S_IFDIR else { throw RuntimeFailure("\(path): Not a directory") }
         // Any other directory would read as one that never booted.
         guard ["FORMAT", BootJournal.fileName].contains(where: { FileManager.default.fileExists(atPath: path + "/" + $0) }) else {
@@ -31,9 +33,7 @@ struct HistoryCommand: ParsableCommand {
         }
         let (journal, warnings) = BootJournal.open(directory: path, writable: false)
         // A journal that cannot be read at all is no history, not an empty one.
-        if let unreadable = warnings.first(where: { $0.hasSuffix("boot journal not read") }) {
-            throw RuntimeFailure(unreadable)
-        }
+        if let readFailure = journal.readFailure { throw RuntimeFailure(readFailure) }
         for warning in warnings { StandardStream.error.write("warning: \(warning)\n") }
         let boots = journal.boots
         if json {
