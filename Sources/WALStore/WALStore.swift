@@ -119,6 +119,24 @@ public final class WALStore {
         let started = SystemBootClock().monotonicNow()
         let checkpointBytes = try FileIO.size(directory.checkpointFile)
         options.onCheckpointRead(UInt64(checkpointBytes))
+        // The WAL directory is made with the store and never removed: one that is gone may have
+        // taken transactions committed after the checkpoint with it. (Without this, a boot reached
+        // ready on the checkpoint alone and the damage showed only at the checkpoint on shutdown.)
+        let walMissing = !FileIO.isDirectory(directory.walDirectory)
+        if walMissing {
+            if FileIO.exists(directory.walDirectory) {
+                throw .io(operation: "open", path: directory.walDirectory, errno: ENOTDIR)
+            }
+            switch options.mode {
+            case .normal:
+                throw .corrupt(path: path, reason: "its WAL directory wal/ is missing, with any transaction committed after the checkpoint: restore it, or boot with --recovery-mode force to start an empty one (readonly to inspect)")
+            case .force:
+                try FileIO.makeDirectory(directory.walDirectory)
+                try FileIO.fsyncDirectory(path)
+            case .readOnly:
+                break
+            }
+        }
         let segments = try WALSegment.list(directory.walDirectory)
         var walBytes: UInt64 = 0
         for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
@@ -159,7 +177,8 @@ public final class WALStore {
             transactionsCommitted: UInt64(analysis.transactions.committedCount),
             transactionsRolledBack: UInt64(analysis.transactions.rolledBackCount),
             corruptRecordsSkipped: analysis.skippedRecords,
-            tornTail: analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
+            tornTail: walMissing ? "\(directory.walDirectory) is missing\(options.mode == .force ? " (made anew, empty)" : "")"
+                : analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
             duration: SystemBootClock().monotonicNow() - started,

@@ -42,8 +42,7 @@ struct BootExporterCommand: AsyncParsableCommand {
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
         } catch let failure as RuntimeFailure {
-            StandardStream.error.write("boot-exporter: error: \(failure)\n")
-            Glibc.exit(1)
+            runtimeError("\(failure)")
         } catch {
             // Help, version and usage errors can also surface here (from a default subcommand).
             switch exitCode(for: error) {
@@ -53,10 +52,32 @@ struct BootExporterCommand: AsyncParsableCommand {
             case .validationFailure:
                 usageError(message(for: error))
             default:
-                StandardStream.error.write("boot-exporter: error: \(error)\n")
-                Glibc.exit(1)
+                runtimeError("\(error)")
             }
         }
+    }
+
+    /// One line saying what failed, then exit status 1. Control characters in it (a path with a
+    /// newline in its name) are escaped as Swift writes them, so the message stays one line.
+    static func runtimeError(_ message: String) -> Never {
+        StandardStream.error.write("boot-exporter: error: \(oneLine(message))\n")
+        Glibc.exit(1)
+    }
+
+    /// `text` with its control characters escaped: `\n`, `\r`, `\t`, else `\u{…}`.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: escaped += "\\u{\(String(scalar.value, radix: 16))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
     }
 
     /// One line naming what is wrong with the command line, then exit status 2. A message over

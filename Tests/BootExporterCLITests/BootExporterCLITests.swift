@@ -273,6 +273,10 @@ struct BootExporterCLITests {
         #expect(historyOfOther.status == 1 && historyOfOther.stdout.isEmpty)
         #expect(historyOfOther.stderr == "boot-exporter: error: /usr is not a boot-exporter data directory (no FORMAT file, no boot journal)\n",
                 "\(historyOfOther.stderr)")
+        // A newline in a path is escaped: the error stays one line.
+        let newline = try BinaryProcess.run(["history", "--data-dir", data + "/a\nb\u{1}"])
+        #expect(newline.status == 1)
+        #expect(newline.stderr == "boot-exporter: error: \(data)/a\\nb\\u{1} does not exist\n", "\(newline.stderr)")
         // A journal that cannot be read is an error, not an empty history.
         let unreadable = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: unreadable) }

@@ -382,6 +382,45 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a missing WAL directory: refused in normal mode, reported in readonly (nothing written), made anew in force")
+    func aMissingWALDirectory() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 1_500)
+            let checkpointed = try recoverStore(at: path).0
+            let tuples = try checkpointed.contents()
+            try checkpointed.checkpoint()
+            checkpointed.close()
+            try FileManager.default.removeItem(atPath: path + "/wal")
+            // Normal: refused (it booted to ready on the checkpoint alone, and failed at shutdown).
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect("\(error!)" == "\(path) is corrupt: its WAL directory wal/ is missing, with any transaction committed after the checkpoint: restore it, or boot with --recovery-mode force to start an empty one (readonly to inspect)")
+            #expect(!FileManager.default.fileExists(atPath: path + "/wal"))
+            // Readonly: the checkpoint's state, the missing directory reported, nothing written.
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == "\(path)/wal is missing" && !readOnly.tailTruncated)
+            #expect(try reader.contents() == tuples)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            // Force: made anew, empty; the next boot in normal mode is clean.
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == "\(path)/wal is missing (made anew, empty)")
+            #expect(try forced.contents() == tuples)
+            forced.close()
+            #expect(try WALSegment.list(path + "/wal").isEmpty && FileManager.default.fileExists(atPath: path + "/wal"))
+            let (_, clean) = try recoverStore(at: path, mode: .normal)
+            #expect(clean.tornTail == nil)
+            // A file where the directory should be: refused in every mode.
+            try FileManager.default.removeItem(atPath: path + "/wal")
+            #expect(FileManager.default.createFile(atPath: path + "/wal", contents: Data("x".utf8)))
+            for mode in [RecoveryMode.normal, .readOnly, .force] {
+                let notDirectory = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: mode) }
+                #expect("\(notDirectory!)" == "open \(path)/wal: Not a directory")
+            }
+        }
+    }
+
     @Test func garbageInsteadOfAWALIsATornTailInEveryMode() throws {
         try withTemporaryDirectory { path in
             try generateStore(at: path, records: 0)
