@@ -66,6 +66,9 @@ public final class BootExporterServer: Sendable {
         router.draining.store(true, ordering: .relaxed)
     }
 
+    /// Requests whose headers have arrived and that have not completed (what ``stop()`` waits for).
+    var requestsInFlight: Int { connection.inFlight.load(ordering: .acquiring) }
+
     /// Stops accepting connections, lets in-flight requests finish (for at most the configured
     /// grace period) and closes every connection. Does nothing if the server is not running.
     public func stop() {
