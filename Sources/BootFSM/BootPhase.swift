@@ -75,6 +75,7 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// Whether the boot is over and succeeded: `ready`, or `shuttingDown` after it (progress then
     /// reads complete, and the startup probe passes).
+    @inline(__always)
     public var hasBooted: Bool { self == .ready || self == .shuttingDown }
 
     /// The seed's transition table, unchanged: any phase may fail; otherwise only the edges of

@@ -74,7 +74,13 @@ package struct JSONWriter: ~Copyable {
     package mutating func number(_ value: UInt64) {
         separate()
         reserve(20)
-        count &+= DecimalDigits.write(value, to: base + count)
+        if value < 10 {
+            // One digit (counters still at zero, mostly): no digit count, no division.
+            base[count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            count &+= 1
+        } else {
+            count &+= DecimalDigits.write(value, to: base + count)
+        }
         needsComma = true
     }
 
