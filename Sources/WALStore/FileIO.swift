@@ -115,6 +115,18 @@ enum FileIO {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw .system("mkdir", path) }
     }
 
+    /// Creates `path` and every missing directory above it, as `mkdir -p` (and Prometheus for its
+    /// storage path) does. The first that cannot be made is the error.
+    static func makeDirectories(_ path: String) throws(StoreError) {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        if let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex {
+            let parent = String(trimmed[..<slash])
+            if !exists(parent) { try makeDirectories(parent) }
+        }
+        try makeDirectory(String(trimmed))
+    }
+
     static func remove(_ path: String) throws(StoreError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw .system("unlink", path) }
     }

@@ -59,7 +59,7 @@ public final class WALStore {
     /// under it: from then on the directory is the caller's to write in (its boot journal).
     public static func open(path: String, access: Access, onLocked: () -> Void = {}) throws(StoreError) -> WALStore {
         let directory = DataDirectory(path: path)
-        if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectory(path) }
+        if access == .readWrite, !FileIO.exists(path) { try FileIO.makeDirectories(path) }
         guard FileIO.isDirectory(path) else {
             // (errno is whatever the last call left: say what is wrong with the path itself.)
             throw .io(operation: "open", path: path, errno: FileIO.exists(path) ? ENOTDIR : ENOENT)

@@ -285,6 +285,12 @@ struct BootExporterCLITests {
         #expect(historyUnreadable.status == 1 && historyUnreadable.stdout.isEmpty)
         #expect(historyUnreadable.stderr == "boot-exporter: error: read \(unreadable)/journal: Is a directory: boot journal not read\n",
                 "\(historyUnreadable.stderr)")
+        // Missing parents are made, as mkdir -p (and Prometheus for its storage path) does.
+        let nested = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: nested) }
+        let deep = try BinaryProcess.run(["generate", "--data-dir", nested + "/a/b//", "--records", "10"])
+        #expect(deep.status == 0, "\(deep.stderr)")
+        #expect(FileManager.default.fileExists(atPath: nested + "/a/b/FORMAT"))
         // A truncated checkpoint: write refuses, the file is left as it was.
         #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "100"]).status == 0)
         let checkpoint = URL(fileURLWithPath: data + "/checkpoint")
