@@ -116,13 +116,22 @@ enum FileIO {
     }
 
     /// Creates `path` and every missing directory above it, as `mkdir -p` (and Prometheus for its
-    /// storage path) does. The first that cannot be made is the error.
+    /// storage path) does. An error names `path`, with the reason the first directory that could not
+    /// be made gave.
     static func makeDirectories(_ path: String) throws(StoreError) {
+        do {
+            try makeDirectoryAndParents(path)
+        } catch .io(let operation, _, let code) {
+            throw .io(operation: operation, path: path, errno: code)
+        }
+    }
+
+    private static func makeDirectoryAndParents(_ path: String) throws(StoreError) {
         var trimmed = Substring(path)
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         if let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex {
             let parent = String(trimmed[..<slash])
-            if !exists(parent) { try makeDirectories(parent) }
+            if !exists(parent) { try makeDirectoryAndParents(parent) }
         }
         try makeDirectory(String(trimmed))
     }
