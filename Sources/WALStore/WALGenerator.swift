@@ -54,7 +54,11 @@ public struct WALGenerator {
 
     /// Appends `options.records` records to the store's log (the store must be read-write and
     /// recovered) and makes them durable.
-    public static func generate(into store: WALStore, options: Options, keepLog: Bool = false) throws(StoreError) -> Summary {
+    ///
+    /// `shouldContinue` is asked every 4,096 records: `false` makes what was written durable and
+    /// stops with ``StoreError/interrupted(_:)`` (a shutdown during a long generation).
+    public static func generate(into store: WALStore, options: Options, keepLog: Bool = false,
+                                shouldContinue: () -> Bool = { true }) throws(StoreError) -> Summary {
         let writer = try store.makeWriter(segmentSize: options.segmentSize)
         var random = SplitMix64(seed: options.seed)
         let pageCount = UInt64(max(16, options.pages ?? options.records / 40))
@@ -70,6 +74,10 @@ public struct WALGenerator {
         }
 
         while summary.records < options.records {
+            if summary.records % 4096 == 0, summary.records > 0, !shouldContinue() {
+                try writer.sync()
+                throw .interrupted("generation stopped after \(summary.records) of \(options.records) records")
+            }
             let left = options.records - summary.records
             // Near the end, finish transactions so that only a few stay unfinished.
             let mustFinish = left <= open.count && open.count > 2

@@ -85,11 +85,18 @@ final class BootService: Service, Sendable {
             logger.info("generating a WAL into the empty data directory", metadata: ["data_dir": "\(path)", "records": "\(generateRecords)"])
             do {
                 let summary = try StoreGeneration.generate(path: path, records: generateRecords,
-                                                           onLocked: { boot.options.onLocked?() })
+                                                           onLocked: { boot.options.onLocked?() },
+                                                           shouldContinue: { !boot.stopWasRequested })
                 logger.info("generated", metadata: [
                     "records": "\(summary.records)", "committed": "\(summary.committed)", "aborted": "\(summary.aborted)",
                     "unfinished": "\(summary.unfinished)", "segments": "\(summary.segments)",
                 ])
+            } catch StoreError.interrupted(let detail) where boot.stopWasRequested {
+                // A shutdown during a long generation (it used to run to the end, past Kubernetes'
+                // grace period): what was written stays, a valid WAL the next start boots.
+                fsm.fail(reason: "\(detail): \(StoreBoot.stopReason)")
+                logger.notice("boot stopped before ready", metadata: ["reason": "\(detail): \(StoreBoot.stopReason)"])
+                return nil
             } catch {
                 fsm.fail(reason: "cannot generate a WAL: \(error)")
                 failure.withLock { $0 = "cannot generate a WAL in \(path): \(error)" }

@@ -51,7 +51,7 @@ enum StoreGeneration {
     static let bytesPerRecord: UInt64 = 80
 
     static func generate(path: String, records: Int, seed: UInt64 = defaultSeed, pages: Int? = nil,
-                         onLocked: () -> Void = {}) throws -> WALGenerator.Summary {
+                         onLocked: () -> Void = {}, shouldContinue: () -> Bool = { true }) throws -> WALGenerator.Summary {
         // A WAL that cannot fit is refused before anything is written: filling the disk would
         // leave a partial directory behind, and starve everything else on that file system.
         let needed = UInt64(records).multipliedReportingOverflow(by: bytesPerRecord)
@@ -62,7 +62,8 @@ enum StoreGeneration {
         let store = try WALStore.open(path: path, access: .readWrite, onLocked: onLocked)
         defer { store.close() }
         _ = try store.recover(RecoveryOptions())
-        return try WALGenerator.generate(into: store, options: .init(records: records, seed: seed, pages: pages))
+        return try WALGenerator.generate(into: store, options: .init(records: records, seed: seed, pages: pages),
+                                         shouldContinue: shouldContinue)
     }
 
     /// Bytes an unprivileged writer may still use on the file system of `path`, or of its nearest

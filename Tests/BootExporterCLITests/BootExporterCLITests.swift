@@ -407,6 +407,37 @@ struct BootExporterCLITests {
         #expect(next.wait() == 0)
     }
 
+    /// A first start generating a large WAL used to finish the generation before it looked at a
+    /// SIGTERM (10M records: tens of seconds, past Kubernetes' grace period).
+    @Test("SIGTERM during the first start's WAL generation: stopped within 4,096 records, exit 0, the partial WAL boots")
+    func stopDuringGeneration() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0",
+                                        "--generate.records", "10000000"])
+        _ = try server.listeningPort()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !server.stderr.contains("generating a WAL") && ContinuousClock.now < deadline { usleep(10_000) }
+        usleep(200_000)
+        let signalled = ContinuousClock.now
+        server.signal(SIGTERM)
+        #expect(server.wait(timeout: .seconds(20)) == 0, "\(server.stderr)")
+        #expect(ContinuousClock.now - signalled < .seconds(10))
+        #expect(server.stderr.contains(#"level=notice msg="boot stopped before ready""#), "\(server.stderr)")
+        #expect(server.stderr.contains("generation stopped after "), "\(server.stderr)")
+        #expect(!server.stderr.contains("level=error"), "\(server.stderr)")
+        // What was written is a valid WAL: the next start boots it (no generation: the directory is not empty).
+        let next = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
+        let port = try next.listeningPort()
+        let ready = ContinuousClock.now + .seconds(60)
+        while try httpGet(port: port, "/readyz").status != 200 && ContinuousClock.now < ready { usleep(50_000) }
+        let metrics = try httpGet(port: port, "/metrics").body
+        #expect(try #require(sample("boot_wal_records_replayed_total", in: metrics)) > 0)
+        #expect(!next.stderr.contains("generating a WAL"))
+        next.signal(SIGTERM)
+        #expect(next.wait() == 0)
+    }
+
     /// Kubernetes may stop a pod the moment it starts. Signal handling used to be set up only once
     /// the service group ran, after "listening": a SIGTERM in between killed the process outright
     /// (status 143, no checkpoint) in about one start of seven.
