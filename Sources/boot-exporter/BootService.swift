@@ -105,6 +105,16 @@ final class BootService: Service, Sendable {
         }
         do {
             let outcome = try boot.run()
+            // Damage recovery went past is for the operator to see, not only a field of the ready line.
+            let recovery = outcome.recovery
+            if recovery.tornTail != nil || recovery.corruptRecordsSkipped > 0 {
+                logger.warning("WAL damaged", metadata: [
+                    "mode": "\(boot.options.mode.name)",
+                    "torn_tail": "\(recovery.tornTail ?? "none")",
+                    "tail_truncated": "\(recovery.tailTruncated)",
+                    "corrupt_records_skipped": "\(recovery.corruptRecordsSkipped)",
+                ])
+            }
             logger.info("ready", metadata: [
                 "records_replayed": "\(outcome.recovery.recordsReplayed)",
                 "pages_recovered": "\(outcome.recovery.pagesRecovered)",

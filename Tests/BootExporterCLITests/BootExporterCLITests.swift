@@ -407,6 +407,33 @@ struct BootExporterCLITests {
         #expect(next.wait() == 0)
     }
 
+    @Test("damage recovery went past is logged at warning level; a clean boot logs none")
+    func recoveredDamageIsAWarning() throws {
+        let data = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "2000"]).status == 0)
+        let segments = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/wal/" + segments.last!))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data([0x40, 0, 0, 0, 1, 2, 3]))  // a torn frame
+        try handle.close()
+        for (round, damaged) in [(1, true), (2, false)] {
+            let server = try BinaryProcess(["--data-dir", data, "--web.listen-address", "127.0.0.1:0"])
+            let port = try server.listeningPort()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try httpGet(port: port, "/readyz").status != 200 && ContinuousClock.now < deadline { usleep(20_000) }
+            server.signal(SIGTERM)
+            #expect(server.wait() == 0)
+            let warning = server.stderr.split(separator: "\n").first { $0.contains(#"msg="WAL damaged""#) }
+            if damaged {
+                #expect(warning?.contains("level=warning") == true, "round \(round): \(server.stderr)")
+                #expect(warning?.contains("tail_truncated=true") == true && warning?.contains("mode=normal") == true)
+            } else {
+                #expect(warning == nil, "round \(round): the tail was cut off the first time: \(server.stderr)")
+            }
+        }
+    }
+
     /// A first start generating a large WAL used to finish the generation before it looked at a
     /// SIGTERM (10M records: tens of seconds, past Kubernetes' grace period).
     @Test("SIGTERM during the first start's WAL generation: stopped within 4,096 records, exit 0, the partial WAL boots")
