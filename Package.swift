@@ -3,14 +3,10 @@
 
 import PackageDescription
 
-let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
-]
-
+// Linux only: the exporter is built on libmicrohttpd and GnuTLS from Debian, and CI builds and tests on
+// Linux alone, so no Apple platform is claimed.
 let package = Package(
     name: "BootFSM",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "BootFSM", targets: ["BootFSM"]),
         .library(name: "BootExporter", targets: ["BootExporter"]),
@@ -25,7 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
-        .target(name: "BootFSM", swiftSettings: strict),
+        // The boot state machine: no I/O, no dependency.
+        .target(name: "BootFSM"),
+        // The C libraries, from Debian.
         .systemLibrary(
             name: "CMicroHTTPD",
             pkgConfig: "libmicrohttpd",
@@ -33,19 +31,20 @@ let package = Package(
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // HTTP and the exposition: every metric is named here.
         .target(
             name: "BootExporter",
             dependencies: [
                 "BootFSM", "CMicroHTTPD", "CZlib", "CCrypt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
+            ]
         ),
-        // CRC-32C with the SSE4.2 instruction (WALStore falls back on its own tables without it), and
-        // prefetch hints.
+        // The reference store: knows nothing of the state machine. CWALStore is CRC-32C with the SSE4.2
+        // instruction (WALStore falls back on its own tables without it) and prefetch hints.
         .target(name: "CWALStore"),
-        .target(name: "WALStore", dependencies: ["BootFSM", "CWALStore"], swiftSettings: strict),
+        .target(name: "WALStore", dependencies: ["BootFSM", "CWALStore"]),
+        // Flags and wiring.
         .executableTarget(
             name: "boot-exporter",
             dependencies: [
@@ -53,26 +52,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
         ),
-        .testTarget(name: "BootFSMTests", dependencies: ["BootFSM"], swiftSettings: strict),
-        .testTarget(
-            name: "BootExporterTests", dependencies: ["BootExporter", "BootFSM", "CZlib"],
-            exclude: ["Fixtures"], swiftSettings: strict
-        ),
-        .testTarget(
-            name: "BootExporterCLITests", dependencies: ["boot-exporter", "WALStore", "BootFSM"], swiftSettings: strict
-        ),
+        .testTarget(name: "BootFSMTests", dependencies: ["BootFSM"]),
+        .testTarget(name: "BootExporterTests", dependencies: ["BootExporter", "BootFSM", "CZlib"], exclude: ["Fixtures"]),
+        .testTarget(name: "BootExporterCLITests", dependencies: ["boot-exporter", "WALStore", "BootFSM"]),
         .testTarget(
             name: "CombinedMetricsTests",
-            dependencies: [
-                "BootExporter", "BootFSM",
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: strict
+            dependencies: ["BootExporter", "BootFSM", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
-        .testTarget(name: "WALStoreTests", dependencies: ["WALStore", "BootFSM"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "WALStoreTests", dependencies: ["WALStore", "BootFSM"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The same settings for every Swift target.
+for target in package.targets where target.type != .system && target.name != "CWALStore" {
+    target.swiftSettings = [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

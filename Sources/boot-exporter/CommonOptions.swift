@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import ArgumentParser
-import BootFSM
-import Logging
+public import ArgumentParser
+public import BootFSM
+public import Logging
 
 /// `--log.level` and `--log.format`, shared by every subcommand.
 struct LogOptions: ParsableArguments {
