@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
-
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// A growable byte buffer in `malloc` memory, so a finished response body can be handed to
@@ -83,8 +79,19 @@ struct OutputBuffer: ~Copyable {
 
     /// Appends `value` in decimal.
     mutating func append(decimal value: UInt64) {
-        reserve(20)
-        count += DecimalDigits.write(value, to: base + count)
+        var value = value
+        var digits = 1
+        var power: UInt64 = 10
+        while digits < 20, value >= power {
+            digits += 1
+            power = power &* 10
+        }
+        reserve(digits)
+        for index in stride(from: digits - 1, through: 0, by: -1) {
+            base[count + index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        }
+        count += digits
     }
 
     /// Appends `duration` in seconds, exactly to the nanosecond and without going through a
@@ -121,8 +128,6 @@ struct OutputBuffer: ~Copyable {
             if value < 0 { append(UInt8(ascii: "-")) }
             return append(decimal: UInt64(magnitude))
         }
-        // Most of the exposition's fractions have at most six decimals: no `String` for them.
-        reserve(28)
-        count += DecimalDigits.writeDescription(value, to: base + count)
+        append(value.description)
     }
 }

@@ -3,8 +3,6 @@
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The time source of a ``BootStateMachine``. Inject ``ManualBootClock`` to test budget logic
@@ -20,22 +18,13 @@ public protocol BootClock: Sendable {
 public struct SystemBootClock: BootClock {
     public init() {}
 
-    public func monotonicNow() -> Duration { Self.monotonicNow() }
+    public func monotonicNow() -> Duration { Self.read(CLOCK_MONOTONIC) }
 
-    public func wallClockNow() -> Duration { Self.wallClockNow() }
+    public func wallClockNow() -> Duration { Self.read(CLOCK_REALTIME) }
 
-    /// `CLOCK_MONOTONIC`, for the machine's direct reads (no protocol dispatch).
-    @inline(__always)
-    static func monotonicNow() -> Duration { read(CLOCK_MONOTONIC) }
-
-    /// `CLOCK_REALTIME`, for the machine's direct reads.
-    @inline(__always)
-    static func wallClockNow() -> Duration { read(CLOCK_REALTIME) }
-
-    @inline(__always)
     private static func read(_ id: clockid_t) -> Duration {
-        var ts = timespec()
-        clock_gettime(id, &ts)
-        return .seconds(Int64(ts.tv_sec), nanoseconds: Int64(ts.tv_nsec))
+        var time = timespec()
+        clock_gettime(id, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 }

@@ -29,16 +29,7 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// The seed's name for the phase (`"init"`, `"recover"`, `"readonly_recovery"`, …), used as the
     /// `phase` label of every metric and in the health JSON.
-    public var name: String { Self.names[Int(rawValue)] }
-
-    /// Every phase's name, by raw value, made once from ``staticName``. (Made at each use instead,
-    /// `"readonly_recovery"`, too long for a small string, would be allocated every time; no hot
-    /// path reads `name`: the health JSON copies ``staticName``, the exposition its templates.)
-    private static let names = allCases.map { $0.staticName.description }
-
-    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON); the
-    /// one list of the names.
-    package var staticName: StaticString {
+    public var name: String {
         switch self {
         case .uninitialized: "uninitialized"
         case .initializing: "init"
@@ -75,7 +66,6 @@ public enum BootPhase: UInt8, Sendable, CaseIterable, Hashable {
 
     /// Whether the boot is over and succeeded: `ready`, or `shuttingDown` after it (progress then
     /// reads complete, and the startup probe passes).
-    @inline(__always)
     public var hasBooted: Bool { self == .ready || self == .shuttingDown }
 
     /// The seed's transition table, unchanged: any phase may fail; otherwise only the edges of

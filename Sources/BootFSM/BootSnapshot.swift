@@ -90,15 +90,10 @@ public struct BootSnapshot: Sendable {
     /// the caller's `percent` when it set one (at most 100), else the fraction's, rounded down — after
     /// a relative nudge of 10^-12, so that 29 of 100 items, whose fraction times 100 is 28.999…,
     /// reads 29, while 99.999999999% still reads 99.
-    public var progressPercent: UInt8 { Self.wholePercent(given: progress.percent, fraction: progressFraction, phase: phase) }
-
-    /// ``progressPercent`` from its sources (a static function, so that a caller holding them
-    /// copies no snapshot to ask).
-    @inline(__always)
-    static func wholePercent(given: UInt8, fraction: Double, phase: BootPhase) -> UInt8 {
+    public var progressPercent: UInt8 {
         if phase.hasBooted { return 100 }
-        if given > 0 { return min(given, 100) }
-        let percent = fraction * 100 * (1 + 1e-12)
+        if progress.percent > 0 { return min(progress.percent, 100) }
+        let percent = progressFraction * 100 * (1 + 1e-12)
         // (False for NaN too. Converting truncates, which for these values is rounding down.)
         guard percent >= 1 else { return 0 }
         return percent >= 100 ? 100 : UInt8(percent)

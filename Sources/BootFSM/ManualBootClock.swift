@@ -10,12 +10,12 @@ public final class ManualBootClock: BootClock {
         var wallClock: Duration
     }
 
-    private let now: Mutex<Now>
+    private let now: StateMutex<Now>
 
     /// A clock whose monotonic time starts at zero and whose wall clock starts at `wallClock`
     /// (seconds since the Unix epoch; 2026-01-01T00:00:00Z by default).
     public init(wallClock: Duration = .seconds(1_767_225_600)) {
-        now = Mutex(Now(monotonic: .zero, wallClock: wallClock))
+        now = StateMutex(Now(monotonic: .zero, wallClock: wallClock))
     }
 
     public func monotonicNow() -> Duration { now.withLock { $0.monotonic } }

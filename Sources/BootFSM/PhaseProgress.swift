@@ -25,7 +25,7 @@ public struct PhaseProgress: Sendable, Equatable {
         itemsTotal: UInt64 = 0,
         bytesProcessed: UInt64 = 0,
         bytesTotal: UInt64 = 0,
-        elapsed: Duration = Duration(attoseconds: 0)
+        elapsed: Duration = .zero
     ) {
         self.percent = percent
         self.message = message
@@ -38,7 +38,6 @@ public struct PhaseProgress: Sendable, Equatable {
 
     /// Progress as a fraction in `0…1`: `percent` when set, else items over their total, else bytes
     /// over their total, else 0.
-    @inline(__always)
     public var fraction: Double {
         if percent > 0 { return Double(min(percent, 100)) / 100 }
         if itemsTotal > 0 { return min(Double(itemsProcessed) / Double(itemsTotal), 1) }

@@ -19,15 +19,6 @@ public enum RecoveryMode: Sendable, CaseIterable, Hashable {
         }
     }
 
-    /// ``name`` as static text, for writers that copy it without a `String` (the health JSON).
-    package var staticName: StaticString {
-        switch self {
-        case .normal: "normal"
-        case .readOnly: "readonly"
-        case .force: "force"
-        }
-    }
-
     /// The mode whose name is `name`, or `nil`.
     public init?(name: String) {
         guard let mode = Self.allCases.first(where: { $0.name == name }) else { return nil }

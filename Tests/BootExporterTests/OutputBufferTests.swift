@@ -37,10 +37,8 @@ struct OutputBufferTests {
         #expect(text { $0.append(sample: 0.42) } == "0.42")
     }
 
-    /// Fractions of at most six decimals are written without `description`; they must come out
-    /// exactly as it writes them (the golden scrape and every parser read the same digits). The
-    /// fast path itself is tested against `description` in BootFSM's `DecimalDigitsTests`; this
-    /// checks the exposition's use of it, over what it writes: CPU seconds, start times, ratios.
+    /// Fractions come out exactly as `description` writes them (the golden scrape and every parser
+    /// read the same digits), over what the exposition writes: CPU seconds, start times, ratios.
     @Test func fractionsMatchTheShortestRoundTrippingForm() {
         var values: [Double] = [0.5, -0.5, 0.001, 0.999, 1.25, 12.34, 0.1, 0.7, 1_764_221_520.37, 1_764_221_520.01,
                                 4_294_967_295.999999, 4_294_967_296.5, 123_456_789.125, 1e-3, 1e-4, 1.5e-4, 9.9e-5, 2.5e-7,

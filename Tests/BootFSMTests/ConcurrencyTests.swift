@@ -242,6 +242,53 @@ extension ConcurrencyTests {
         }
     }
 
+    @Test("transitions racing a budget that runs out: one failure, with the budget's reason, heard once and last, in order")
+    func transitionsRacingABudgetFailure() throws {
+        for _ in 0..<200 {
+            let clock = ManualBootClock()
+            let seen = ChangeLog()
+            let fsm = BootStateMachine(budgets: BootBudgets(recoverBudget: .seconds(10)), clock: clock,
+                                       onPhaseChange: { seen.append($0) })
+            try fsm.startBoot()
+            try fsm.transition(to: .migrating)
+            try fsm.transition(to: .recovering)
+            let thrown = Mutex<[BootError]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                switch worker {
+                case 0: clock.advance(by: .seconds(10))
+                case 1:
+                    do throws(BootError) { try fsm.transition(to: .warmingUp) } catch { thrown.withLock { $0.append(error) } }
+                    do throws(BootError) { try fsm.transition(to: .ready) } catch { thrown.withLock { $0.append(error) } }
+                case 2: for _ in 0..<20 { _ = fsm.healthStatus() }
+                default: for _ in 0..<20 { fsm.checkBudgets() }
+                }
+            }
+            // Whoever observes after the deadline fails the machine; a boot that reached warmup or
+            // ready first is not failed by it (warmup has its own budget, ready none).
+            fsm.checkBudgets()
+            let changes = seen.changes
+            for (earlier, later) in zip(changes, changes.dropFirst()) where earlier.to != later.from {
+                Issue.record("delivered out of order: \(changes.map { "\($0.from.name)->\($0.to.name)" })")
+                break
+            }
+            #expect(changes.last?.to == fsm.currentPhase)
+            let failures = changes.filter { $0.to == .failed }
+            #expect(failures.count <= 1)
+            if let failure = failures.first {
+                #expect(failure.from == .recovering)
+                #expect(failure.failureReason == "budget exceeded in phase recover (budget 10 s)")
+                #expect(fsm.snapshot().phaseBudgetExceeded)
+                // A transition that lost the race threw the budget's error or found the machine failed.
+                for error in thrown.withLock({ $0 }) {
+                    #expect(error.message == failure.failureReason || error.message.hasPrefix("Invalid transition: failed ->"))
+                }
+            } else {
+                #expect(fsm.currentPhase == .ready)
+                #expect(thrown.withLock { $0 }.isEmpty)
+            }
+        }
+    }
+
     @Test("an observer may change the phase itself: the change is delivered after the one it reacts to")
     func observerThatChangesThePhase() throws {
         let (fsm, seen) = selfObservedMachine { change, fsm in

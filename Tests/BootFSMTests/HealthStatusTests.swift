@@ -163,7 +163,7 @@ struct HealthStatusTests {
         #expect(json.hasPrefix(#"{"phase":"uninitialized","is_ready":false,"is_alive":true,"is_booting":false,"progress_percent":0,"progress_message":"","phase_elapsed_ms":0,"total_elapsed_ms":0,"remaining_budget_ms":0,"failure_reason":null,"wal_records_replayed":0,"wal_bytes_processed":0,"#))
     }
 
-    @Test func toJSONMatchesTheCodableEncoding() throws {
+    @Test func toJSONMatchesTheCodableForm() throws {
         let clock = ManualBootClock()
         let fsm = BootStateMachine(clock: clock)
         try fsm.startBoot(mode: .force)
@@ -181,10 +181,12 @@ struct HealthStatusTests {
         let status = fsm.healthStatus()
         #expect(status.phaseEtaMs == 3333)
         #expect(status.progressPercent == 37)
-        let ours = try JSONSerialization.jsonObject(with: Data(status.toJSON().utf8)) as! NSDictionary
-        let encoder = JSONEncoder()
-        let foundations = try JSONSerialization.jsonObject(with: encoder.encode(status)) as! NSDictionary
-        #expect(ours == foundations)
+        let json = Data(status.toJSON().utf8)
+        #expect(try JSONDecoder().decode(HealthStatus.self, from: json) == status)
+        // Every key of the Codable encoding, absent values included (as null, where JSONEncoder omits them).
+        let ours = try JSONSerialization.jsonObject(with: json) as! NSDictionary
+        let foundations = try JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) as! NSDictionary
+        for case let (key as String, value) in foundations { #expect(ours[key] as? NSObject == value as? NSObject, "\(key)") }
         #expect(ours.count == 31)
         let history = try #require(ours["phase_history"] as? [NSDictionary])
         #expect(history.map { $0["phase"] as? String } == ["init", "migrate"])

@@ -59,9 +59,6 @@ struct TransitionTableTests {
                           "readonly_recovery", "force_recovery", "shutting_down", "failed"])
         #expect(BootPhase.allCases.map(\.rawValue) == Array(0...9))
         for phase in BootPhase.allCases { #expect(BootPhase(name: phase.name) == phase) }
-        // The static copies the health JSON writes are the same names.
-        #expect(BootPhase.allCases.map(\.staticName.description) == names)
-        #expect(RecoveryMode.allCases.map(\.staticName.description) == RecoveryMode.allCases.map(\.name))
         #expect(BootPhase.allCases.filter(\.isBooting) == [.initializing, .migrating, .recovering, .warmingUp,
                                                             .readOnlyRecovery, .forceRecovery])
         #expect(BootPhase.allCases.filter { !$0.isAlive } == [.failed])
