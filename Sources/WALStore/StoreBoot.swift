@@ -85,7 +85,7 @@ public final class StoreBoot: Sendable {
                 let report: RecoveryReport
                 do {
                     report = try store.recover(RecoveryOptions(
-                    mode: options.mode,
+                    mode: Self.storeMode(options.mode),
                     maxRecordsPerSecond: options.maxRecordsPerSecond,
                     onCheckpointRead: { fsm.metrics.recordCheckpointBytesScanned($0) },
                     onProgress: { progress in
@@ -107,11 +107,11 @@ public final class StoreBoot: Sendable {
                     throw StoreError.interrupted("recovery stopped")
                 }
                 recovery = report
-                return report.hints
+                return PreloadHints(pageIDs: report.preloadPageIDs, workingSetBytes: report.preloadBytes)
             },
             warmup: { fsm, hints in
                 guard let store else { return }
-                let report = try store.warmUp(hints) { done, total in
+                let report = try store.warmUp(pageIDs: hints.pageIDs) { done, total in
                     fsm.updateProgress(PhaseProgress(message: "preloading pages", itemsProcessed: UInt64(done), itemsTotal: UInt64(total)))
                 }
                 fsm.metrics.recordWarmupHitRatio(report.hitRatio)
@@ -120,6 +120,15 @@ public final class StoreBoot: Sendable {
             }
         )
         return Outcome(store: store!, migrationSteps: steps, recovery: recovery!, warmup: warmup)
+    }
+
+    /// The store's recovery mode for the machine's.
+    private static func storeMode(_ mode: RecoveryMode) -> RecoveryOptions.Mode {
+        switch mode {
+        case .normal: .normal
+        case .readOnly: .readOnly
+        case .force: .force
+        }
     }
 
     /// Whether the boot should go on: no stop was requested and the machine (checked against its

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-public import BootFSM
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +10,7 @@ import Glibc
 /// - ``open(path:access:)`` (init): opens or creates the directory and locks it;
 /// - ``migrate(onStep:)`` (migrate): upgrades older formats step by step;
 /// - ``recover(_:)`` (recover): analyses the WAL, redoes committed transactions, rolls back the rest;
-/// - ``warmUp(_:)`` (warmup): preloads the pages recovery named;
+/// - ``warmUp(pageIDs:onProgress:)`` (warmup): preloads the pages recovery named;
 /// - ``checkpoint()`` (shutdown): writes the applied state so the next boot replays nothing.
 ///
 /// Not thread-safe: one boot drives it from one thread.
@@ -116,7 +114,7 @@ public final class WALStore {
     /// Replays the WAL from the checkpoint's LSN. See ``RecoveryOptions`` and ``RecoveryReport``.
     public func recover(_ options: RecoveryOptions) throws(StoreError) -> RecoveryReport {
         if pageFile == nil && pool.isEmpty { try migrate() }
-        let started = SystemBootClock().monotonicNow()
+        let started = ContinuousClock.now
         let checkpointBytes = try FileIO.size(directory.checkpointFile)
         options.onCheckpointRead(UInt64(checkpointBytes))
         // The WAL directory is made with the store and never removed: one that is gone may have
@@ -169,7 +167,7 @@ public final class WALStore {
         recovered = true
 
         let recoveredPages = replay.changedPages.sorted()
-        let hints = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
+        let preload = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
         return RecoveryReport(
             checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
             recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
@@ -181,8 +179,9 @@ public final class WALStore {
                 : analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
-            duration: SystemBootClock().monotonicNow() - started,
-            hints: PreloadHints(pageIDs: hints, workingSetBytes: UInt64(hints.count * Page.size))
+            duration: ContinuousClock.now - started,
+            preloadPageIDs: preload,
+            preloadBytes: UInt64(preload.count * Page.size)
         )
     }
 
@@ -241,21 +240,22 @@ public final class WALStore {
 
     // MARK: Warm up
 
-    /// Preloads `hints.pageIDs` into memory. A page already there (recovery just changed it) is a
-    /// hit; one read from the page file is a miss; a page that exists nowhere is neither.
-    public func warmUp(_ hints: PreloadHints, onProgress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) -> WarmupReport {
+    /// Preloads the pages `pageIDs` (``RecoveryReport/preloadPageIDs``) into memory, calling
+    /// `onProgress` with the pages done and the total. A page already there (recovery just changed
+    /// it) is a hit; one read from the page file is a miss; a page that exists nowhere is neither.
+    public func warmUp(pageIDs: [UInt64], onProgress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) -> WarmupReport {
         var hits = 0, misses = 0
-        for (index, id) in hints.pageIDs.enumerated() {
+        for (index, id) in pageIDs.enumerated() {
             if pool[id] != nil {
                 hits += 1
             } else if let page = try pageFile?.page(id) {
                 pool[id] = page
                 misses += 1
             }
-            if index % 256 == 255 { onProgress(index + 1, hints.pageIDs.count) }
+            if index % 256 == 255 { onProgress(index + 1, pageIDs.count) }
         }
-        onProgress(hints.pageIDs.count, hints.pageIDs.count)
-        return WarmupReport(pagesRequested: hints.pageIDs.count, hits: hits, misses: misses)
+        onProgress(pageIDs.count, pageIDs.count)
+        return WarmupReport(pagesRequested: pageIDs.count, hits: hits, misses: misses)
     }
 
     // MARK: Checkpoint
