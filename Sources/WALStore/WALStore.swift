@@ -27,6 +27,8 @@ public final class WALStore {
     public let access: Access
     let directory: DataDirectory
     private var lock: DirectoryLock?
+    /// The on-disk format this build writes, which ``migrate(onStep:)`` upgrades to.
+    public static let currentFormat = DataDirectory.currentFormat
     /// The on-disk format before migration.
     public private(set) var format: Int
     var checkpointState = Checkpoint()
@@ -79,6 +81,10 @@ public final class WALStore {
         guard let format = try directory.readFormat() else { throw .notADataDirectory(path: path) }
         return WALStore(path: path, access: access, directory: directory, lock: lock, format: format)
     }
+
+    /// The file in the data directory that belongs to the application, not the store: its boot
+    /// journal. The store never reads or writes it, and a directory holding only it is empty.
+    public static let journalFileName = "journal"
 
     /// Whether `path` is missing or an empty directory: a place `open` would create a store.
     public static func isMissingOrEmpty(_ path: String) -> Bool {
