@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
+import BootExporter
 import BootFSM
 import Glibc
 import Synchronization
@@ -287,6 +288,34 @@ extension [UInt8] {
         Swift.withUnsafeBytes(of: UInt32(json.count).littleEndian) { append(contentsOf: $0) }
         Swift.withUnsafeBytes(of: CRC32C.checksum(json).littleEndian) { append(contentsOf: $0) }
         append(contentsOf: json)
+    }
+}
+
+extension BootHistorySource {
+    /// The metrics of the boots in `journal`. The boot before this process's is the last one the
+    /// journal holds now: make the source before the boot starts.
+    convenience init(journal: BootJournal) {
+        self.init(previousAttempt: journal.boots.last?.attempt) {
+            journal.boots.map(\.bootAttempt)
+        }
+    }
+}
+
+extension JournalBoot {
+    /// The boot as ``BootHistorySource`` publishes it.
+    var bootAttempt: BootAttempt {
+        let outcome: BootAttempt.Outcome = switch self.outcome {
+        case .ready: .ready
+        case .failed: .failed
+        case .stopped: .stopped
+        case .crashed: .crashed
+        case .running: .running
+        }
+        return BootAttempt(
+            attempt: attempt, outcome: outcome, failedPhase: failedPhase, reason: reason,
+            duration: durationMilliseconds.map { .milliseconds($0) },
+            phaseDurations: phases.map { BootAttempt.PhaseDuration(phase: $0.phase, duration: .milliseconds($0.durationMilliseconds)) }
+        )
     }
 }
 

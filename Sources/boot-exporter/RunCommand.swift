@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The server first: a bad --web.config.file or a port in use ends the run before the data
         // directory is created.
-        let server = try web.startServer(for: fsm, logger: logger, sources: [JournalExposition(journal: journal)])
+        let server = try web.startServer(for: fsm, logger: logger, sources: [BootHistorySource(journal: journal)])
         if writable { Self.makeDirectories(dataDirectory.path) }
         let service = BootService(
             fsm: fsm, server: server, logger: logger,
