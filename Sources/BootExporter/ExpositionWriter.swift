@@ -6,7 +6,8 @@ import BootFSM
 ///
 /// Every name, label and help text is rendered once per format when the writer is made (see
 /// ``MetricFamily``); a scrape appends only numbers and the few label values that change (the
-/// failure reason). This file is where every metric is named.
+/// failure reason). This file is where every metric of the boot is named; those of the boots
+/// before it are named in ``BootHistorySource``.
 final class ExpositionWriter: Sendable {
     private let text: Templates
     private let openMetrics: Templates

@@ -4,13 +4,13 @@ import CWALStore
 
 /// CRC-32C (Castagnoli), the checksum of WAL records, pages and checkpoints: the CPU's `crc32`
 /// instruction where there is one (x86-64 with SSE4.2), else slicing-by-8 tables.
-enum CRC32C {
+public enum CRC32C {
     /// Whether the CPU computes CRC-32C itself; asked once.
     static let hardwareAvailable = bootfsm_crc32c_hardware_available() != 0
 
     /// The CRC-32C of `bytes`, continuing from `crc` (0 to start).
     @inline(__always)
-    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard hardwareAvailable else { return softwareChecksum(bytes, continuing: crc) }
         return ~bootfsm_crc32c_hardware_update(~crc, bytes.baseAddress, bytes.count)
     }
@@ -58,7 +58,8 @@ enum CRC32C {
         return ~crc
     }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    /// The CRC-32C of `bytes`.
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

@@ -9,6 +9,7 @@ import Glibc
 /// ```
 /// FORMAT            format=<n>
 /// LOCK              flock'd by the process using the directory; holds its pid
+/// journal           the application's (WALStore.journalFileName), never touched here
 /// checkpoint        see Checkpoint
 /// pages-<gen>.db    see PageFile
 /// wal/<index>.wal   see WALSegment
@@ -46,7 +47,7 @@ struct DataDirectory {
     var isMissingOrEmpty: Bool {
         guard FileIO.isDirectory(path) else { return !FileIO.exists(path) }
         guard let names = try? FileIO.list(path) else { return false }
-        let creation: Set<String> = [BootJournal.fileName, "LOCK", Checkpoint.fileName, Checkpoint.fileName + ".tmp",
+        let creation: Set<String> = [WALStore.journalFileName, "LOCK", Checkpoint.fileName, Checkpoint.fileName + ".tmp",
                                      PageFile.name(generation: 0), PageFile.name(generation: 0) + ".tmp", "FORMAT.tmp"]
         return names.allSatisfy { name in
             creation.contains(name) || (name == "wal" && ((try? FileIO.list(walDirectory).isEmpty) ?? false))

@@ -5,7 +5,9 @@ import Glibc
 #endif
 
 /// The few file operations the store makes, each reporting a ``StoreError`` that names the path.
-enum FileIO {
+/// Those an application needs for its own files in a data directory (a boot journal beside the
+/// store, say) are public, so that they fail and are reported alike.
+public enum FileIO {
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
@@ -22,7 +24,7 @@ enum FileIO {
     }
 
     /// The whole file.
-    static func read(_ path: String) throws(StoreError) -> [UInt8] {
+    public static func read(_ path: String) throws(StoreError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .system("open", path) }
         defer { close(fd) }
@@ -68,7 +70,8 @@ enum FileIO {
         }
     }
 
-    static func writeAll(fd: Int32, path: String, _ bytes: [UInt8]) throws(StoreError) {
+    /// Writes all of `bytes` to `fd` (whatever short writes it takes); `path` names it in errors.
+    public static func writeAll(fd: Int32, path: String, _ bytes: [UInt8]) throws(StoreError) {
         let failure = bytes.withUnsafeBytes { raw -> StoreError? in
             do throws(StoreError) { try writeAll(fd: fd, path: path, raw) } catch { return error }
             return nil
@@ -90,7 +93,7 @@ enum FileIO {
 
     /// Replaces `path` with `bytes` atomically: a temporary file beside it, fsync, rename, fsync of
     /// the directory. A crash leaves either the old file or the new one, never a mix.
-    static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system("create", temporary) }
@@ -118,7 +121,7 @@ enum FileIO {
     /// Creates `path` and every missing directory above it, as `mkdir -p` (and Prometheus for its
     /// storage path) does. An error names `path`, with the reason the first directory that could not
     /// be made gave.
-    static func makeDirectories(_ path: String) throws(StoreError) {
+    public static func makeDirectories(_ path: String) throws(StoreError) {
         do {
             try makeDirectoryAndParents(path)
         } catch .io(let operation, _, let code) {
@@ -159,7 +162,8 @@ enum FileIO {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func join(_ directory: String, _ name: String) -> String {
+    /// `directory/name`, with one slash between them.
+    public static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }

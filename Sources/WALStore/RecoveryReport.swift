@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-public import BootFSM
-
 /// Progress of the recovery phase, as reported to ``RecoveryOptions/onProgress``.
 public struct RecoveryProgress: Sendable, Equatable {
     public var message: String
@@ -13,7 +11,17 @@ public struct RecoveryProgress: Sendable, Equatable {
 
 /// How to recover, and where to report.
 public struct RecoveryOptions {
-    public var mode: RecoveryMode
+    /// What recovery may do with a damaged log.
+    public enum Mode: Sendable, Hashable, CaseIterable {
+        /// Redo and undo; a torn tail is truncated; damage before the end of the log is an error.
+        case normal
+        /// Nothing in the data directory is written; recovery stops at the first damage.
+        case readOnly
+        /// Damaged stretches of the log are skipped and counted instead of ending recovery.
+        case force
+    }
+
+    public var mode: Mode
     /// Replay no faster than this (records per second), to make a boot last for a demonstration.
     public var maxRecordsPerSecond: UInt64?
     /// Records between two progress reports.
@@ -34,7 +42,7 @@ public struct RecoveryOptions {
     public var shouldContinue: () -> Bool
 
     public init(
-        mode: RecoveryMode = .normal,
+        mode: Mode = .normal,
         maxRecordsPerSecond: UInt64? = nil,
         reportEvery: UInt64 = 4096,
         onCheckpointRead: @escaping (UInt64) -> Void = { _ in },
@@ -76,8 +84,11 @@ public struct RecoveryReport: Sendable, Equatable {
     public var tailTruncated: Bool
     public var checkpointBytes: UInt64
     public var duration: Duration
-    /// The pages warmup should preload: those recovery changed and the checkpoint's hot pages.
-    public var hints: PreloadHints
+    /// The pages warmup should preload (see ``WALStore/warmUp(pageIDs:onProgress:)``): those recovery
+    /// changed and the checkpoint's hot pages, sorted.
+    public var preloadPageIDs: [UInt64]
+    /// The bytes those pages take in memory.
+    public var preloadBytes: UInt64
 }
 
 /// What warmup did.

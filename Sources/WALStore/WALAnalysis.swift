@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
-
 /// The analysis pass of recovery: checks every frame of the WAL, finds where the valid log ends and
 /// which transactions committed, and counts what redo will replay, so progress has its totals
 /// before replay starts.
@@ -45,7 +43,7 @@ struct WALAnalysis {
     /// transaction whose `begin` it did not see, so no transaction is applied in part.
     ///
     /// Segments are read into `buffer`.
-    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryMode, buffer: SegmentBuffer) throws(StoreError) {
+    init(segments: [WALSegment], checkpointLSN: UInt64, mode: RecoveryOptions.Mode, buffer: SegmentBuffer) throws(StoreError) {
         lastLSN = checkpointLSN
         // LSNs must rise through the whole log, including records the checkpoint already holds
         // (a crash between writing a checkpoint and removing old segments leaves those behind).
@@ -161,7 +159,7 @@ struct WALAnalysis {
     }
 
     private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,
-                               mode: RecoveryMode, path: String) throws(StoreError) {
+                               mode: RecoveryOptions.Mode, path: String) throws(StoreError) {
         if validAfter && mode == .normal {
             throw .corruptWAL(path: path, offset: offset, reason: reason)
         }

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +19,7 @@ struct WALReplay {
     private var unreportedRecords: UInt64 = 0
     private var unreportedBytes: UInt64 = 0
     private var reportedPages = 0
-    private let started = SystemBootClock().monotonicNow()
+    private let started = ContinuousClock.now
 
     init(store: WALStore, options: RecoveryOptions, totalRecords: UInt64, totalBytes: UInt64) {
         self.store = store
@@ -92,7 +90,7 @@ struct WALReplay {
         if let rate = options.maxRecordsPerSecond, rate > 0 {
             // Sleep until the replayed records are no ahead of the allowed rate.
             let due = Duration.seconds(Double(recordsDone) / Double(rate))
-            let ahead = due - (SystemBootClock().monotonicNow() - started)
+            let ahead = due - (ContinuousClock.now - started)
             if ahead > .zero {
                 let (seconds, attoseconds) = ahead.components
                 var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-public import BootFSM
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +10,7 @@ import Glibc
 /// - ``open(path:access:)`` (init): opens or creates the directory and locks it;
 /// - ``migrate(onStep:)`` (migrate): upgrades older formats step by step;
 /// - ``recover(_:)`` (recover): analyses the WAL, redoes committed transactions, rolls back the rest;
-/// - ``warmUp(_:)`` (warmup): preloads the pages recovery named;
+/// - ``warmUp(pageIDs:onProgress:)`` (warmup): preloads the pages recovery named;
 /// - ``checkpoint()`` (shutdown): writes the applied state so the next boot replays nothing.
 ///
 /// Not thread-safe: one boot drives it from one thread.
@@ -29,6 +27,8 @@ public final class WALStore {
     public let access: Access
     let directory: DataDirectory
     private var lock: DirectoryLock?
+    /// The on-disk format this build writes, which ``migrate(onStep:)`` upgrades to.
+    public static let currentFormat = DataDirectory.currentFormat
     /// The on-disk format before migration.
     public private(set) var format: Int
     var checkpointState = Checkpoint()
@@ -82,6 +82,10 @@ public final class WALStore {
         return WALStore(path: path, access: access, directory: directory, lock: lock, format: format)
     }
 
+    /// The file in the data directory that belongs to the application, not the store: its boot
+    /// journal. The store never reads or writes it, and a directory holding only it is empty.
+    public static let journalFileName = "journal"
+
     /// Whether `path` is missing or an empty directory: a place `open` would create a store.
     public static func isMissingOrEmpty(_ path: String) -> Bool {
         DataDirectory(path: path).isMissingOrEmpty
@@ -116,7 +120,7 @@ public final class WALStore {
     /// Replays the WAL from the checkpoint's LSN. See ``RecoveryOptions`` and ``RecoveryReport``.
     public func recover(_ options: RecoveryOptions) throws(StoreError) -> RecoveryReport {
         if pageFile == nil && pool.isEmpty { try migrate() }
-        let started = SystemBootClock().monotonicNow()
+        let started = ContinuousClock.now
         let checkpointBytes = try FileIO.size(directory.checkpointFile)
         options.onCheckpointRead(UInt64(checkpointBytes))
         // The WAL directory is made with the store and never removed: one that is gone may have
@@ -169,7 +173,7 @@ public final class WALStore {
         recovered = true
 
         let recoveredPages = replay.changedPages.sorted()
-        let hints = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
+        let preload = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
         return RecoveryReport(
             checkpointLSN: checkpointState.lsn, lastLSN: lastLSN,
             recordsReplayed: replay.recordsDone, bytesReplayed: replay.bytesDone,
@@ -181,8 +185,9 @@ public final class WALStore {
                 : analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
-            duration: SystemBootClock().monotonicNow() - started,
-            hints: PreloadHints(pageIDs: hints, workingSetBytes: UInt64(hints.count * Page.size))
+            duration: ContinuousClock.now - started,
+            preloadPageIDs: preload,
+            preloadBytes: UInt64(preload.count * Page.size)
         )
     }
 
@@ -241,21 +246,22 @@ public final class WALStore {
 
     // MARK: Warm up
 
-    /// Preloads `hints.pageIDs` into memory. A page already there (recovery just changed it) is a
-    /// hit; one read from the page file is a miss; a page that exists nowhere is neither.
-    public func warmUp(_ hints: PreloadHints, onProgress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) -> WarmupReport {
+    /// Preloads the pages `pageIDs` (``RecoveryReport/preloadPageIDs``) into memory, calling
+    /// `onProgress` with the pages done and the total. A page already there (recovery just changed
+    /// it) is a hit; one read from the page file is a miss; a page that exists nowhere is neither.
+    public func warmUp(pageIDs: [UInt64], onProgress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) -> WarmupReport {
         var hits = 0, misses = 0
-        for (index, id) in hints.pageIDs.enumerated() {
+        for (index, id) in pageIDs.enumerated() {
             if pool[id] != nil {
                 hits += 1
             } else if let page = try pageFile?.page(id) {
                 pool[id] = page
                 misses += 1
             }
-            if index % 256 == 255 { onProgress(index + 1, hints.pageIDs.count) }
+            if index % 256 == 255 { onProgress(index + 1, pageIDs.count) }
         }
-        onProgress(hints.pageIDs.count, hints.pageIDs.count)
-        return WarmupReport(pagesRequested: hints.pageIDs.count, hits: hits, misses: misses)
+        onProgress(pageIDs.count, pageIDs.count)
+        return WarmupReport(pagesRequested: pageIDs.count, hits: hits, misses: misses)
     }
 
     // MARK: Checkpoint

@@ -56,8 +56,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The server first: a bad --web.config.file or a port in use ends the run before the data
         // directory is created.
-        let server = try web.startServer(for: fsm, logger: logger, sources: [JournalExposition(journal: journal)])
-        if writable { Self.makeDirectories(dataDirectory.path) }
+        let server = try web.startServer(for: fsm, logger: logger, sources: [BootHistorySource(journal: journal)])
+        // Quietly: what cannot be created is reported by the store, which needs it.
+        if writable { try? FileIO.makeDirectories(dataDirectory.path) }
         let service = BootService(
             fsm: fsm, server: server, logger: logger,
             options: .init(path: dataDirectory.path, mode: recoveryMode,
@@ -85,16 +86,6 @@ struct RunCommand: AsyncParsableCommand {
         try await group.run()
         if let failure = service.exitFailure {
             throw RuntimeFailure(failure)
-        }
-    }
-
-    /// `mkdir -p`, quietly: what cannot be created is reported by the store, which needs it.
-    static func makeDirectories(_ path: String) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            _ = mkdir(prefix, 0o755)
-            prefix += "/"
         }
     }
 }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
 import Foundation
 import Testing
 @testable import WALStore

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
 import Foundation
 import Testing
 @testable import WALStore
@@ -26,7 +25,7 @@ struct RecoveryTests {
             #expect(report.transactionsRolledBack == UInt64(summary.aborted + summary.unfinished))
             #expect(report.pagesRecovered == UInt64(expected.changedPages.count))
             #expect(report.tornTail == nil)
-            #expect(Set(report.hints.pageIDs) == expected.changedPages)
+            #expect(Set(report.preloadPageIDs) == expected.changedPages)
             if records >= 40_000 {
                 #expect(expected.changedPages.count > 512 && expected.committed > 512, "the tables must outgrow their first size")
             }
@@ -61,9 +60,9 @@ struct RecoveryTests {
             let (store, report) = try recoverStore(at: path)
             #expect(report.recordsReplayed == 0)
             #expect(report.checkpointLSN == UInt64(summary.log.count))
-            #expect(!report.hints.pageIDs.isEmpty, "the checkpoint remembers the hot pages")
-            let warm = try store.warmUp(report.hints)
-            #expect(warm.misses == report.hints.pageIDs.count)
+            #expect(!report.preloadPageIDs.isEmpty, "the checkpoint remembers the hot pages")
+            let warm = try store.warmUp(pageIDs: report.preloadPageIDs)
+            #expect(warm.misses == report.preloadPageIDs.count)
             #expect(warm.hitRatio == 0)
             #expect(try store.contents() == expected.tuples)
         }
@@ -122,7 +121,7 @@ struct RecoveryTests {
                                                  keepLog: true)
             }()
             let (recovered, report) = try recoverStore(at: path)
-            let warm = try recovered.warmUp(report.hints)
+            let warm = try recovered.warmUp(pageIDs: report.preloadPageIDs)
             #expect(warm.hits == Int(report.pagesRecovered))
             #expect(warm.misses > 0)
             #expect(warm.hitRatio > 0 && warm.hitRatio < 1)
@@ -130,8 +129,8 @@ struct RecoveryTests {
         }
     }
 
-    @Test("a torn tail is truncated in normal and force mode", arguments: [RecoveryMode.normal, .force])
-    func tornTailTruncated(mode: RecoveryMode) throws {
+    @Test("a torn tail is truncated in normal and force mode", arguments: [RecoveryOptions.Mode.normal, .force])
+    func tornTailTruncated(mode: RecoveryOptions.Mode) throws {
         try withTemporaryDirectory { path in
             let summary = try generateStore(at: path, records: 400)
             let last = try #require(try WALSegment.list(path + "/wal").last)
@@ -414,7 +413,7 @@ struct RecoveryTests {
             // A file where the directory should be: refused in every mode.
             try FileManager.default.removeItem(atPath: path + "/wal")
             #expect(FileManager.default.createFile(atPath: path + "/wal", contents: Data("x".utf8)))
-            for mode in [RecoveryMode.normal, .readOnly, .force] {
+            for mode in [RecoveryOptions.Mode.normal, .readOnly, .force] {
                 let notDirectory = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: mode) }
                 #expect("\(notDirectory!)" == "open \(path)/wal: Not a directory")
             }

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import BootFSM
 import Foundation
 import Testing
 @testable import WALStore
@@ -74,7 +73,7 @@ func generateStore(at path: String, records: Int, segmentSize: Int = 16 * 1024, 
 }
 
 /// Opens and recovers the store at `path`.
-func recoverStore(at path: String, mode: RecoveryMode = .normal) throws -> (WALStore, RecoveryReport) {
+func recoverStore(at path: String, mode: RecoveryOptions.Mode = .normal) throws -> (WALStore, RecoveryReport) {
     let store = try WALStore.open(path: path, access: mode == .readOnly ? .readOnly : .readWrite)
     let report = try store.recover(RecoveryOptions(mode: mode))
     return (store, report)

@@ -14,7 +14,6 @@
 // Each prints one line of `key=value` pairs. `replay` takes the directory's lock and may truncate a
 // torn tail: give it a fresh copy of the directory for every run.
 
-import BootFSM
 import WALStore
 
 #if canImport(Glibc)
@@ -95,7 +94,7 @@ func read(_ path: String) {
 /// their output and the files they leave (the page file byte for byte).
 func digest(_ path: String) {
     let modeName = getenv("WAL_MODE").map { String(cString: $0) } ?? "normal"
-    let mode: RecoveryMode = modeName == "force" ? .force : modeName == "readonly" ? .readOnly : .normal
+    let mode: RecoveryOptions.Mode = modeName == "force" ? .force : modeName == "readonly" ? .readOnly : .normal
     let reportEvery = getenv("WAL_REPORT").flatMap { UInt64(String(cString: $0)) } ?? 4096
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01b3 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-public import BootFSM
+import BootExporter
+import BootFSM
 import Glibc
 import Synchronization
+import WALStore
 
 /// One boot as the journal remembers it.
-public struct JournalBoot: Sendable, Equatable, Codable {
+struct JournalBoot: Sendable, Equatable, Codable {
     /// How the boot ended.
-    public enum Outcome: String, Sendable, Codable {
+    enum Outcome: String, Sendable, Codable {
         case ready
         case failed
         /// A shutdown was requested during the boot (a rolling restart): not a failure.
@@ -18,19 +20,19 @@ public struct JournalBoot: Sendable, Equatable, Codable {
         case running
     }
 
-    public var attempt: UInt64
-    public var startUnixMilliseconds: UInt64
-    public var mode: String
+    var attempt: UInt64
+    var startUnixMilliseconds: UInt64
+    var mode: String
     /// Each completed phase and its duration in milliseconds, in order.
-    public var phases: [Phase]
-    public var outcome: Outcome
-    public var durationMilliseconds: UInt64?
-    public var failedPhase: String?
-    public var reason: String?
+    var phases: [Phase]
+    var outcome: Outcome
+    var durationMilliseconds: UInt64?
+    var failedPhase: String?
+    var reason: String?
 
-    public struct Phase: Sendable, Equatable, Codable {
-        public var phase: String
-        public var durationMilliseconds: UInt64
+    struct Phase: Sendable, Equatable, Codable {
+        var phase: String
+        var durationMilliseconds: UInt64
     }
 }
 
@@ -41,10 +43,10 @@ public struct JournalBoot: Sendable, Equatable, Codable {
 /// phase. A torn or corrupt entry (a crash mid-append) is skipped with a warning; the journal never
 /// fails a boot. It keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically
 /// with those only.
-public final class BootJournal: Sendable {
-    public static let fileName = "journal"
-    public static let maxBytes = 256 * 1024
-    public static let keptBoots = 50
+final class BootJournal: Sendable {
+    static let fileName = WALStore.journalFileName
+    static let maxBytes = 256 * 1024
+    static let keptBoots = 50
 
     private struct State {
         var boots: [JournalBoot]
@@ -60,10 +62,10 @@ public final class BootJournal: Sendable {
     private let state: Mutex<State>
     /// Why the file could not be read when the journal was opened (it exists but is a directory, or
     /// is not readable), or `nil`: the journal then reads as empty, which is not the same as no boots.
-    public let readFailure: String?
+    let readFailure: String?
 
     /// When a journal opened writable starts writing.
-    public enum Writing: Sendable {
+    enum Writing: Sendable {
         /// At once.
         case immediately
         /// At ``BootJournal/startWriting()``, once the data directory is the caller's (its lock taken):
@@ -75,7 +77,7 @@ public final class BootJournal: Sendable {
     /// Reads the journal of `directory` (absent: empty). With `writable`, the file is opened for
     /// appending (and created) as `writing` says; otherwise nothing is ever written. Returns the
     /// journal and the warnings about entries it skipped.
-    public static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
+    static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
         let (bytes, readFailure) = readFile(path)
@@ -124,7 +126,7 @@ public final class BootJournal: Sendable {
     /// process may have appended to it meanwhile), puts the boots recorded since after those it holds
     /// (renumbered), and appends them. Returns warnings about entries skipped in the file; does
     /// nothing (and returns none) for any other journal, or a second time.
-    public func startWriting() -> [String] {
+    func startWriting() -> [String] {
         state.withLock { state in
             guard state.deferred else { return [] }
             state.deferred = false
@@ -158,20 +160,20 @@ public final class BootJournal: Sendable {
     }
 
     /// Every boot remembered, oldest first (the running one last, once started).
-    public var boots: [JournalBoot] { state.withLock { $0.boots } }
+    var boots: [JournalBoot] { state.withLock { $0.boots } }
 
     /// Records a change of phase of the running boot: its start, each completed phase, its end.
-    public func record(_ change: PhaseChange, mode: RecoveryMode, wallClock: Duration) {
+    func record(_ change: PhaseChange, mode: RecoveryMode, wallClock: Duration) {
         state.withLock { state in
             var entries: [JournalEntry] = []
             if change.from == .uninitialized {
                 let attempt = (state.boots.last?.attempt ?? 0) + 1
-                let start = wallClock.wholeMilliseconds
+                let start = milliseconds(of: wallClock)
                 state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
                                                outcome: .running))
                 entries.append(JournalEntry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
             } else if state.boots.last?.outcome == .running {
-                let duration = change.duration.wholeMilliseconds
+                let duration = milliseconds(of: change.duration)
                 state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
                 entries.append(JournalEntry(type: "phase", phase: change.from.name, durationMs: duration))
             }
@@ -180,13 +182,13 @@ public final class BootJournal: Sendable {
                 let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
                 let index = state.boots.count - 1
                 state.boots[index].outcome = outcome
-                state.boots[index].durationMilliseconds = change.totalElapsed.wholeMilliseconds
+                state.boots[index].durationMilliseconds = milliseconds(of: change.totalElapsed)
                 if outcome != .ready {
                     state.boots[index].failedPhase = outcome == .failed ? change.from.name : nil
                     state.boots[index].reason = change.failureReason
                 }
                 entries.append(JournalEntry(type: "end", phase: outcome == .failed ? change.from.name : nil,
-                                     durationMs: change.totalElapsed.wholeMilliseconds, outcome: outcome.rawValue,
+                                     durationMs: milliseconds(of: change.totalElapsed), outcome: outcome.rawValue,
                                      reason: outcome == .ready ? nil : change.failureReason))
             }
             append(entries, to: &state)
@@ -235,43 +237,92 @@ public final class BootJournal: Sendable {
     /// (what follows it cannot be framed) with a warning.
     static func parse(_ bytes: [UInt8], path: String, warnings: inout [String], goodLength: inout Int) -> [JournalBoot] {
         var boots: [JournalBoot] = []
-        bytes.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            while reader.remaining > 0 {
-                let offset = reader.offset
-                guard let length = reader.u32(), let crc = reader.u32(), length <= 65_536,
-                      let json = reader.take(Int(length)), CRC32C.checksum(json) == crc,
-                      let entry = JournalEntry(json: json) else {
-                    warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
-                    return
-                }
-                goodLength = reader.offset
-                switch entry.type {
-                case "boot":
-                    boots.append(JournalBoot(attempt: entry.attempt ?? UInt64(boots.count + 1), startUnixMilliseconds: entry.startUnixMs ?? 0,
-                                             mode: entry.mode ?? "normal", phases: [], outcome: .crashed))
-                case "phase" where !boots.isEmpty:
-                    boots[boots.count - 1].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
-                case "end" where !boots.isEmpty:
-                    let index = boots.count - 1
-                    boots[index].outcome = JournalBoot.Outcome(rawValue: entry.outcome ?? "") ?? .failed
-                    boots[index].durationMilliseconds = entry.durationMs
-                    boots[index].failedPhase = boots[index].outcome == .failed ? entry.phase : nil
-                    boots[index].reason = entry.reason
-                default:
-                    warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(offset)")
-                }
+        var offset = 0
+        while offset < bytes.count {
+            guard let (entry, end) = frame(in: bytes, at: offset) else {
+                warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
+                break
             }
+            switch entry.type {
+            case "boot":
+                boots.append(JournalBoot(attempt: entry.attempt ?? UInt64(boots.count + 1), startUnixMilliseconds: entry.startUnixMs ?? 0,
+                                         mode: entry.mode ?? "normal", phases: [], outcome: .crashed))
+            case "phase" where !boots.isEmpty:
+                boots[boots.count - 1].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
+            case "end" where !boots.isEmpty:
+                let index = boots.count - 1
+                boots[index].outcome = JournalBoot.Outcome(rawValue: entry.outcome ?? "") ?? .failed
+                boots[index].durationMilliseconds = entry.durationMs
+                boots[index].failedPhase = boots[index].outcome == .failed ? entry.phase : nil
+                boots[index].reason = entry.reason
+            default:
+                warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(offset)")
+            }
+            offset = end
+            goodLength = end
         }
         return boots
+    }
+
+    /// The entry framed at `offset` (`length u32 | crc32c u32 | json`, little-endian) and the offset
+    /// after it, or `nil` when the frame is torn or corrupt.
+    private static func frame(in bytes: [UInt8], at offset: Int) -> (JournalEntry, end: Int)? {
+        guard bytes.count - offset >= 8 else { return nil }
+        let length = Int(littleEndianUInt32(bytes, at: offset))
+        let checksum = littleEndianUInt32(bytes, at: offset + 4)
+        let start = offset + 8
+        guard length <= 65_536, bytes.count - start >= length else { return nil }
+        let json = bytes[start..<(start + length)]
+        guard json.withUnsafeBytes({ CRC32C.checksum($0) }) == checksum, let entry = JournalEntry(json: json) else { return nil }
+        return (entry, start + length)
+    }
+
+    private static func littleEndianUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        bytes[offset..<(offset + 4)].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
     }
 }
 
 extension [UInt8] {
-    /// Appends one journal frame: `length u32 | crc32c u32 | json`.
+    /// Appends one journal frame: `length u32 | crc32c u32 | json`, little-endian.
     fileprivate mutating func appendFrame(_ json: [UInt8]) {
-        appendLE(UInt32(json.count))
-        appendLE(CRC32C.checksum(json))
+        Swift.withUnsafeBytes(of: UInt32(json.count).littleEndian) { append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: CRC32C.checksum(json).littleEndian) { append(contentsOf: $0) }
         append(contentsOf: json)
     }
+}
+
+extension BootHistorySource {
+    /// The metrics of the boots in `journal`. The boot before this process's is the last one the
+    /// journal holds now: make the source before the boot starts.
+    convenience init(journal: BootJournal) {
+        self.init(previousAttempt: journal.boots.last?.attempt) {
+            journal.boots.map(\.bootAttempt)
+        }
+    }
+}
+
+extension JournalBoot {
+    /// The boot as ``BootHistorySource`` publishes it.
+    var bootAttempt: BootAttempt {
+        let outcome: BootAttempt.Outcome = switch self.outcome {
+        case .ready: .ready
+        case .failed: .failed
+        case .stopped: .stopped
+        case .crashed: .crashed
+        case .running: .running
+        }
+        return BootAttempt(
+            attempt: attempt, outcome: outcome, failedPhase: failedPhase, reason: reason,
+            duration: durationMilliseconds.map { .milliseconds($0) },
+            phaseDurations: phases.map { BootAttempt.PhaseDuration(phase: $0.phase, duration: .milliseconds($0.durationMilliseconds)) }
+        )
+    }
+}
+
+/// `duration` in whole milliseconds, rounded down; negative durations count as 0.
+private func milliseconds(of duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    guard seconds >= 0, attoseconds >= 0 else { return 0 }
+    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000)
+    return overflow ? .max : whole + UInt64(attoseconds / 1_000_000_000_000_000)
 }

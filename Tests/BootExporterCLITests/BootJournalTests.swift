@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
+@testable import boot_exporter
 import BootFSM
 import Foundation
 import Testing
-@testable import WALStore
 
 @Suite("Boot journal")
 struct BootJournalTests {
@@ -121,11 +121,41 @@ struct BootJournalTests {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             let (journal, _) = BootJournal.open(directory: path, writable: true)
             for index in 0..<1_200 { try boot(journal, failing: index % 3 == 0) }
-            #expect(try FileIO.size(path + "/journal") <= BootJournal.maxBytes)
+            let size = try FileManager.default.attributesOfItem(atPath: path + "/journal")[.size] as? Int
+            #expect(try #require(size) <= BootJournal.maxBytes)
             let (reopened, warnings) = BootJournal.open(directory: path, writable: false)
             #expect(warnings.isEmpty)
             #expect(reopened.boots.count >= BootJournal.keptBoots)
             #expect(reopened.boots.last?.attempt == 1_200, "attempts count on across compactions")
+        }
+    }
+
+    /// `Fixtures/journal` was written by the journal's earlier, hand-written JSON writer (keys in
+    /// another order, DEL escaped): four boots, one failed with a reason to escape, one crashed.
+    @Test("a journal written by earlier builds reads back the same") func readsEarlierJournals() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/journal")
+            try FileManager.default.copyItem(atPath: fixture.path, toPath: path + "/journal")
+            let (journal, warnings) = BootJournal.open(directory: path, writable: false)
+            #expect(warnings.isEmpty)
+            typealias Phase = JournalBoot.Phase
+            #expect(journal.boots == [
+                JournalBoot(attempt: 1, startUnixMilliseconds: 1_767_225_600_000, mode: "normal",
+                            phases: [Phase(phase: "init", durationMilliseconds: 12), Phase(phase: "migrate", durationMilliseconds: 0),
+                                     Phase(phase: "recover", durationMilliseconds: 1_234)],
+                            outcome: .failed, durationMilliseconds: 1_246, failedPhase: "recover",
+                            reason: "Failed in recover: \"quoted\" \\ back/slash\ttab\nnl \u{1} \u{7f} ✓ 数据 🚀 \u{2028}"),
+                JournalBoot(attempt: 2, startUnixMilliseconds: 1_767_225_660_123, mode: "force",
+                            phases: [Phase(phase: "init", durationMilliseconds: 5)], outcome: .crashed),
+                JournalBoot(attempt: 3, startUnixMilliseconds: 1_767_225_720_000, mode: "readonly",
+                            phases: [Phase(phase: "init", durationMilliseconds: 1_000), Phase(phase: "migrate", durationMilliseconds: 2_000),
+                                     Phase(phase: "readonly_recovery", durationMilliseconds: 3_500), Phase(phase: "warmup", durationMilliseconds: 7)],
+                            outcome: .ready, durationMilliseconds: 6_507),
+                JournalBoot(attempt: 4, startUnixMilliseconds: 1_767_225_780_000, mode: "normal",
+                            phases: [Phase(phase: "init", durationMilliseconds: 3)], outcome: .stopped, durationMilliseconds: 40,
+                            reason: "Failed in migrate: recovery stopped: shutdown requested during the boot"),
+            ])
         }
     }
 
@@ -138,4 +168,11 @@ struct BootJournalTests {
             #expect(!FileManager.default.fileExists(atPath: path + "/journal"))
         }
     }
+}
+
+/// A fresh directory path under the system's temporary folder (not created), removed after `body`.
+private func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let path = temporaryPath()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
 }

@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-public import BootFSM
+import BootFSM
 import Synchronization
+import WALStore
 
 /// Boots a ``WALStore`` through every phase of a ``BootStateMachine``: the work of each phase is
 /// the store's, its progress and counters are the machine's.
-public final class StoreBoot: Sendable {
-    public struct Options: Sendable {
-        public var path: String
-        public var mode: RecoveryMode
-        public var maxRecordsPerSecond: UInt64?
+final class StoreBoot: Sendable {
+    struct Options: Sendable {
+        var path: String
+        var mode: RecoveryMode
+        var maxRecordsPerSecond: UInt64?
         /// Called once the store's lock is held (see ``WALStore/open(path:access:onLocked:)``).
-        public var onLocked: (@Sendable () -> Void)?
+        var onLocked: (@Sendable () -> Void)?
 
-        public init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil,
+        init(path: String, mode: RecoveryMode = .normal, maxRecordsPerSecond: UInt64? = nil,
                     onLocked: (@Sendable () -> Void)? = nil) {
             self.path = path
             self.mode = mode
@@ -23,37 +24,37 @@ public final class StoreBoot: Sendable {
     }
 
     /// What a finished boot leaves: the open store and the reports of its phases.
-    public struct Outcome: @unchecked Sendable {
+    struct Outcome: @unchecked Sendable {
         // @unchecked: the store is handed over whole to the one thread that uses it next.
-        public let store: WALStore
-        public let migrationSteps: Int
-        public let recovery: RecoveryReport
-        public let warmup: WarmupReport?
+        let store: WALStore
+        let migrationSteps: Int
+        let recovery: RecoveryReport
+        let warmup: WarmupReport?
     }
 
-    public let fsm: BootStateMachine
-    public let options: Options
+    let fsm: BootStateMachine
+    let options: Options
     private let stopRequested = Atomic<Bool>(false)
 
-    public init(fsm: BootStateMachine, options: Options) {
+    init(fsm: BootStateMachine, options: Options) {
         self.fsm = fsm
         self.options = options
     }
 
     /// Asks a running boot to stop at its next progress report (a shutdown during the boot).
-    public func requestStop() {
+    func requestStop() {
         stopRequested.store(true, ordering: .relaxed)
     }
 
     /// Whether ``requestStop()`` was called.
-    public var stopWasRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    var stopWasRequested: Bool { stopRequested.load(ordering: .relaxed) }
 
     /// The failure reason of a boot stopped by ``requestStop()``.
-    public static let stopReason = "shutdown requested during the boot"
+    static let stopReason = "shutdown requested during the boot"
 
     /// Runs the boot on the calling thread (it blocks on I/O). A phase that fails fails the machine
     /// and is rethrown; so is an exceeded budget (fail-fast) and a stop request.
-    public func run() throws(BootError) -> Outcome {
+    func run() throws(BootError) -> Outcome {
         let fsm = self.fsm
         var store: WALStore?
         var steps = 0
@@ -70,8 +71,8 @@ public final class StoreBoot: Sendable {
             migrate: { fsm in
                 guard let store else { return }
                 let from = store.format
-                let total = max(DataDirectory.currentFormat - from, 0)
-                fsm.updateProgress(PhaseProgress(message: "format \(from), current \(DataDirectory.currentFormat)",
+                let total = max(WALStore.currentFormat - from, 0)
+                fsm.updateProgress(PhaseProgress(message: "format \(from), current \(WALStore.currentFormat)",
                                                  itemsTotal: UInt64(total)))
                 steps = try store.migrate { reached in
                     fsm.metrics.recordMigrationSteps(1)
@@ -85,7 +86,7 @@ public final class StoreBoot: Sendable {
                 let report: RecoveryReport
                 do {
                     report = try store.recover(RecoveryOptions(
-                    mode: options.mode,
+                    mode: Self.storeMode(options.mode),
                     maxRecordsPerSecond: options.maxRecordsPerSecond,
                     onCheckpointRead: { fsm.metrics.recordCheckpointBytesScanned($0) },
                     onProgress: { progress in
@@ -107,11 +108,11 @@ public final class StoreBoot: Sendable {
                     throw StoreError.interrupted("recovery stopped")
                 }
                 recovery = report
-                return report.hints
+                return PreloadHints(pageIDs: report.preloadPageIDs, workingSetBytes: report.preloadBytes)
             },
             warmup: { fsm, hints in
                 guard let store else { return }
-                let report = try store.warmUp(hints) { done, total in
+                let report = try store.warmUp(pageIDs: hints.pageIDs) { done, total in
                     fsm.updateProgress(PhaseProgress(message: "preloading pages", itemsProcessed: UInt64(done), itemsTotal: UInt64(total)))
                 }
                 fsm.metrics.recordWarmupHitRatio(report.hitRatio)
@@ -120,6 +121,15 @@ public final class StoreBoot: Sendable {
             }
         )
         return Outcome(store: store!, migrationSteps: steps, recovery: recovery!, warmup: warmup)
+    }
+
+    /// The store's recovery mode for the machine's.
+    private static func storeMode(_ mode: RecoveryMode) -> RecoveryOptions.Mode {
+        switch mode {
+        case .normal: .normal
+        case .readOnly: .readOnly
+        case .force: .force
+        }
     }
 
     /// Whether the boot should go on: no stop was requested and the machine (checked against its
