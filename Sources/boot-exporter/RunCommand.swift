@@ -42,7 +42,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         // Before anything starts: a SIGTERM from here on shuts down gracefully, however early.
-        try ShutdownSignals.install()
+        let signals = await ShutdownSignalService(logger: logger)
         // The journal outlives the process. It is read now, for the metrics of past boots, and written
         // once the directory's lock is held (by the WAL generation or the boot, whichever comes first):
         // a directory refused, or another process's, is left untouched. A read-only boot writes
@@ -78,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
         // signal service returns at SIGTERM or SIGINT, the boot service early only after a failed boot
         // (--boot.exit-after-failure); either return stops the others gracefully.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ShutdownSignals.service(logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+            services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
                        .init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger
         ))
