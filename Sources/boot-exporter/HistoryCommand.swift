@@ -63,8 +63,9 @@ struct HistoryCommand: ParsableCommand {
         if boots.isEmpty { print("(no boots recorded in \(dataDirectory.path))") }
     }
 
+    /// `2026-01-01T00:00:00Z`, the second the boot started in.
     static func timestamp(_ milliseconds: UInt64) -> String {
-        UTCTimestamp.string(unixMilliseconds: milliseconds, withMilliseconds: false)
+        Date(timeIntervalSince1970: TimeInterval(milliseconds / 1000)).formatted(.iso8601)
     }
 
     /// `1.234s`.
