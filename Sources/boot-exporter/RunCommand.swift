@@ -105,8 +105,8 @@ enum PhaseChangeLog {
         var metadata: Logger.Metadata = [
             "from": "\(change.from.name)",
             "to": "\(change.to.name)",
-            "duration_seconds": "\(change.duration.secondsValue)",
-            "elapsed_seconds": "\(change.totalElapsed.secondsValue)",
+            "duration_seconds": "\(change.duration.inSeconds)",
+            "elapsed_seconds": "\(change.totalElapsed.inSeconds)",
             "wal_records_replayed": "\(change.counters.walRecordsReplayed)",
             "wal_bytes_processed": "\(change.counters.walBytesProcessed)",
             "pages_recovered": "\(change.counters.pagesRecovered)",
@@ -127,4 +127,9 @@ enum PhaseChangeLog {
             logger.info("phase changed", metadata: metadata)
         }
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as the log lines give it.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
