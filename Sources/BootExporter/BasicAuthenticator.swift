@@ -78,7 +78,7 @@ final class BasicAuthenticator: Sendable {
     static func credentials(_ authorization: String) -> (String, String)? {
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Base64.decode(parts[1].trimmingSpaces), !decoded.contains(0) else { return nil }
+              let decoded = Base64.decode(parts[1].trimmed), !decoded.contains(0) else { return nil }
         guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
               decoded.distance(from: colon, to: decoded.endIndex) - 1 <= maxPasswordBytes else { return nil }
         return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self))
@@ -143,8 +143,4 @@ enum Base64 {
         }
         return output
     }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring { trimmed }
 }

@@ -127,7 +127,7 @@ private struct Daemon: @unchecked Sendable {
 
     static func start(configuration: ExporterConfiguration, context: ConnectionContext) throws(ExporterError) -> Daemon {
         // Resolve first: a bad address must not leave anything allocated behind.
-        let resolved = configuration.host.isEmpty ? nil : try ListenAddress.resolve(host: configuration.host, port: UInt16(configuration.port))
+        let resolved = configuration.host.isEmpty ? nil : try SocketAddress.resolve(host: configuration.host, port: UInt16(configuration.port))
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
         let logger = UnsafeMutablePointer<bootfsm_mhd_logger>.allocate(capacity: 1)
         logger.initialize(to: bootfsm_mhd_logger(sink: logSink, context: contextPointer))

@@ -100,7 +100,7 @@ enum ContentNegotiation {
 
 extension Substring {
     /// Without leading and trailing spaces and tabs.
-    var trimmed: Substring {
+    package var trimmed: Substring {
         var result = self
         while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
         while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }

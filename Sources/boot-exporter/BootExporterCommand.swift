@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
+import BootExporter
 import Glibc
 
 /// `boot-exporter`: boots a write-ahead-log store and serves its boot to Prometheus and Kubernetes.
@@ -9,7 +10,7 @@ struct BootExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot-exporter",
         abstract: "Boots a write-ahead-log store through init, migrate, recover and warmup, serving /metrics, /health and Kubernetes probes all along.",
-        version: "0.1.0",
+        version: BootExporterVersion.current,
         subcommands: [RunCommand.self, FollowCommand.self, GenerateCommand.self, WriteCommand.self, HistoryCommand.self, ProbesCommand.self],
         defaultSubcommand: RunCommand.self
     )
@@ -83,7 +84,7 @@ struct BootExporterCommand: AsyncParsableCommand {
     /// One line naming what is wrong with the command line, then exit status 2. A message over
     /// several lines (a list of the accepted values) is joined into that line.
     static func usageError(_ message: String) -> Never {
-        let lines = message.split(separator: "\n").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        let lines = message.split(separator: "\n").map(\.trimmed).filter { !$0.isEmpty }
         var line = lines.first.map(String.init) ?? message
         let items = lines.dropFirst().map { $0.hasPrefix("- ") ? String($0.dropFirst(2)) : String($0) }
         if !items.isEmpty { line += " " + items.joined(separator: ", ") }

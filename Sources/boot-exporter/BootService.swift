@@ -43,7 +43,7 @@ final class BootService: Service, Sendable {
             // A failed boot is served a while (Prometheus scrapes the reason, /health says it), then
             // the process exits 1. Under Kubernetes that restart is the only prompt one: liveness is
             // not probed until the startup probe passes, and /startupz fails while the boot is failed.
-            logger.notice("exiting after the failed boot", metadata: ["after_seconds": "\(delay.secondsValue)"])
+            logger.notice("exiting after the failed boot", metadata: ["after_seconds": "\(delay.inSeconds)"])
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
         } else {
             try? await gracefulShutdown()

@@ -30,7 +30,7 @@ struct FollowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.bootstrap()
-        try ShutdownSignals.install()
+        let signals = await ShutdownSignalService(logger: logger)
         let fsm = boot.makeMachine(logger: logger)
         let follower = EventFollower(machine: fsm)
         // The socket first: once the server says it is listening, so is the socket.
@@ -49,7 +49,7 @@ struct FollowCommand: AsyncParsableCommand {
             logger.info("following events", metadata: ["from": "standard input"])
         }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ShutdownSignals.service(logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+            services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
                        .init(service: server)],
             logger: logger))
         defer { follower.stop() }
@@ -85,9 +85,9 @@ final class EventFollower: Sendable {
             guard let decoded = String(validating: line, as: UTF8.self) else {
                 throw FollowEvent.Rejection(description: "not valid UTF-8")
             }
-            let text = String(decoded.trimmingSpaces)
-            guard !text.isEmpty else { return }
-            try FollowEvent.parse(text).apply(to: machine)
+            // A blank line (spaces and tabs only) is no event.
+            guard decoded.contains(where: { $0 != " " && $0 != "\t" }) else { return }
+            try FollowEvent.parse(decoded).apply(to: machine)
         } catch {
             // The error may quote the line: its control characters are escaped, so a line cannot
             // forge lines of the log.
@@ -110,7 +110,13 @@ final class EventFollower: Sendable {
 
     /// Reads standard input on a thread of its own until it ends (the exporter goes on serving).
     func readStandardInput() {
-        startDetachedThread { [self] in read(fd: 0) }
+        Self.onThreadOfItsOwn { [self] in read(fd: 0) }
+    }
+
+    /// Runs `work`, which blocks, on a thread of its own: a queue of its own gets one from libdispatch's
+    /// overcommitting pool (the global queues stop at a thread per core).
+    private static func onThreadOfItsOwn(_ work: @escaping @Sendable () -> Void) {
+        DispatchQueue(label: "boot-exporter.follow.reader").async(execute: work)
     }
 
     /// Accepts clients on a Unix socket at `path`, each read on its own thread. A stale socket file
@@ -127,7 +133,7 @@ final class EventFollower: Sendable {
         var info = stat()
         let identity = lstat(path, &info) == 0 ? (path, UInt64(info.st_dev), UInt64(info.st_ino)) : nil
         state.withLock { $0.listener = fd; $0.socket = identity }
-        startDetachedThread { [self] in
+        Self.onThreadOfItsOwn { [self] in
             var lastError: Int32 = 0
             while true {
                 let client = accept(fd, nil, nil)
@@ -150,12 +156,8 @@ final class EventFollower: Sendable {
                     close(client)
                     continue
                 }
-                let started = startDetachedThread { [self] in
+                Self.onThreadOfItsOwn { [self] in
                     read(fd: client)
-                    close(client)
-                    clients.wrappingSubtract(1, ordering: .relaxed)
-                }
-                if !started {
                     close(client)
                     clients.wrappingSubtract(1, ordering: .relaxed)
                 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import BootFSM
+import FoundationEssentials
+import Synchronization
 
 /// One line of the `follow` protocol: a JSON object with an `event` and its fields.
 ///
@@ -37,46 +39,27 @@ struct FollowEvent {
         let description: String
     }
 
-    /// The fields read as whole numbers and as strings, by key.
-    private static let wholeNumbers: [String: any WritableKeyPath<FollowEvent, UInt64?> & Sendable] = [
-        "percent": \.percent, "items_processed": \.itemsProcessed, "items_total": \.itemsTotal,
-        "bytes_processed": \.bytesProcessed, "bytes_total": \.bytesTotal, "records": \.records, "bytes": \.bytes,
-        "count": \.count,
-    ]
-    private static let texts: [String: any WritableKeyPath<FollowEvent, String?> & Sendable] = [
-        "mode": \.mode, "phase": \.phase, "message": \.message, "reason": \.reason,
-    ]
-
     /// Parses a line (unknown keys are ignored, a repeated key's last value counts); the error says
     /// what is wrong with it.
     static func parse(_ line: String) throws(Rejection) -> FollowEvent {
-        var scanner = FlatJSONScanner(Array(line.utf8))
-        var parsed = FollowEvent(event: "")
-        var event: String?
-        // The key whose value could not be read, if the object itself was well formed up to it.
-        var misread: String?
-        let complete = scanner.object { key, scanner in
-            let read: Bool
-            if let field = Self.wholeNumbers[key] {
-                read = scanner.unsigned(into: &parsed[keyPath: field])
-            } else if let field = Self.texts[key] {
-                read = scanner.optionalString(into: &parsed[keyPath: field])
-            } else if key == "ratio" {
-                read = scanner.number(into: &parsed.ratio)
-            } else if key == "event" {
-                event = scanner.string()
-                read = event != nil
-            } else {
-                return scanner.skipValue()
-            }
-            if !read { misread = key }
-            return read
+        // Every key numbered by its occurrence: JSONDecoder keeps a repeated key's first value, the protocol its last.
+        final class Occurrences: Sendable { let counts = Mutex<[String: Int]>([:]) }
+        let occurrences = Occurrences()
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .custom { path in
+            let name = path.last?.stringValue ?? ""
+            return MemberKey(name: name, occurrence: occurrences.counts.withLock { counts in
+                counts[name, default: 0] += 1
+                return counts[name]!
+            })
         }
-        if let misread { throw Rejection(description: "\"\(misread)\" has the wrong type") }
-        guard complete else { throw Rejection(description: "not a JSON object") }
-        guard let event else { throw Rejection(description: "missing \"event\"") }
-        parsed.event = event
-        return parsed
+        do {
+            return try decoder.decode(FollowEvent.self, from: Data(line.utf8))
+        } catch let rejection as Rejection {
+            throw rejection
+        } catch {
+            throw Rejection(description: "not a JSON object")
+        }
     }
 
     /// Applies the event to `machine`; the error says why it could not be.
@@ -144,5 +127,64 @@ struct FollowEvent {
         guard !counter.addingReportingOverflow(added).overflow else {
             throw Rejection(description: "\"\(name)\" \(added) would take the counter past 2^64 - 1 (it is at \(counter)): refused")
         }
+    }
+}
+
+extension FollowEvent: Decodable {
+    /// A member's key and its occurrence in the object (`2:records` for the second `records`).
+    private struct MemberKey: CodingKey {
+        let name: String
+        let occurrence: Int
+
+        init(name: String, occurrence: Int) {
+            self.name = name
+            self.occurrence = occurrence
+        }
+
+        var stringValue: String { "\(occurrence):\(name)" }
+
+        init?(stringValue: String) {
+            guard let colon = stringValue.firstIndex(of: ":"), let occurrence = Int(stringValue[..<colon]) else { return nil }
+            self.init(name: String(stringValue[stringValue.index(after: colon)...]), occurrence: occurrence)
+        }
+
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let members = try decoder.container(keyedBy: MemberKey.self)
+        var lastKeys: [String: MemberKey] = [:]
+        for key in members.allKeys where key.occurrence > lastKeys[key.name]?.occurrence ?? 0 {
+            lastKeys[key.name] = key
+        }
+        /// The value of the member `name` (`nil` when absent or null); a value of another type is refused.
+        func value<T: Decodable>(_ name: String, as type: T.Type) throws(Rejection) -> T? {
+            guard let key = lastKeys[name] else { return nil }
+            do {
+                return try members.decodeIfPresent(type, forKey: key)
+            } catch {
+                throw Rejection(description: "\"\(name)\" has the wrong type")
+            }
+        }
+        /// A whole number from 0 to 2^64 − 1 (`5`, `5.0`, `5e0`); through `Decimal`, which keeps the
+        /// digits, because JSONDecoder reads a `UInt64` with a fraction through a `Double`
+        /// (`0.99999999999999999999` would be 1).
+        func wholeNumber(_ name: String) throws(Rejection) -> UInt64? {
+            guard let number = try value(name, as: Decimal.self) else { return nil }
+            guard let whole = UInt64(number.description) else { throw Rejection(description: "\"\(name)\" has the wrong type") }
+            return whole
+        }
+        guard let event = try value("event", as: String.self) else {
+            throw Rejection(description: lastKeys["event"] == nil ? "missing \"event\"" : "\"event\" has the wrong type")
+        }
+        self.init(
+            event: event, mode: try value("mode", as: String.self), phase: try value("phase", as: String.self),
+            percent: try wholeNumber("percent"), message: try value("message", as: String.self),
+            itemsProcessed: try wholeNumber("items_processed"), itemsTotal: try wholeNumber("items_total"),
+            bytesProcessed: try wholeNumber("bytes_processed"), bytesTotal: try wholeNumber("bytes_total"),
+            records: try wholeNumber("records"), bytes: try wholeNumber("bytes"), count: try wholeNumber("count"),
+            ratio: try value("ratio", as: Double.self), reason: try value("reason", as: String.self)
+        )
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 import ArgumentParser
+import BootExporter
 import FoundationEssentials
 import WALStore
 
@@ -57,13 +58,14 @@ struct HistoryCommand: ParsableCommand {
         let widths = (0..<7).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             let padded = zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }
-            print(padded.joined(separator: "  ").trimmingSpaces)
+            print(Substring(padded.joined(separator: "  ")).trimmed)
         }
         if boots.isEmpty { print("(no boots recorded in \(dataDirectory.path))") }
     }
 
+    /// `2026-01-01T00:00:00Z`, the second the boot started in.
     static func timestamp(_ milliseconds: UInt64) -> String {
-        UTCTimestamp.string(unixMilliseconds: milliseconds, withMilliseconds: false)
+        Date(timeIntervalSince1970: TimeInterval(milliseconds / 1000)).formatted(.iso8601)
     }
 
     /// `1.234s`.

@@ -28,17 +28,21 @@ struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// `2026-01-01T00:00:00.123Z`.
+    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     func log(event: LogEvent) {
+        let timestamp = Self.timestampStyle.format(Date.now)
         let fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
         switch format {
         case .logfmt:
-            var line = "ts=\(UTCTimestamp.now()) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
+            var line = "ts=\(timestamp) level=\(event.level.rawValue) msg=\(Self.quote(event.message.description))"
             for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
                 line += " \(key)=\(Self.quote(value.description))"
             }
             LogOutput.write(line)
         case .json:
-            var object: [String: String] = ["ts": UTCTimestamp.now(), "level": event.level.rawValue, "msg": event.message.description]
+            var object: [String: String] = ["ts": timestamp, "level": event.level.rawValue, "msg": event.message.description]
             for (key, value) in fields where object[key] == nil { object[key] = value.description }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -42,7 +42,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         // Before anything starts: a SIGTERM from here on shuts down gracefully, however early.
-        try ShutdownSignals.install()
+        let signals = await ShutdownSignalService(logger: logger)
         // The journal outlives the process. It is read now, for the metrics of past boots, and written
         // once the directory's lock is held (by the WAL generation or the boot, whichever comes first):
         // a directory refused, or another process's, is left untouched. A read-only boot writes
@@ -79,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
         // signal service returns at SIGTERM or SIGINT, the boot service early only after a failed boot
         // (--boot.exit-after-failure); either return stops the others gracefully.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ShutdownSignals.service(logger: logger), successTerminationBehavior: .gracefullyShutdownGroup),
+            services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
                        .init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger
         ))
@@ -96,8 +96,8 @@ enum PhaseChangeLog {
         var metadata: Logger.Metadata = [
             "from": "\(change.from.name)",
             "to": "\(change.to.name)",
-            "duration_seconds": "\(change.duration.secondsValue)",
-            "elapsed_seconds": "\(change.totalElapsed.secondsValue)",
+            "duration_seconds": "\(change.duration.inSeconds)",
+            "elapsed_seconds": "\(change.totalElapsed.inSeconds)",
             "wal_records_replayed": "\(change.counters.walRecordsReplayed)",
             "wal_bytes_processed": "\(change.counters.walBytesProcessed)",
             "pages_recovered": "\(change.counters.pagesRecovered)",
@@ -118,4 +118,9 @@ enum PhaseChangeLog {
             logger.info("phase changed", metadata: metadata)
         }
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as the log lines give it.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

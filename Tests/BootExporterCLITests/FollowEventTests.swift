@@ -41,6 +41,18 @@ struct FollowEventTests {
         #expect(Self.rejection(#"{"event": "wal", "x": nope}"#) == "not a JSON object")
     }
 
+    /// Whole numbers are read from their digits, not through a `Double`: what is not a whole number from 0
+    /// to 2^64 - 1 is refused, however close.
+    @Test func wholeNumbersAreExact() throws {
+        #expect(try FollowEvent.parse(#"{"event": "wal", "records": 1.8446744073709551615e19}"#).records == .max)
+        #expect(try FollowEvent.parse(#"{"event": "wal", "records": 9007199254740993}"#).records == 9_007_199_254_740_993)
+        #expect(try FollowEvent.parse(#"{"event": "wal", "records": -0, "bytes": 5e0}"#).records == 0)
+        for number in ["-1", "0.5", "0.99999999999999999999", "18446744073709551616", "1e400", "1e-400"] {
+            #expect(Self.rejection(#"{"event": "wal", "records": \#(number)}"#) == #""records" has the wrong type"#, "\(number)")
+        }
+        #expect(Self.rejection(#"{"event": null}"#) == #""event" has the wrong type"#)
+    }
+
     /// A counter that wrapped would read as a reset to Prometheus: an event that would take one past
     /// 2^64 - 1 is refused, and the counter stays where it was.
     @Test("counter events cannot wrap a counter")

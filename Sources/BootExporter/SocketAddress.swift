@@ -5,13 +5,13 @@ import Glibc
 #endif
 
 /// A socket address to listen on, resolved from a host and a port.
-struct ListenAddress {
+struct SocketAddress {
     var storage = sockaddr_storage()
     var isIPv6 = false
 
     /// Resolves `host` (an IPv4 or IPv6 literal, brackets allowed, or a name) numerically first,
     /// then through the resolver; the first address wins.
-    static func resolve(host: String, port: UInt16) throws(ExporterError) -> ListenAddress {
+    static func resolve(host: String, port: UInt16) throws(ExporterError) -> SocketAddress {
         var name = host
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
         var hints = addrinfo()
@@ -25,7 +25,7 @@ struct ListenAddress {
             throw .invalidAddress("cannot resolve listen address \"\(host)\": \(reason)")
         }
         defer { freeaddrinfo(result) }
-        var address = ListenAddress()
+        var address = SocketAddress()
         withUnsafeMutableBytes(of: &address.storage) { storage in
             storage.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
         }
