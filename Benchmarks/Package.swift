@@ -8,7 +8,6 @@ import PackageDescription
 
 let package = Package(
     name: "BootFSMBenchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "BootFSM", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
@@ -28,10 +27,7 @@ let package = Package(
         // same bytes: the baselines of the replay figures.
         .executableTarget(
             name: "wal-replay-bench",
-            dependencies: [
-                .product(name: "WALStore", package: "BootFSM"),
-                .product(name: "BootFSM", package: "BootFSM"),
-            ],
+            dependencies: [.product(name: "WALStore", package: "BootFSM")],
             path: "Sources/wal-replay-bench"
         ),
         // The hot paths as plain loops, for perf and callgrind (instructions per call).

@@ -26,7 +26,6 @@ final class StateMutex<Value>: @unchecked Sendable {
         lock.deallocate()
     }
 
-    @inline(__always)
     func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }

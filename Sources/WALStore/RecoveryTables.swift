@@ -265,13 +265,13 @@ final class PageTable {
     /// Counts the page of `entry` as changed, and marks it dirty.
     func markChanged(_ entry: UnsafeMutablePointer<Entry>) {
         entry.pointee.bits |= 1
-        pages[entry - entries].unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.isDirty = true }
+        pages[entry - entries].unsafelyUnwrapped.takeUnretainedValue().isDirty = true
     }
 
     /// Makes room in the page of `entry` for a put of `valueCount` bytes (see
     /// ``Page/makeRoom(valueCount:)``), and returns its view.
     func makeRoom(_ entry: UnsafeMutablePointer<Entry>, valueCount: Int) -> PageView {
-        let view = pages[entry - entries].unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.makeRoom(valueCount: valueCount) }
+        let view = pages[entry - entries].unsafelyUnwrapped.takeUnretainedValue().makeRoom(valueCount: valueCount)
         entry.pointee.bits = Entry.bits(view, changed: entry.pointee.changed)
         return view
     }

@@ -2,7 +2,6 @@
 
 import BootFSM
 import FoundationEssentials
-import Synchronization
 
 /// One line of the `follow` protocol: a JSON object with an `event` and its fields.
 ///
@@ -39,22 +38,11 @@ struct FollowEvent {
         let description: String
     }
 
-    /// Parses a line (unknown keys are ignored, a repeated key's last value counts); the error says
-    /// what is wrong with it.
+    /// Parses a line (unknown keys are ignored; of a repeated key, JSONDecoder reads the first); the
+    /// error says what is wrong with it.
     static func parse(_ line: String) throws(Rejection) -> FollowEvent {
-        // Every key numbered by its occurrence: JSONDecoder keeps a repeated key's first value, the protocol its last.
-        final class Occurrences: Sendable { let counts = Mutex<[String: Int]>([:]) }
-        let occurrences = Occurrences()
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .custom { path in
-            let name = path.last?.stringValue ?? ""
-            return MemberKey(name: name, occurrence: occurrences.counts.withLock { counts in
-                counts[name, default: 0] += 1
-                return counts[name]!
-            })
-        }
         do {
-            return try decoder.decode(FollowEvent.self, from: Data(line.utf8))
+            return try JSONDecoder().decode(FollowEvent.self, from: Data(line.utf8))
         } catch let rejection as Rejection {
             throw rejection
         } catch {
@@ -131,60 +119,39 @@ struct FollowEvent {
 }
 
 extension FollowEvent: Decodable {
-    /// A member's key and its occurrence in the object (`2:records` for the second `records`).
-    private struct MemberKey: CodingKey {
-        let name: String
-        let occurrence: Int
-
-        init(name: String, occurrence: Int) {
-            self.name = name
-            self.occurrence = occurrence
-        }
-
-        var stringValue: String { "\(occurrence):\(name)" }
-
-        init?(stringValue: String) {
-            guard let colon = stringValue.firstIndex(of: ":"), let occurrence = Int(stringValue[..<colon]) else { return nil }
-            self.init(name: String(stringValue[stringValue.index(after: colon)...]), occurrence: occurrence)
-        }
-
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
+    private enum CodingKeys: String, CodingKey {
+        case event, mode, phase, percent, message, records, bytes, count, ratio, reason
+        case itemsProcessed = "items_processed", itemsTotal = "items_total"
+        case bytesProcessed = "bytes_processed", bytesTotal = "bytes_total"
     }
 
     init(from decoder: any Decoder) throws {
-        let members = try decoder.container(keyedBy: MemberKey.self)
-        var lastKeys: [String: MemberKey] = [:]
-        for key in members.allKeys where key.occurrence > lastKeys[key.name]?.occurrence ?? 0 {
-            lastKeys[key.name] = key
-        }
-        /// The value of the member `name` (`nil` when absent or null); a value of another type is refused.
-        func value<T: Decodable>(_ name: String, as type: T.Type) throws(Rejection) -> T? {
-            guard let key = lastKeys[name] else { return nil }
+        let members = try decoder.container(keyedBy: CodingKeys.self)
+        /// The member's value (`nil` when absent or null); a value of another type is refused.
+        func value<T: Decodable>(_ key: CodingKeys, as type: T.Type) throws(Rejection) -> T? {
             do {
                 return try members.decodeIfPresent(type, forKey: key)
             } catch {
-                throw Rejection(description: "\"\(name)\" has the wrong type")
+                throw Rejection(description: "\"\(key.stringValue)\" has the wrong type")
             }
         }
-        /// A whole number from 0 to 2^64 − 1 (`5`, `5.0`, `5e0`); through `Decimal`, which keeps the
-        /// digits, because JSONDecoder reads a `UInt64` with a fraction through a `Double`
-        /// (`0.99999999999999999999` would be 1).
-        func wholeNumber(_ name: String) throws(Rejection) -> UInt64? {
-            guard let number = try value(name, as: Decimal.self) else { return nil }
-            guard let whole = UInt64(number.description) else { throw Rejection(description: "\"\(name)\" has the wrong type") }
+        /// A whole number from 0 to 2^64 − 1 (`5`, `5.0`, `5e0`), read through `Decimal`, which keeps
+        /// the digits: JSONDecoder reads a `UInt64` written with a fraction through a `Double`.
+        func wholeNumber(_ key: CodingKeys) throws(Rejection) -> UInt64? {
+            guard let number = try value(key, as: Decimal.self) else { return nil }
+            guard let whole = UInt64(number.description) else { throw Rejection(description: "\"\(key.stringValue)\" has the wrong type") }
             return whole
         }
-        guard let event = try value("event", as: String.self) else {
-            throw Rejection(description: lastKeys["event"] == nil ? "missing \"event\"" : "\"event\" has the wrong type")
+        guard let event = try value(.event, as: String.self) else {
+            throw Rejection(description: members.contains(.event) ? "\"event\" has the wrong type" : "missing \"event\"")
         }
         self.init(
-            event: event, mode: try value("mode", as: String.self), phase: try value("phase", as: String.self),
-            percent: try wholeNumber("percent"), message: try value("message", as: String.self),
-            itemsProcessed: try wholeNumber("items_processed"), itemsTotal: try wholeNumber("items_total"),
-            bytesProcessed: try wholeNumber("bytes_processed"), bytesTotal: try wholeNumber("bytes_total"),
-            records: try wholeNumber("records"), bytes: try wholeNumber("bytes"), count: try wholeNumber("count"),
-            ratio: try value("ratio", as: Double.self), reason: try value("reason", as: String.self)
+            event: event, mode: try value(.mode, as: String.self), phase: try value(.phase, as: String.self),
+            percent: try wholeNumber(.percent), message: try value(.message, as: String.self),
+            itemsProcessed: try wholeNumber(.itemsProcessed), itemsTotal: try wholeNumber(.itemsTotal),
+            bytesProcessed: try wholeNumber(.bytesProcessed), bytesTotal: try wholeNumber(.bytesTotal),
+            records: try wholeNumber(.records), bytes: try wholeNumber(.bytes), count: try wholeNumber(.count),
+            ratio: try value(.ratio, as: Double.self), reason: try value(.reason, as: String.self)
         )
     }
 }
