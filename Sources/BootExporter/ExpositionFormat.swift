@@ -98,39 +98,34 @@ final class TextTemplate: @unchecked Sendable {
     }
 
     /// Escapes a `# HELP` text: backslash and newline.
-    static func escapeHelp(_ text: String) -> String {
-        text.replacingAll("\\", with: "\\\\").replacingAll("\n", with: "\\n")
-    }
+    static func escapeHelp(_ text: String) -> String { escaped(text, quote: false) }
 
     /// Escapes a label value: backslash, double quote and newline.
-    static func escapeLabelValue(_ text: String) -> String {
-        text.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"").replacingAll("\n", with: "\\n")
+    static func escapeLabelValue(_ text: String) -> String { escaped(text, quote: true) }
+
+    private static func escaped(_ text: String, quote: Bool) -> String {
+        var out = OutputBuffer(capacity: 2 * text.utf8.count)
+        out.append(escaping: text, quote: quote)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 }
 
 extension OutputBuffer {
     /// Appends a label value escaped for the exposition formats, without building a `String`.
     mutating func append(labelValue: String) {
-        for byte in labelValue.utf8 {
+        append(escaping: labelValue, quote: true)
+    }
+
+    /// Appends `text` with backslash and newline escaped, and the double quote when `quote` (label
+    /// values): the exposition formats' one escaping rule.
+    mutating func append(escaping text: String, quote: Bool) {
+        for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): append("\\\\" as StaticString)
-            case UInt8(ascii: "\""): append("\\\"" as StaticString)
+            case UInt8(ascii: "\"") where quote: append("\\\"" as StaticString)
             case UInt8(ascii: "\n"): append("\\n" as StaticString)
             default: append(byte)
             }
         }
-    }
-}
-
-extension String {
-    /// `self` with every occurrence of the scalar `target` replaced. Works on scalars, not
-    /// characters, so the `\n` of a `\r\n` pair is found too.
-    func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
-        var result = ""
-        result.reserveCapacity(utf8.count)
-        for scalar in unicodeScalars {
-            if scalar == target { result += replacement } else { result.unicodeScalars.append(scalar) }
-        }
-        return result
     }
 }

@@ -60,24 +60,18 @@ public struct BootBudgets: Sendable, Equatable {
     }
 }
 
-/// What the machine does when a budget runs out.
-public enum BudgetPolicy: Sendable, Hashable, CaseIterable {
+/// What the machine does when a budget runs out. Its raw value is its flag spelling.
+public enum BudgetPolicy: String, Sendable, Hashable, CaseIterable {
     /// Fail the machine at the first observation after the deadline (the default).
-    case failFast
+    case failFast = "fail-fast"
     /// Only report: remaining time 0 and the exceeded flags set; the boot goes on.
-    case reportOnly
+    case reportOnly = "report-only"
 
     /// The flag spelling: `fail-fast`, `report-only`.
-    public var name: String {
-        switch self {
-        case .failFast: "fail-fast"
-        case .reportOnly: "report-only"
-        }
-    }
+    public var name: String { rawValue }
 
     /// The policy whose name is `name`, or `nil`.
     public init?(name: String) {
-        guard let policy = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = policy
+        self.init(rawValue: name)
     }
 }

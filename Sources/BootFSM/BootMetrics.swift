@@ -83,38 +83,25 @@ public final class BootMetrics: Sendable {
 
     /// Every counter's current value.
     public var counters: BootCounters {
-        BootCounters(
-            walRecordsReplayed: walRecordsReplayed,
-            walBytesProcessed: walBytesProcessed,
-            pagesRecovered: pagesRecovered,
-            txnsRolledBack: txnsRolledBack,
-            checkpointBytesScanned: checkpointBytesScanned,
-            migrationStepsCompleted: migrationStepsCompleted,
-            warmupHitRatePermille: warmupHitRatePermille,
-            walRecordsSkipped: walRecordsSkipped
-        )
+        BootCounters(walRecordsReplayed: walRecordsReplayed, walBytesProcessed: walBytesProcessed,
+                     pagesRecovered: pagesRecovered, txnsRolledBack: txnsRolledBack,
+                     checkpointBytesScanned: checkpointBytesScanned, migrationStepsCompleted: migrationStepsCompleted,
+                     warmupHitRatePermille: warmupHitRatePermille, walRecordsSkipped: walRecordsSkipped)
     }
 }
 
 /// The WAL counters, one stripe per recording thread.
 ///
-/// The first ``ownedStripes`` threads to record each claim a stripe (compare-and-swap of its owner
-/// from 0 to the thread's id). Only its owner ever writes a stripe, so it adds with a relaxed load
-/// and store instead of a locked read-modify-write, and no two threads share a cache line: each
-/// stripe is 128 bytes, aligned to 128. Threads that find no free stripe add atomically into a
-/// shared one. Readers sum all stripes. A thread id is reused only once its thread has ended, so a
-/// stripe never has two live writers. (Not for signal handlers: one interrupting its own thread's
-/// add could lose that add.)
+/// The first four threads to record each claim a stripe (its owner: 0, then the thread's id). Only
+/// its owner writes a stripe, so it adds with a relaxed load and store, no locked instruction, and no
+/// two threads share a cache line. Other threads add atomically into a shared stripe; readers sum
+/// them all. A thread id is reused only once its thread has ended, so a stripe never has two live
+/// writers. (Not for signal handlers: one interrupting its own thread's add could lose it.)
 final class WALCounters: @unchecked Sendable {
     // @unchecked: the memory is reached only through atomics and freed once, in deinit.
-    // A stripe's slots.
-    private static let recordsSlot = 0
-    private static let bytesSlot = 1
-    private static let ownerSlot = 2
-
+    private static let recordsSlot = 0, bytesSlot = 1, ownerSlot = 2
     private static let ownedStripes = 4
-    /// Counters per stripe: 16 of 8 bytes, a 128-byte stripe (two cache lines, against the
-    /// adjacent-line prefetcher).
+    /// 16 slots of 8 bytes: 128 bytes a stripe (two cache lines, against the adjacent-line prefetcher).
     private static let stripeSlots = 16
     private static let stripeCount = ownedStripes + 1
     private let slots: UnsafeMutablePointer<Atomic<UInt64>>

@@ -36,7 +36,7 @@ public final class BootOrchestrator: Sendable {
         try fsm.transition(to: mode.recoveryPhase)
         let hints = try step { try recover(fsm) }
         fsm.setPreloadHints(hints)
-        if shouldWarmUp(mode: mode, hints: hints) {
+        if mode != .readOnly, !hints.isEmpty {
             try fsm.transition(to: .warmingUp)
             try step { try warmup(fsm, hints) }
         }
@@ -58,7 +58,7 @@ public final class BootOrchestrator: Sendable {
         try fsm.transition(to: mode.recoveryPhase)
         let hints = try await step { try await recover(fsm) }
         fsm.setPreloadHints(hints)
-        if shouldWarmUp(mode: mode, hints: hints) {
+        if mode != .readOnly, !hints.isEmpty {
             try fsm.transition(to: .warmingUp)
             try await step { try await warmup(fsm, hints) }
         }
@@ -70,24 +70,12 @@ public final class BootOrchestrator: Sendable {
         try fsm.transition(to: .shuttingDown)
     }
 
-    private func shouldWarmUp(mode: RecoveryMode, hints: PreloadHints) -> Bool {
-        mode != .readOnly && !hints.isEmpty
-    }
-
     private func step<T>(_ body: () throws -> T) throws(BootError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw failure(error)
-        }
+        do { return try body() } catch { throw failure(error) }
     }
 
     private func step<T>(_ body: () async throws -> T) async throws(BootError) -> T {
-        do {
-            return try await body()
-        } catch {
-            throw failure(error)
-        }
+        do { return try await body() } catch { throw failure(error) }
     }
 
     /// Fails the machine for a callback's error, unless it already failed (the callback itself may

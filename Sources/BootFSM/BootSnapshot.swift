@@ -85,11 +85,9 @@ public struct BootSnapshot: Sendable {
     /// Whether either budget has run out.
     public var budgetExceeded: Bool { phaseBudgetExceeded || totalBudgetExceeded }
 
-    /// The progress in whole percent: 100 once the machine is ready or shutting down (as
-    /// ``progressFraction`` is 1 then, whatever progress was reported after the boot); otherwise
-    /// the caller's `percent` when it set one (at most 100), else the fraction's, rounded down — after
-    /// a relative nudge of 10^-12, so that 29 of 100 items, whose fraction times 100 is 28.999…,
-    /// reads 29, while 99.999999999% still reads 99.
+    /// The progress in whole percent: 100 once booted, else the caller's `percent` when set (at most
+    /// 100), else the fraction's rounded down after a nudge of 10^-12, so that 29 of 100 items
+    /// (28.999…%) reads 29 while 99.999999999% still reads 99.
     public var progressPercent: UInt8 {
         if phase.hasBooted { return 100 }
         if progress.percent > 0 { return min(progress.percent, 100) }

@@ -29,12 +29,9 @@ public final class BootStateMachine: Sendable {
     ///   - budgets: the time budgets; the seed's defaults unless given.
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
     ///   - clock: where time comes from; tests inject ``ManualBootClock``.
-    ///   - onPhaseChange: called once for every change of phase, in the order the changes happened,
-    ///     outside the lock, with the counters as they were at the change. Calls never overlap: a
-    ///     change is delivered by whichever thread is delivering when it is made, usually the one that
-    ///     made it, so a call that changes the phase may return before the observer has seen that
-    ///     change. The observer may read the machine and even change its phase (that change is
-    ///     delivered after it returns); keep it short, since it delays the next delivery.
+    ///   - onPhaseChange: called once for every change of phase, in order, never two calls at once,
+    ///     outside the lock, with the counters as they were at the change (see ``PhaseObserver``). It
+    ///     may read the machine and change its phase; keep it short: it delays the next delivery.
     public init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,
@@ -148,9 +145,9 @@ public final class BootStateMachine: Sendable {
     /// The phase's first report starts measuring its rate of progress, from which the ETA comes.
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
-            if state.rateOrigin == nil {
+            if state.rateStart == nil {
                 // A first report that already shows progress was made by the work since the phase began.
-                state.rateOrigin = (progress.fraction > 0 ? state.phaseStart : clock.monotonicNow(), 0)
+                state.rateStart = progress.fraction > 0 ? state.phaseStart : clock.monotonicNow()
             }
             state.progress = progress
         }
@@ -186,12 +183,12 @@ public final class BootStateMachine: Sendable {
 
     /// Runs `body` on the state under the lock, after failing the machine if a budget ran out
     /// (``BudgetPolicy/failFast``).
-    private func observe<T>(_ body: (State, Duration) -> T) -> T {
+    private func observe<T>(_ body: (borrowing State, Duration) -> T) -> T {
         var failed = false
         let result = state.withLock { state in
             let now = clock.monotonicNow()
             if let (change, _) = state.enforceBudgets(budgets, policy: budgetPolicy, now: now) {
-                queue(change, state: state)
+                queue(change)
                 failed = true
             }
             return body(state, now)
@@ -202,194 +199,21 @@ public final class BootStateMachine: Sendable {
 
     /// Runs `body` under the lock and, if it changed the phase, queues the change for the observer
     /// and delivers it.
-    private func change<E: Error>(_ body: (inout State, Duration) throws(E) -> State.Change?) throws(E) {
+    private func change<E: Error>(_ body: (inout State, Duration) throws(E) -> PhaseChange?) throws(E) {
         let changed = try state.withLock { (state) throws(E) -> Bool in
             guard let change = try body(&state, clock.monotonicNow()) else { return false }
-            queue(change, state: state)
+            queue(change)
             return true
         }
         if changed { observer?.deliver() }
     }
 
-    /// Queues `change` for the observer, if there is one. Called under the lock, right after the
-    /// change, so the queue holds the changes in the order they were made, with the counters of
-    /// that moment.
-    private func queue(_ change: State.Change, state: State) {
-        observer?.enqueue(PhaseChange(
-            from: change.from, to: change.to, duration: change.duration, totalElapsed: change.totalElapsed,
-            failureReason: change.to == .failed ? state.failureReason : nil, counters: metrics.counters))
-    }
-}
-
-extension BootStateMachine {
-    /// The machine's mutable state; only ever touched under its lock.
-    struct State {
-        var phase: BootPhase = .uninitialized
-        var mode: RecoveryMode = .normal
-        /// Monotonic time the current phase began.
-        var phaseStart: Duration
-        /// Monotonic time the boot began, and its wall-clock time (since the Unix epoch).
-        var bootStart: Duration?
-        var bootStartWallClock: Duration?
-        /// Monotonic time the boot first reached `ready` or `failed`: the total budget stops there.
-        var bootEnd: Duration?
-        var progress = PhaseProgress()
-        /// The (time, fraction) the current phase's rate of progress is measured from.
-        var rateOrigin: (time: Duration, fraction: Double)?
-        var failureReason: String?
-        var failedPhase: BootPhase?
-        /// The budgets' exceeded flags as they stood when the machine failed.
-        var exceededAtFailure = Exceeded()
-        var hints = PreloadHints()
-        var history: [PhaseTiming] = []
-
-        init(phaseStart: Duration) {
-            self.phaseStart = phaseStart
-        }
-
-        struct Exceeded {
-            var phase = false
-            var total = false
-            var any: Bool { phase || total }
-        }
-
-        /// A change of phase.
-        struct Change {
-            var from: BootPhase
-            var to: BootPhase
-            var duration: Duration
-            var totalElapsed: Duration
-        }
-
-        func totalElapsed(now: Duration) -> Duration {
-            bootStart.map { now - $0 } ?? .zero
-        }
-
-        /// Time spent on the whole boot at `now`; it stops counting once the boot ended.
-        private func totalSpent(now: Duration) -> Duration? {
-            bootStart.map { (bootEnd ?? now) - $0 }
-        }
-
-        /// Whether the phase's budget and the total budget have run out at `now`. As in the seed, a
-        /// budget is spent when nothing of it remains; only booting phases can exceed the total. A
-        /// failed machine reports the flags as they stood when it failed.
-        func exceeded(_ budgets: BootBudgets, now: Duration) -> Exceeded {
-            if phase == .failed { return exceededAtFailure }
-            var flags = Exceeded()
-            if let budget = budgets.budget(for: phase) { flags.phase = now - phaseStart >= budget }
-            if phase.isBooting, let spent = totalSpent(now: now) { flags.total = spent >= budgets.totalBudget }
-            return flags
-        }
-
-        func phaseBudgetRemaining(_ budgets: BootBudgets, now: Duration) -> Duration {
-            budgets.budget(for: phase).map { $0.remaining(after: now - phaseStart) } ?? .zero
-        }
-
-        mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration) -> Change {
-            self.mode = mode
-            bootStart = now
-            bootStartWallClock = wallClock
-            let change = enter(.initializing, now: now)
-            progress = PhaseProgress(message: "Initializing core subsystems")
-            return change
-        }
-
-        /// Leaves the current phase for `next`, recording the phase left in the history.
-        mutating func enter(_ next: BootPhase, now: Duration) -> Change {
-            let change = Change(from: phase, to: next, duration: now - phaseStart, totalElapsed: totalElapsed(now: now))
-            if phase != .uninitialized, let bootStart {
-                history.append(PhaseTiming(phase: phase, start: phaseStart - bootStart, duration: change.duration))
-            }
-            phase = next
-            phaseStart = now
-            progress = PhaseProgress()
-            rateOrigin = nil
-            if next == .ready || next == .failed, bootEnd == nil, bootStart != nil { bootEnd = now }
-            return change
-        }
-
-        /// Fails the machine unless it already failed (the first reason is kept).
-        mutating func fail(reason: String, budgets: BootBudgets, now: Duration) -> Change? {
-            guard phase != .failed else { return nil }
-            exceededAtFailure = exceeded(budgets, now: now)
-            failureReason = reason
-            failedPhase = phase
-            return enter(.failed, now: now)
-        }
-
-        /// Under `failFast`, fails a booting machine whose phase or total budget ran out; returns the
-        /// change and the error to report, or `nil` when every budget holds or the policy only reports.
-        mutating func enforceBudgets(_ budgets: BootBudgets, policy: BudgetPolicy, now: Duration) -> (Change, BootError)? {
-            guard policy == .failFast, phase.isBooting else { return nil }
-            let flags = exceeded(budgets, now: now)
-            guard flags.any else { return nil }
-            let current = phase
-            let reason = if flags.phase, let budget = budgets.budget(for: current) {
-                "budget exceeded in phase \(current.name) (budget \(Self.seconds(budget)) s)"
-            } else {
-                "total budget exceeded in phase \(current.name) (budget \(Self.seconds(budgets.totalBudget)) s)"
-            }
-            guard let change = fail(reason: reason, budgets: budgets, now: now) else { return nil }
-            return (change, BootError(phase: current, message: reason))
-        }
-
-        /// `1800`, or `0.5` for fractions of a second: how budgets are written in failure reasons.
-        private static func seconds(_ duration: Duration) -> String {
-            // From the attoseconds: `components` traps past Int64.max seconds, and a budget may be that large.
-            let (seconds, rest) = duration.attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
-            return rest == 0 ? String(seconds) : String(Double(duration.attoseconds) / 1e18)
-        }
-
-        func snapshot(budgets: BootBudgets, policy: BudgetPolicy, counters: BootCounters, now: Duration) -> BootSnapshot {
-            let phaseElapsed = now - phaseStart
-            var progress = self.progress
-            progress.elapsed = phaseElapsed
-            let fraction = phase.hasBooted ? 1 : progress.fraction
-            let exceeded = exceeded(budgets, now: now)
-            return BootSnapshot(
-                phase: phase,
-                recoveryMode: mode,
-                budgetPolicy: policy,
-                budgets: budgets,
-                progress: progress,
-                progressFraction: fraction,
-                phaseETA: phase.isBooting ? eta(fraction: fraction, now: now) : nil,
-                phaseElapsed: phaseElapsed,
-                totalElapsed: totalElapsed(now: now),
-                bootDuration: bootEnd.flatMap { end in bootStart.map { end - $0 } },
-                bootStartWallClock: bootStartWallClock,
-                phaseBudget: budgets.budget(for: phase),
-                phaseBudgetRemaining: phaseBudgetRemaining(budgets, now: now),
-                totalBudgetRemaining: totalSpent(now: now).map { budgets.totalBudget.remaining(after: $0) } ?? budgets.totalBudget,
-                phaseBudgetExceeded: exceeded.phase,
-                totalBudgetExceeded: exceeded.total,
-                history: history,
-                counters: counters,
-                failureReason: failureReason,
-                failedPhase: failedPhase
-            )
-        }
-
-        /// Time left in the phase at the rate observed since `rateOrigin`, or `nil` when no rate can
-        /// be measured yet.
-        private func eta(fraction: Double, now: Duration) -> Duration? {
-            if fraction >= 1 { return .zero }
-            guard let origin = rateOrigin, fraction > origin.fraction, now > origin.time else { return nil }
-            let rate = (fraction - origin.fraction) / ((now - origin.time) / .seconds(1))
-            let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
-            // An estimate past ~292 years is no estimate.
-            guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }
-            return .nanoseconds(Int64(nanoseconds))
-        }
-    }
-}
-
-extension Duration {
-    /// What is left of `self` after `spent`, never negative; saturating, so that budgets near
-    /// `Duration`'s limits do not trap.
-    func remaining(after spent: Duration) -> Duration {
-        let (left, overflow) = attoseconds.subtractingReportingOverflow(spent.attoseconds)
-        if overflow { return Duration(attoseconds: spent.attoseconds < 0 ? .max : 0) }
-        return Duration(attoseconds: max(left, 0))
+    /// Queues `change` for the observer, if there is one, with the counters now. Called under the
+    /// lock, right after the change, so the queue holds the changes in the order they were made.
+    private func queue(_ change: PhaseChange) {
+        guard let observer else { return }
+        var change = change
+        change.counters = metrics.counters
+        observer.enqueue(change)
     }
 }

@@ -136,17 +136,14 @@ extension HealthStatus {
         phaseHistory = snapshot.history.map(PhaseEntry.init)
     }
 
-    /// The report as one line of JSON, keys in the order of ``CodingKeys``, `null` for absent values.
-    ///
-    /// Written directly rather than through `JSONEncoder`, which BootFSM does not depend on, and
-    /// which omits absent values instead of writing `null` as the seed does.
+    /// The report as one line of JSON, keys in the order of ``CodingKeys``, `null` for absent values
+    /// (`JSONEncoder`, which BootFSM does not depend on, would omit them).
     public func toJSON() -> String {
-        // The fixed part (31 keys, numbers of at most 20 digits) stays well under 2 KiB; an escaped
-        // byte takes at most six; a history entry at most 128.
+        // Under 2 KiB for the fixed part; at most six bytes an escaped byte, 128 a history entry.
         let bound = 2048 + 6 * (progressMessage.utf8.count + (failureReason?.utf8.count ?? 0)) + 128 * phaseHistory.count
         return JSONWriter.write(capacity: bound) { w in
             w.beginObject()
-            w.field("phase", plain: phase.name)
+            w.field("phase", phase.name)
             w.field("is_ready", isReady)
             w.field("is_alive", isAlive)
             w.field("is_booting", isBooting)
@@ -158,7 +155,7 @@ extension HealthStatus {
             w.field("failure_reason", failureReason)
             w.field("wal_records_replayed", walRecordsReplayed)
             w.field("wal_bytes_processed", walBytesProcessed)
-            w.field("recovery_mode", plain: recoveryMode.name)
+            w.field("recovery_mode", recoveryMode.name)
             w.field("progress_fraction", progressFraction)
             w.field("phase_eta_ms", phaseEtaMs)
             w.field("phase_budget_ms", phaseBudgetMs)
@@ -179,7 +176,7 @@ extension HealthStatus {
             w.beginArray("phase_history")
             for entry in phaseHistory {
                 w.beginObject()
-                w.field("phase", plain: entry.phase.name)
+                w.field("phase", entry.phase.name)
                 w.field("start_ms", entry.startMs)
                 w.field("duration_ms", entry.durationMs)
                 w.endObject()

@@ -33,12 +33,6 @@ struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
-    mutating func endObject() {
-        room(for: 1)
-        append(UInt8(ascii: "}"))
-        needsComma = true
-    }
-
     /// A member whose value is an array, opened.
     mutating func beginArray(_ name: StaticString) {
         key(name, valueBytes: 1)
@@ -46,9 +40,12 @@ struct JSONWriter: ~Copyable {
         needsComma = false
     }
 
-    mutating func endArray() {
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func close(_ bracket: UInt8) {
         room(for: 1)
-        append(UInt8(ascii: "]"))
+        append(bracket)
         needsComma = true
     }
 
@@ -61,7 +58,7 @@ struct JSONWriter: ~Copyable {
         key(name, valueBytes: 20)
         guard let value else { return append("null") }
         // The digit count, then two digits per division from the right: the divisions are a chain,
-        // so halving it counts.
+        // so shortening it counts.
         var digits = 1
         var left = value
         while left >= 10_000 {
@@ -97,17 +94,6 @@ struct JSONWriter: ~Copyable {
         if value == 1 { return append("1.0") }
         var text = value.description
         text.withUTF8 { append($0) }
-    }
-
-    /// A string known to need no escaping (the names of phases and modes).
-    mutating func field(_ name: StaticString, plain value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            key(name, valueBytes: utf8.count + 2)
-            append(UInt8(ascii: "\""))
-            append(utf8)
-            append(UInt8(ascii: "\""))
-        }
     }
 
     /// A string, escaped as RFC 8259 requires; control characters and DEL as `\u00XX`.
