@@ -97,7 +97,7 @@ public final class BootMetrics: Sendable {
 /// two threads share a cache line. Other threads add atomically into a shared stripe; readers sum
 /// them all. A thread id is reused only once its thread has ended, so a stripe never has two live
 /// writers. (Not for signal handlers: one interrupting its own thread's add could lose it.)
-final class WALCounters: @unchecked Sendable {
+struct WALCounters: ~Copyable, @unchecked Sendable {
     // @unchecked: the memory is reached only through atomics and freed once, in deinit.
     private static let recordsSlot = 0, bytesSlot = 1, ownerSlot = 2
     private static let ownedStripes = 4
@@ -107,15 +107,15 @@ final class WALCounters: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
     init() {
-        let byteCount = Self.stripeCount * Self.stripeSlots * MemoryLayout<Atomic<UInt64>>.stride
-        guard let memory = aligned_alloc(128, byteCount) else { fatalError("BootMetrics: out of memory") }
-        slots = memory.bindMemory(to: Atomic<UInt64>.self, capacity: Self.stripeCount * Self.stripeSlots)
+        // Stripes 128 bytes apart never put two threads' counters in one 128-byte block, however the
+        // memory is aligned.
+        slots = .allocate(capacity: Self.stripeCount * Self.stripeSlots)
         for index in 0..<(Self.stripeCount * Self.stripeSlots) { (slots + index).initialize(to: Atomic(0)) }
     }
 
     deinit {
         slots.deinitialize(count: Self.stripeCount * Self.stripeSlots)
-        free(slots)
+        slots.deallocate()
     }
 
     private func stripe(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {

@@ -43,28 +43,6 @@ public final class BootOrchestrator: Sendable {
         try fsm.transition(to: .ready)
     }
 
-    /// The `async` form of ``runBoot(mode:initialize:migrate:recover:warmup:)``.
-    public func runBoot(
-        mode: RecoveryMode = .normal,
-        initialize: (BootStateMachine) async throws -> Void,
-        migrate: (BootStateMachine) async throws -> Void,
-        recover: (BootStateMachine) async throws -> PreloadHints,
-        warmup: (BootStateMachine, PreloadHints) async throws -> Void
-    ) async throws(BootError) {
-        try fsm.startBoot(mode: mode)
-        try await step { try await initialize(fsm) }
-        try fsm.transition(to: .migrating)
-        try await step { try await migrate(fsm) }
-        try fsm.transition(to: mode.recoveryPhase)
-        let hints = try await step { try await recover(fsm) }
-        fsm.setPreloadHints(hints)
-        if mode != .readOnly, !hints.isEmpty {
-            try fsm.transition(to: .warmingUp)
-            try await step { try await warmup(fsm, hints) }
-        }
-        try fsm.transition(to: .ready)
-    }
-
     /// Begins a graceful shutdown: `ready → shutting_down`.
     public func shutdown() throws(BootError) {
         try fsm.transition(to: .shuttingDown)
@@ -72,10 +50,6 @@ public final class BootOrchestrator: Sendable {
 
     private func step<T>(_ body: () throws -> T) throws(BootError) -> T {
         do { return try body() } catch { throw failure(error) }
-    }
-
-    private func step<T>(_ body: () async throws -> T) async throws(BootError) -> T {
-        do { return try await body() } catch { throw failure(error) }
     }
 
     /// Fails the machine for a callback's error, unless it already failed (the callback itself may

@@ -143,7 +143,7 @@ extension HealthStatus {
         let bound = 2048 + 6 * (progressMessage.utf8.count + (failureReason?.utf8.count ?? 0)) + 128 * phaseHistory.count
         return JSONWriter.write(capacity: bound) { w in
             w.beginObject()
-            w.field("phase", phase.name)
+            w.field("phase", plain: phase.name)
             w.field("is_ready", isReady)
             w.field("is_alive", isAlive)
             w.field("is_booting", isBooting)
@@ -155,7 +155,7 @@ extension HealthStatus {
             w.field("failure_reason", failureReason)
             w.field("wal_records_replayed", walRecordsReplayed)
             w.field("wal_bytes_processed", walBytesProcessed)
-            w.field("recovery_mode", recoveryMode.name)
+            w.field("recovery_mode", plain: recoveryMode.name)
             w.field("progress_fraction", progressFraction)
             w.field("phase_eta_ms", phaseEtaMs)
             w.field("phase_budget_ms", phaseBudgetMs)
@@ -176,7 +176,7 @@ extension HealthStatus {
             w.beginArray("phase_history")
             for entry in phaseHistory {
                 w.beginObject()
-                w.field("phase", entry.phase.name)
+                w.field("phase", plain: entry.phase.name)
                 w.field("start_ms", entry.startMs)
                 w.field("duration_ms", entry.durationMs)
                 w.endObject()

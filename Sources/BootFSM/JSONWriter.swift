@@ -96,6 +96,17 @@ struct JSONWriter: ~Copyable {
         text.withUTF8 { append($0) }
     }
 
+    /// A string known to need no escaping (the names of phases and modes).
+    mutating func field(_ name: StaticString, plain value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            key(name, valueBytes: utf8.count + 2)
+            append(UInt8(ascii: "\""))
+            append(utf8)
+            append(UInt8(ascii: "\""))
+        }
+    }
+
     /// A string, escaped as RFC 8259 requires; control characters and DEL as `\u00XX`.
     mutating func field(_ name: StaticString, _ value: String?) {
         guard var value else {
@@ -118,6 +129,7 @@ struct JSONWriter: ~Copyable {
 
     /// A member's key (a plain name: written without escaping) and its colon, once the member's
     /// value, of at most `valueBytes`, is known to fit after it.
+    @inline(__always)
     private mutating func key(_ name: StaticString, valueBytes: Int) {
         room(for: 1 + name.utf8CodeUnitCount + 3 + valueBytes)
         separate()
@@ -160,30 +172,37 @@ struct JSONWriter: ~Copyable {
         8081828384858687888990919293949596979899
         """
 
-    // Writing: only after `room(for:)` has made sure the bytes fit.
+    // Writing: only after `room(for:)` has made sure the bytes fit. Always inlined, so that `count`
+    // stays in a register across a member instead of being stored back after every byte.
 
+    @inline(__always)
     private func room(for bytes: Int) {
         precondition(count + bytes <= capacity, "JSONWriter: the document outgrew its stated bound")
     }
 
+    @inline(__always)
     private mutating func separate() {
         if needsComma { append(UInt8(ascii: ",")) }
     }
 
+    @inline(__always)
     private mutating func append(_ byte: UInt8) {
         base[count] = byte
         count += 1
     }
 
+    @inline(__always)
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let start = bytes.baseAddress else { return }
         append(start, count: bytes.count)
     }
 
+    @inline(__always)
     private mutating func append(_ text: StaticString) {
         append(text.utf8Start, count: text.utf8CodeUnitCount)
     }
 
+    @inline(__always)
     private mutating func append(_ start: UnsafePointer<UInt8>, count length: Int) {
         (base + count).initialize(from: start, count: length)
         count += length

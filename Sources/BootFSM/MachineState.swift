@@ -59,6 +59,7 @@ extension BootStateMachine {
 
         mutating func start(mode: RecoveryMode, now: Duration, wallClock: Duration) -> PhaseChange {
             self.mode = mode
+            history.reserveCapacity(6) // a boot completes at most six phases
             bootStart = now
             bootStartWallClock = wallClock
             let change = enter(.initializing, now: now)
@@ -151,7 +152,7 @@ extension BootStateMachine {
         private func eta(fraction: Double, now: Duration) -> Duration? {
             if fraction >= 1 { return .zero }
             guard let rateStart, fraction > 0, now > rateStart else { return nil }
-            let rate = fraction / ((now - rateStart) / .seconds(1))
+            let rate = fraction / (Double(Int64(clamping: (now - rateStart).attoseconds / 1_000_000_000)) / 1e9)
             let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
             // An estimate past ~292 years is no estimate.
             guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }

@@ -91,25 +91,6 @@ struct OrchestratorTests {
         #expect(!orchestrator.fsm.isAlive)
     }
 
-    @Test func asyncFormRunsAndFails() async throws {
-        let orchestrator = BootOrchestrator()
-        try await orchestrator.runBoot(
-            initialize: { _ in await Task.yield() }, migrate: { _ in }, recover: { _ in PreloadHints(workingSetBytes: 1) },
-            warmup: { fsm, _ in fsm.metrics.recordWarmupHitRatio(0.875) })
-        #expect(orchestrator.fsm.isReady)
-        #expect(orchestrator.fsm.metrics.warmupHitRatePermille == 875)
-
-        let failing = BootOrchestrator()
-        do {
-            try await failing.runBoot(initialize: { _ in await Task.yield() }, migrate: { _ in throw DiskOnFire() },
-                                      recover: { _ in PreloadHints() }, warmup: { _, _ in })
-            Issue.record("a throwing phase must fail the boot")
-        } catch {
-            #expect(error.phase == .migrating)
-        }
-        #expect(failing.fsm.failureReason == "Failed in migrate: disk on fire")
-    }
-
     @Test func aPhaseThatFailsTheMachineItselfKeepsItsReason() throws {
         let orchestrator = BootOrchestrator()
         #expect(throws: BootError.self) {
