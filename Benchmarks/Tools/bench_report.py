@@ -19,6 +19,12 @@ import socket
 import statistics
 import sys
 
+# The speed each hot path must keep relative to the seed (ours ÷ seed, as a speed): the record calls,
+# which a redo loop may make per record, at least the seed's; the paths taken per batch, per probe and
+# per boot within twice the seed's time (issue 21).
+WITHIN_SEED = {"recordWALProgress": 1, "recordWALProgress.2threads": 1, "updateProgress": 0.5,
+               "healthStatus.toJSON": 0.5, "bootCycle": 0.5}
+
 # The seed's Rust figures as the issue gives them (boot_fsm.rs, measured on this kind of machine), in
 # ns per call. The seed itself is also measured in each run (seed_<name>_ns); the targets are judged on that.
 SEED_NS = {
@@ -209,11 +215,12 @@ def report(results_path, out_path):
             peer = f"seed (Rust), this run: {fmt(seed, 2, ' ns')} (issue: {constant} ns)"
             if name == "updateProgress":
                 peer = f"seed (Rust), this run, no message: {fmt(seed, 2, ' ns')} (issue: {constant} ns)"
-            target = "≤ the seed's, this run"
+            target = f"≥ {WITHIN_SEED[name]}× seed speed, this run"
         else:
-            seed, peer, target = constant, f"seed (Rust), the issue's figure: {constant} ns (not measured)", f"≤ {constant} ns"
+            seed, peer = constant, f"seed (Rust), the issue's figure: {constant} ns (not measured)"
+            target = f"≥ {WITHIN_SEED[name]}× seed speed"
         row(f"a. {labels[name]} (p50)", fmt(ours, 2, " ns"), peer, fmt(ratio(seed, ours), 2, "× seed speed"),
-            target, None if ours is None else ours <= seed)
+            target, None if ours is None else ours * WITHIN_SEED[name] <= seed)
         # The fastest sample of each side: what a call costs when nothing else on this host got in its way.
         seed_key = "seed_updateProgress.noMessage_ns_min" if name == "updateProgress" else f"seed_{name}_ns_min"
         ours_min, seed_min = number(r, f"pb_{name}_ns_min"), number(r, seed_key)
@@ -256,13 +263,13 @@ def report(results_path, out_path):
                 median(r, "pair_ours_", [f"{n}_rps" for n in pairs]), median(r, f"pair_{peer}_", [f"{n}_rps" for n in pairs]),
                 min(ratios, default=None), max(ratios, default=None))
 
-    # The 0.7× target is judged on the back-to-back pairs; without them (BENCH_PAIRS=0), on the rounds.
-    targets = {"c": None if pairs else 0.7, "nginx": None, "hummingbird": 2, "go": 10, "node": 20}
+    # The 0.85× target is judged on the back-to-back pairs; without them (BENCH_PAIRS=0), on the rounds.
+    targets = {"c": None if pairs else 0.85, "nginx": None, "hummingbird": 2, "go": 10, "node": 20}
     if pairs:
         q, ours_rps, c_rps, low, high = paired("c")
         row(f"b. /metrics req/s back to back with the C libmicrohttpd static buffer (libmicrohttpd's default 32 KiB "
             f"per connection): median of {len(pairs)} pairs' ratios (range {fmt(low, 2)}–{fmt(high, 2)})",
-            fmt(ours_rps, 0), fmt(c_rps, 0), fmt(q, 2, "×"), "≥ 0.7×", None if q is None else q >= 0.7)
+            fmt(ours_rps, 0), fmt(c_rps, 0), fmt(q, 2, "×"), "≥ 0.85×", None if q is None else q >= 0.85)
         q, ours_rps, c16_rps, low, high = paired("c16")
         row(f"b. the same, with the C server at boot-exporter's 16 KiB per connection (range {fmt(low, 2)}–{fmt(high, 2)})",
             fmt(ours_rps, 0), fmt(c16_rps, 0), fmt(q, 2, "×"), "(context)", None)
@@ -353,7 +360,7 @@ def report(results_path, out_path):
         "and its health JSON has 12 keys where ours has 31 and the phase history. "
         "Throughput ratios are ours ÷ peer (higher is better); "
         "time ratios are ours ÷ peer (lower is better) except the seed column, which gives how fast ours runs "
-        "relative to the seed (≥ 1× meets the target).",
+        "relative to the seed (its target column says the speed each path must keep).",
         "",
         *([f"Builds were still running during phase(s) {r['overlapped']} (the Hummingbird peer's first build, at "
            "idle CPU priority): figures of those phases are noisier than in a run with cached builds.", ""]

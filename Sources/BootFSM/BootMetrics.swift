@@ -101,14 +101,14 @@ struct WALCounters: ~Copyable, @unchecked Sendable {
     // @unchecked: the memory is reached only through atomics and freed once, in deinit.
     private static let recordsSlot = 0, bytesSlot = 1, ownerSlot = 2
     private static let ownedStripes = 4
-    /// 16 slots of 8 bytes: 128 bytes a stripe (two cache lines, against the adjacent-line prefetcher).
+    /// 16 slots of 8 bytes: 128 bytes a stripe.
     private static let stripeSlots = 16
     private static let stripeCount = ownedStripes + 1
     private let slots: UnsafeMutablePointer<Atomic<UInt64>>
 
     init() {
-        // Stripes 128 bytes apart never put two threads' counters in one 128-byte block, however the
-        // memory is aligned.
+        // With stripes 128 bytes apart, two threads' counters (a stripe's first 24 bytes) never share
+        // a 64-byte cache line, however the memory is aligned.
         slots = .allocate(capacity: Self.stripeCount * Self.stripeSlots)
         for index in 0..<(Self.stripeCount * Self.stripeSlots) { (slots + index).initialize(to: Atomic(0)) }
     }

@@ -30,8 +30,9 @@ public final class BootStateMachine: Sendable {
     ///   - budgetPolicy: what a budget that runs out does; ``BudgetPolicy/failFast`` by default.
     ///   - clock: where time comes from; tests inject ``ManualBootClock``.
     ///   - onPhaseChange: called once for every change of phase, in order, never two calls at once,
-    ///     outside the lock, with the counters as they were at the change (see ``PhaseObserver``). It
-    ///     may read the machine and change its phase; keep it short: it delays the next delivery.
+    ///     outside the lock, with the counters as they were at the change, by whichever thread is
+    ///     delivering then (so a change may return before its call). It may read the machine and change
+    ///     its phase; keep it short: it delays the next delivery.
     public init(
         budgets: BootBudgets = BootBudgets(),
         budgetPolicy: BudgetPolicy = .failFast,

@@ -172,8 +172,8 @@ struct JSONWriter: ~Copyable {
         8081828384858687888990919293949596979899
         """
 
-    // Writing: only after `room(for:)` has made sure the bytes fit. Always inlined, so that `count`
-    // stays in a register across a member instead of being stored back after every byte.
+    // Writing: only after `room(for:)` has made sure the bytes fit. These few-instruction helpers are
+    // inlined into every member (about 3% of the report's instructions, callgrind).
 
     @inline(__always)
     private func room(for bytes: Int) {

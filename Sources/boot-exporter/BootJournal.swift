@@ -321,8 +321,5 @@ extension JournalBoot {
 
 /// `duration` in whole milliseconds, rounded down; negative durations count as 0.
 private func milliseconds(of duration: Duration) -> UInt64 {
-    let (seconds, attoseconds) = duration.components
-    guard seconds >= 0, attoseconds >= 0 else { return 0 }
-    let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000)
-    return overflow ? .max : whole + UInt64(attoseconds / 1_000_000_000_000_000)
+    UInt64(clamping: max(duration.attoseconds, 0) / 1_000_000_000_000_000)
 }

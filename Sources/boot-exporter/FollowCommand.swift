@@ -113,8 +113,9 @@ final class EventFollower: Sendable {
         Self.onThreadOfItsOwn { [self] in read(fd: 0) }
     }
 
-    /// Runs `work`, which blocks, on a thread of its own: a queue of its own gets one from libdispatch's
-    /// overcommitting pool (the global queues stop at a thread per core).
+    /// Runs `work`, which blocks, on a queue of its own: each reader needs a thread that may block for
+    /// as long as its client stays (the global queues stop at a thread per core; 70 readers on queues of
+    /// their own all ran at once).
     private static func onThreadOfItsOwn(_ work: @escaping @Sendable () -> Void) {
         DispatchQueue(label: "boot-exporter.follow.reader").async(execute: work)
     }

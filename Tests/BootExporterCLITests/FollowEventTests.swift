@@ -20,11 +20,12 @@ struct FollowEventTests {
             { "event": "progress", "percent": 250, "message": "segment \"7\"\n", "items_processed": 3,
               "items_total": 10, "bytes_processed": 300, "bytes_total": 1000, "records": 5, "bytes": 50,
               "count": 2.0e0, "ratio": 2.5e-1, "reason": null, "mode": "force", "phase": "recover",
-              "unknown": {"nested": [1, "]"]} }
+              "unknown": {"nested": [1, "]"]}, "records": 6 }
             """#)
         #expect(event.event == "progress" && event.percent == 250 && event.message == "segment \"7\"\n")
         #expect(event.itemsProcessed == 3 && event.itemsTotal == 10 && event.bytesProcessed == 300 && event.bytesTotal == 1000)
-        #expect(event.records == 5 && event.bytes == 50 && event.count == 2 && event.ratio == 0.25 && event.reason == nil)
+        #expect(event.records == 5, "of a repeated key, the first counts (JSONDecoder's reading)")
+        #expect(event.bytes == 50 && event.count == 2 && event.ratio == 0.25 && event.reason == nil)
         #expect(event.mode == "force" && event.phase == "recover")
     }
 

@@ -85,8 +85,8 @@ struct HealthStatusTests {
         #expect(try JSONDecoder().decode(HealthStatus.self, from: json) == status)
     }
 
-    /// The machine's report keeps its history entries from one report to the next; it stays what
-    /// `HealthStatus(snapshot())` makes at every step of a boot.
+    /// The machine's report is what `HealthStatus(snapshot())` makes at every step of a boot, and
+    /// lists every completed phase.
     @Test func theMachinesReportIsTheSnapshotsReport() throws {
         let clock = ManualBootClock()
         let fsm = BootStateMachine(clock: clock)
@@ -103,10 +103,9 @@ struct HealthStatusTests {
         #expect(fsm.healthStatus().phaseHistory.map(\.durationMs) == [1500, 1500, 1500, 1500, 1500])
     }
 
-    /// `healthStatus()` computes the report straight from the machine's state rather than through a
-    /// snapshot: it agrees with `HealthStatus(snapshot())` on every field that the simple boot above
-    /// leaves at its default too — progress and its ETA, counters, budgets run out under
-    /// `reportOnly`, a failure (its phase, reason and flags), read-only recovery, the boot's duration.
+    /// The report agrees with `HealthStatus(snapshot())` on every field that the simple boot above
+    /// leaves at its default too: progress and its ETA, counters, budgets run out under `reportOnly`, a
+    /// failure (its phase, reason and flags), read-only recovery, the boot's duration.
     @Test func theMachinesReportIsTheSnapshotsReportInEveryState() throws {
         let budgets = BootBudgets(initBudget: .seconds(10), migrateBudget: .seconds(10), recoverBudget: .seconds(20),
                                   warmupBudget: .seconds(10), totalBudget: .seconds(45))

@@ -190,6 +190,24 @@ struct ProgressTests {
         #expect(changes[2].failureReason == "budget exceeded in phase migrate (budget 2 s)")
         #expect(changes[2].totalElapsed == .seconds(3))
     }
+
+    /// A whole boot, through the machine: the history it reports is the phases it left, in order.
+    @Test func aMachineRecordsTheLongestPathThroughTheTable() throws {
+        let clock = ManualBootClock()
+        let fsm = BootStateMachine(clock: clock)
+        try fsm.startBoot()
+        for next in [BootPhase.migrating, .recovering, .warmingUp, .ready, .shuttingDown] {
+            clock.advance(by: .milliseconds(10))
+            try fsm.transition(to: next)
+        }
+        clock.advance(by: .milliseconds(10))
+        fsm.fail(reason: "after shutting down")
+        let snapshot = fsm.snapshot()
+        #expect(snapshot.history.map(\.phase) == [.initializing, .migrating, .recovering, .warmingUp, .ready, .shuttingDown])
+        #expect(snapshot.history.map(\.duration) == Array(repeating: .milliseconds(10), count: 6))
+        #expect(snapshot.history.map(\.start) == (0..<6).map { .milliseconds($0 * 10) })
+        #expect(fsm.healthStatus().phaseHistory.map(\.durationMs) == Array(repeating: 10, count: 6))
+    }
 }
 
 final class ChangeLog: Sendable {

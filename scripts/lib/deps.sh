@@ -10,7 +10,8 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-# What building boot-exporter needs: libmicrohttpd, GnuTLS, zlib and libcrypt headers, found through pkg-config.
+# What building boot-exporter needs: libmicrohttpd, GnuTLS, zlib and libcrypt headers, found through pkg-config,
+# and libstdc++'s archive.
 ensure_build_deps() {
     local missing=()
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
@@ -18,6 +19,8 @@ ensure_build_deps() {
     pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
     pkg-config --exists gnutls 2>/dev/null || missing+=(libgnutls28-dev)
     pkg-config --exists libcrypt 2>/dev/null || missing+=(libcrypt-dev)
+    # scripts/build-release.sh (the binary that ships, which run.sh runs) links libstdc++ statically.
+    [ -f "$(clang -print-file-name=libstdc++.a 2>/dev/null)" ] || missing+=(libstdc++-12-dev)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
 
