@@ -65,7 +65,7 @@ struct HistoryCommand: ParsableCommand {
 
     /// `2026-01-01T00:00:00Z`, the second the boot started in.
     static func timestamp(_ milliseconds: UInt64) -> String {
-        Date(timeIntervalSince1970: TimeInterval(milliseconds / 1000)).formatted(.iso8601)
+        UTCTimestamp.string(unixMilliseconds: milliseconds, withMilliseconds: false)
     }
 
     /// `1.234s`.

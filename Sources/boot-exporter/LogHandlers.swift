@@ -28,11 +28,8 @@ struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    /// `2026-01-01T00:00:00.123Z`.
-    private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
     func log(event: LogEvent) {
-        let timestamp = Self.timestampStyle.format(Date.now)
+        let timestamp = UTCTimestamp.now()
         let fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
         switch format {
         case .logfmt:

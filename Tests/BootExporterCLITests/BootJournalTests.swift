@@ -130,8 +130,25 @@ struct BootJournalTests {
         }
     }
 
-    /// `Fixtures/journal` was written by the journal's earlier, hand-written JSON writer (keys in
-    /// another order, DEL escaped): four boots, one failed with a reason to escape, one crashed.
+    /// Each entry of `Fixtures/journal` (frames of a little-endian length, a CRC-32C and the JSON)
+    /// is written again today byte for byte: the on-disk format has not moved.
+    @Test func entriesAreWrittenAsEarlierBuildsWroteThem() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/journal")
+        let bytes = [UInt8](try Data(contentsOf: fixture))
+        var offset = 0, entries = 0
+        while offset + 8 <= bytes.count {
+            let length = bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | Int($1) }
+            let json = Array(bytes[offset + 8..<offset + 8 + length])
+            let entry = try #require(JournalEntry(json: json))
+            #expect(entry.json == json, "\(String(decoding: json, as: UTF8.self))")
+            offset += 8 + length
+            entries += 1
+        }
+        #expect(offset == bytes.count && entries >= 8)
+    }
+
+    /// `Fixtures/journal` was written by an earlier build: four boots, one failed with a reason to
+    /// escape, one crashed.
     @Test("a journal written by earlier builds reads back the same") func readsEarlierJournals() throws {
         try withTemporaryDirectory { path in
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
