@@ -20,9 +20,10 @@ enum ContentNegotiation {
     }
 
     /// OpenMetrics when the `Accept` header ranks `application/openmetrics-text` (version 1.0.0,
-    /// 0.0.1 or none) above every other type it accepts, its `Content-Type` naming version 0.0.1 when
-    /// that is the version ranked highest; the Prometheus text format otherwise — for a missing
-    /// header, a browser's, or anything unparseable.
+    /// 0.0.1 or none) at least as high as the text format (`text/plain`, `text/*`, `*/*`), its
+    /// `Content-Type` naming version 0.0.1 when that is the version ranked highest; the Prometheus text
+    /// format otherwise — for a missing header, a browser's, or anything unparseable. Types we do not
+    /// serve (protobuf, which Prometheus ranks first when native histograms are on) do not count.
     static func negotiate(accept: String?) -> Choice {
         guard let accept, !accept.isEmpty else { return .prometheusText }
         var bestOpenMetrics = -1.0
@@ -38,7 +39,7 @@ enum ContentNegotiation {
                     bestOpenMetrics = media.quality
                     bestIsVersion001 = is001
                 }
-            } else {
+            } else if ["text/plain", "text/*", "*/*"].contains(media.type) {
                 bestOther = max(bestOther, media.quality)
             }
         }

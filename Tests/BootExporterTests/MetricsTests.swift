@@ -8,6 +8,8 @@ import Testing
 
 /// What Prometheus 2.x/3.x sends when scraping.
 let prometheusAccept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+/// What Prometheus sends with native histograms enabled.
+let nativeHistogramsAccept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
 let browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 @Suite("/metrics")
@@ -29,6 +31,12 @@ struct MetricsTests {
         #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;version=0.0.1;q=0.4,text/plain;q=0.5") == .prometheusText)
         #expect(ContentNegotiation.negotiate(accept: "application/openmetrics-text;q=0") == .prometheusText)
         #expect(ContentNegotiation.negotiate(accept: ";;,,;q=abc") == .prometheusText)
+        // Types we do not serve do not outrank those we do: Prometheus with native histograms on asks
+        // for protobuf first and gets OpenMetrics, its best choice among ours.
+        #expect(ContentNegotiation.negotiate(accept: nativeHistogramsAccept) == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: "application/json, application/openmetrics-text;q=0.5") == .openMetrics)
+        #expect(ContentNegotiation.negotiate(accept: "application/vnd.google.protobuf, text/plain;q=0.5, application/openmetrics-text;q=0.4") == .prometheusText)
+        #expect(ContentNegotiation.negotiate(accept: "application/vnd.google.protobuf") == .prometheusText)
         #expect(ContentNegotiation.acceptsGzip("gzip"))
         #expect(ContentNegotiation.acceptsGzip("deflate, gzip;q=1.0, *;q=0.5"))
         #expect(ContentNegotiation.acceptsGzip("*"))
@@ -59,6 +67,9 @@ struct MetricsTests {
 
             let browser = try HTTPTestClient.get(port: port, "/metrics", headers: ["Accept": browserAccept])
             #expect(browser.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+
+            let nativeHistograms = try HTTPTestClient.get(port: port, "/metrics", headers: ["Accept": nativeHistogramsAccept])
+            #expect(nativeHistograms.header("Content-Type") == "application/openmetrics-text; version=1.0.0; charset=utf-8")
         }
     }
 
