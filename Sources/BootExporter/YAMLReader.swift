@@ -141,6 +141,10 @@ private struct TreeBuilder {
     }
 
     private mutating func node(_ event: Event, depth: Int) throws(YAMLReader.Failure) -> Built {
+        // Before recursing: a test thread's stack is small, and the text may nest 100,000 levels.
+        guard depth <= YAMLReader.maxDepth else {
+            throw YAMLReader.Failure(line: event.line, message: "nested deeper than \(YAMLReader.maxDepth) levels")
+        }
         let built: Built
         switch event.kind {
         case .alias(let name):
