@@ -117,7 +117,7 @@ public struct WebConfigFile: Sendable {
             _ = try integer(rate.value(of: "burst"), "rate_limit.burst")
             let interval = try duration(rate.value(of: "interval"), "rate_limit.interval") ?? .zero
             guard interval == .zero else {
-                throw Failure(description: "rate_limit.interval: boot-exporter does not rate-limit requests (its per-address connection limit, --web.max-connections-per-ip, bounds a client instead); remove rate_limit or set interval: 0")
+                throw Failure(description: "rate_limit.interval: not applied, so refused: one limit shared by every request would answer the kubelet's probes with 429 and restart the pod (--web.max-connections-per-ip bounds one client instead); remove rate_limit or set interval: 0")
             }
         }
         return config
@@ -226,8 +226,7 @@ public struct WebConfigFile: Sendable {
     /// A boolean: YAML 1.1's words, as the toolkit's YAML library reads them, unquoted or tagged `!!bool`.
     private static func bool(_ node: YAMLNode?, _ name: String) throws(Failure) -> Bool? {
         guard let node, !node.isNull else { return nil }
-        if case .scalar(let scalar) = node, scalar.isPlain || scalar.tag == YAMLScalar.boolTag,
-           scalar.tag == nil || scalar.tag == YAMLScalar.boolTag {
+        if case .scalar(let scalar) = node, scalar.tag == YAMLScalar.boolTag || (scalar.tag == nil && scalar.isPlain) {
             switch scalar.text {
             case "true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON": return true
             case "false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF": return false
@@ -240,7 +239,7 @@ public struct WebConfigFile: Sendable {
     /// A decimal integer, unquoted or tagged `!!int`.
     private static func integer(_ node: YAMLNode?, _ name: String) throws(Failure) -> Int? {
         guard let node, !node.isNull else { return nil }
-        guard case .scalar(let scalar) = node, scalar.isPlain || scalar.tag == YAMLScalar.intTag,
+        guard case .scalar(let scalar) = node, scalar.tag == YAMLScalar.intTag || (scalar.tag == nil && scalar.isPlain),
               let value = Int(scalar.text) else {
             throw Failure(description: "\(name) must be an integer")
         }

@@ -124,7 +124,7 @@ public struct TLSConfiguration: Sendable, Equatable {
         defer { gnutls_certificate_free_credentials(credentials) }
         var certificate = Array(certificatePEM.utf8)
         var key = Array(keyPEM.utf8)
-        defer { key.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { key.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let result = certificate.withUnsafeMutableBufferPointer { certificateBytes in
             key.withUnsafeMutableBufferPointer { keyBytes in
                 var certificateDatum = gnutls_datum_t(data: certificateBytes.baseAddress, size: UInt32(certificateBytes.count))

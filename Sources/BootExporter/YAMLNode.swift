@@ -9,9 +9,6 @@ indirect enum YAMLNode: Equatable {
     /// Entries in the document's order; keys are scalars, unique.
     case mapping([YAMLMappingEntry])
 
-    /// A plain scalar, as tests write the nodes they expect.
-    static func plain(_ text: String) -> YAMLNode { .scalar(YAMLScalar(text: text)) }
-
     /// Whether the node is YAML's null: `~`, `null` or nothing, unquoted, or tagged `!!null`.
     var isNull: Bool {
         guard case .scalar(let scalar) = self else { return false }

@@ -103,3 +103,8 @@ struct YAMLReaderTests {
         "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]"
     }).joined(separator: "\n") + "\n"
 }
+
+extension YAMLNode {
+    /// A plain scalar, as the tests write the nodes they expect.
+    static func plain(_ text: String) -> YAMLNode { .scalar(YAMLScalar(text: text)) }
+}
