@@ -55,12 +55,15 @@ public struct TLSConfiguration: Sendable, Equatable {
     public var certificatePEM: String
     /// The server's private key, PEM.
     public var keyPEM: String
+    /// Whether clients must present certificates, and whether they are verified.
     public var clientAuth: ClientAuth
     /// The CAs client certificates are checked against, PEM; required for any `clientAuth` but
     /// `noClientCert` (libmicrohttpd asks for client certificates only when it has CAs to name), and
     /// refused with `noClientCert` (client certificates would then go unchecked).
     public var clientCAPEM: String?
+    /// The oldest TLS version accepted.
     public var minVersion: Version
+    /// The newest TLS version accepted.
     public var maxVersion: Version
     /// Cipher suites by Go's names (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`), in preference order; empty for
     /// GnuTLS's defaults. See ``GnuTLSPriorities`` for how they map, and which lists are refused.
@@ -75,6 +78,7 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// `clientAuth` that verifies (a SAN in a certificate nobody verified proves nothing).
     public var clientAllowedSANs: [String]
 
+    /// TLS with this certificate and key; the other settings default as the toolkit's do.
     public init(certificatePEM: String, keyPEM: String, clientAuth: ClientAuth = .noClientCert,
                 clientCAPEM: String? = nil, minVersion: Version = .tls12, maxVersion: Version = .tls13,
                 cipherSuites: [String] = [], curvePreferences: [String] = [], preferServerCipherSuites: Bool = true,
