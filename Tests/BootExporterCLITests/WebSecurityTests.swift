@@ -173,6 +173,38 @@ struct WebSecurityTests {
         server.wait()
     }
 
+    @Test("ordinary YAML serves: an inline key in a block scalar, anchors, a flow mapping over lines, tags")
+    func ordinaryYAMLServes() throws {
+        let pki = try TestPKI.shared.get()
+        let key = try String(contentsOfFile: pki.path("server.key"), encoding: .utf8)
+            .split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        let config = try pki.write("web.yml", """
+        # the toolkit's format, written as YAML allows
+        tls_server_config:
+          cert_file: !!str server.crt
+          key: |-
+        \(key)
+          min_version: &oldest TLS12
+          max_version: TLS13
+        http_server_config: {
+          http2: false,
+          headers: {
+            X-Frame-Options: sameorigin,
+            Strict-Transport-Security: "max-age=31536000; includeSubDomains"
+          }
+        }
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let headers = try shell(["curl", "-s", "-I", "--cacert", pki.path("ca.crt"), "https://127.0.0.1:\(port)/livez"]).output
+        #expect(headers.hasPrefix("HTTP/1.1 200"))
+        #expect(headers.contains("X-Frame-Options: sameorigin"))
+        #expect(headers.contains("Strict-Transport-Security: max-age=31536000; includeSubDomains"))
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
     @Test("RequireClientCert is the toolkit's older name of RequireAnyClientCert")
     func requireClientCertAlias() throws {
         let pki = try TestPKI.shared.get()
