@@ -31,11 +31,12 @@ let package = Package(
         ),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // HTTP and the exposition: every metric is named here.
         .target(
             name: "BootExporter",
             dependencies: [
-                "BootFSM", "CMicroHTTPD", "CZlib", "CCrypt",
+                "BootFSM", "CMicroHTTPD", "CZlib", "CCrypt", "CYAML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

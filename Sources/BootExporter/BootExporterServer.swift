@@ -160,7 +160,7 @@ private struct Daemon: @unchecked Sendable {
             }
             string(.HTTPS_MEM_KEY, tls.keyPEM)
             string(.HTTPS_MEM_CERT, tls.certificatePEM)
-            string(.HTTPS_PRIORITIES, tls.minVersion.priorities)
+            string(.HTTPS_PRIORITIES, try GnuTLSPriorities(tls).string)
             if let ca = tls.clientCAPEM, tls.clientAuth != .noClientCert { string(.HTTPS_MEM_TRUST, ca) }
         }
 

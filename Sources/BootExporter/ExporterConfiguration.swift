@@ -45,7 +45,8 @@ public struct ExporterConfiguration: Sendable {
     public var tls: TLSConfiguration?
     /// User name → bcrypt hash; when not empty every request needs basic authentication.
     public var basicAuthUsers: [String: String]
-    /// Headers added to every response (only ``ResponseHeaders/allowed`` names).
+    /// Headers added to every response (only ``ResponseHeaders/allowed`` names, with values
+    /// ``ResponseHeaders/problem(name:value:)`` accepts).
     public var responseHeaders: [String: String]
     /// Other metrics served on the same `/metrics`, after the boot's.
     public var additionalSources: [any ExpositionSource]
@@ -129,21 +130,12 @@ public struct ExporterConfiguration: Sendable {
                 throw .invalidConfiguration("basic_auth_users: the entry of \"\(user)\" is not a bcrypt hash ($2a$, $2b$ or $2y$); store hashes, never passwords")
             }
         }
-        for (name, value) in responseHeaders {
-            guard ResponseHeaders.allowed.contains(name) else {
-                throw .invalidConfiguration("http_server_config.headers: \(name) cannot be set (allowed: \(ResponseHeaders.allowed.joined(separator: ", ")))")
-            }
-            guard !value.contains(where: { $0.isNewline || $0 == "\0" }) else {
-                throw .invalidConfiguration("http_server_config.headers: the value of \(name) holds a line break")
+        for (name, value) in responseHeaders.sorted(by: { $0.key < $1.key }) {
+            if let problem = ResponseHeaders.problem(name: name, value: value) {
+                throw .invalidConfiguration("http_server_config.headers: \(problem)")
             }
         }
-        if let tls {
-            guard tls.certificatePEM.contains("-----BEGIN") else { throw .invalidConfiguration("tls_server_config: the certificate is not PEM") }
-            guard tls.keyPEM.contains("-----BEGIN") else { throw .invalidConfiguration("tls_server_config: the key is not PEM") }
-            if tls.clientAuth != .noClientCert && tls.clientCAPEM == nil {
-                throw .invalidConfiguration("tls_server_config: client_auth_type \(tls.clientAuth.rawValue) needs client_ca_file")
-            }
-        }
+        try tls?.validate()
     }
 }
 

@@ -146,16 +146,105 @@ struct WebSecurityTests {
         server.wait()
     }
 
+    @Test("versions, cipher suites and curves reach GnuTLS")
+    func cipherSuitesAndCurves() throws {
+        let pki = try TestPKI.shared.get()
+        let config = try pki.write("web.yml", """
+        tls_server_config:
+          cert_file: server.crt
+          key_file: server.key
+          max_version: TLS12
+          cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]
+          curve_preferences: [CurveP384]
+          prefer_server_cipher_suites: false
+        http_server_config:
+          http2: true
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let tls = ["--cacert", pki.path("ca.crt"), "--tls-max", "1.2", "https://127.0.0.1:\(port)/livez"]
+        #expect(try curl(["--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"] + tls).code == 200)
+        #expect(try curl(["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256"] + tls).code == 0, "a suite not listed")
+        #expect(try curl(["--curves", "P-384"] + tls).code == 200)
+        #expect(try curl(["--curves", "P-256"] + tls).code == 0, "a curve not listed")
+        #expect(try curl(["--cacert", pki.path("ca.crt"), "--tlsv1.3", "https://127.0.0.1:\(port)/livez"]).code == 0, "above max_version")
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
+    @Test("ordinary YAML serves: an inline key in a block scalar, anchors, a flow mapping over lines, tags")
+    func ordinaryYAMLServes() throws {
+        let pki = try TestPKI.shared.get()
+        let key = try String(contentsOfFile: pki.path("server.key"), encoding: .utf8)
+            .split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        let config = try pki.write("web.yml", """
+        # the toolkit's format, written as YAML allows
+        tls_server_config:
+          cert_file: !!str server.crt
+          key: |-
+        \(key)
+          min_version: &oldest TLS12
+          max_version: TLS13
+        http_server_config: {
+          http2: false,
+          headers: {
+            X-Frame-Options: sameorigin,
+            Strict-Transport-Security: "max-age=31536000; includeSubDomains"
+          }
+        }
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let headers = try shell(["curl", "-s", "-I", "--cacert", pki.path("ca.crt"), "https://127.0.0.1:\(port)/livez"]).output
+        #expect(headers.hasPrefix("HTTP/1.1 200"))
+        #expect(headers.contains("X-Frame-Options: sameorigin"))
+        #expect(headers.contains("Strict-Transport-Security: max-age=31536000; includeSubDomains"))
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
+    @Test("RequireClientCert is the toolkit's older name of RequireAnyClientCert")
+    func requireClientCertAlias() throws {
+        let pki = try TestPKI.shared.get()
+        let config = try pki.write("web.yml", """
+        tls_server_config:
+          cert_file: server.crt
+          key_file: server.key
+          client_auth_type: RequireClientCert
+          client_ca_file: ca.crt
+        """)
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let url = "https://127.0.0.1:\(port)/livez"
+        let ca = ["--cacert", pki.path("ca.crt")]
+        #expect(try curl(ca + [url]).code == 403, "a certificate is required")
+        #expect(try curl(ca + ["--cert", pki.path("client.crt"), "--key", pki.path("client.key"), url]).code == 200)
+        #expect(try curl(ca + ["--cert", pki.path("stranger.crt"), "--key", pki.path("stranger.key"), url]).code == 200,
+                "any certificate: RequireAnyClientCert does not verify")
+        server.signal(SIGTERM)
+        server.wait()
+    }
+
     @Test("broken web configurations stop the start with one clear line", arguments: [
         ("basic_auth_users:\n  alice: hunter2\n", "not a bcrypt hash"),
         ("tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n", "missing.crt cannot be read"),
-        ("tls_server_config:\n  cert_file: server.crt\n", "key_file is missing"),
+        ("tls_server_config:\n  cert_file: server.crt\n", "key_file (or key) is missing"),
         ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n", "needs client_ca_file"),
         ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: SSL3\n", "min_version"),
-        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n", "unknown key \"cipher_suites\""),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [x]\n", "\"x\" is not one of the cipher suites"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  max_versions: TLS13\n", "unknown key \"max_versions\""),
+        // Security hole 2: CAs without a policy served every client, certificate or none.
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n", "client_auth_type is NoClientCert (or missing)"),
+        ("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n", "private key does not match the certificate (key_file"),
+        ("tls_server_config: {}\n", "tls_server_config is empty"),
+        ("http_server_config:\n  headers:\n    X-Frame-Options: allowall\n", "must be one of deny, sameorigin"),
+        ("basic_auth_users: {}\n---\ntls_server_config: {cert_file: server.crt, key_file: server.key}\n", "second YAML document"),
         ("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", "Set-Cookie cannot be set"),
         ("basic_auth_users: [\n", "web config file"),
-        ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "cannot listen"),
+        ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "cannot be loaded"),
     ])
     func brokenConfigurations(config: String, mentions: String) throws {
         let pki = try TestPKI.shared.get()

@@ -10,7 +10,7 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 
-# What building boot-exporter needs: libmicrohttpd, GnuTLS, zlib and libcrypt headers, found through pkg-config,
+# What building boot-exporter needs: libmicrohttpd, GnuTLS, zlib, libcrypt and libyaml headers, found through pkg-config,
 # and libstdc++'s archive.
 ensure_build_deps() {
     local missing=()
@@ -19,6 +19,7 @@ ensure_build_deps() {
     pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
     pkg-config --exists gnutls 2>/dev/null || missing+=(libgnutls28-dev)
     pkg-config --exists libcrypt 2>/dev/null || missing+=(libcrypt-dev)
+    pkg-config --exists yaml-0.1 2>/dev/null || missing+=(libyaml-dev)
     # scripts/build-release.sh (the binary that ships, which run.sh runs) links libstdc++ statically.
     [ -f "$(clang -print-file-name=libstdc++.a 2>/dev/null)" ] || missing+=(libstdc++-12-dev)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
