@@ -74,7 +74,8 @@ public struct WebConfigFile: Sendable {
         try checkKeys(root, allowed: ["tls_server_config", "basic_auth_users", "http_server_config"], in: "the file")
         if let tlsNode = root.value(of: "tls_server_config") {
             let tls = try mapping(tlsNode, "tls_server_config")
-            try checkKeys(tls, allowed: ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version"],
+            try checkKeys(tls, allowed: ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
+                                           "client_allowed_sans"],
                           in: "tls_server_config")
             let certificate = try readFile(try string(tls.value(of: "cert_file"), "tls_server_config.cert_file"), base, "cert_file")
             let key = try readFile(try string(tls.value(of: "key_file"), "tls_server_config.key_file"), base, "key_file")
@@ -98,8 +99,13 @@ public struct WebConfigFile: Sendable {
             if let value = tls.value(of: "client_ca_file") {
                 ca = try readFile(try string(value, "tls_server_config.client_ca_file"), base, "client_ca_file")
             }
+            var allowedSANs: [String] = []
+            if let value = tls.value(of: "client_allowed_sans") {
+                guard case .sequence(let names) = value else { throw Failure(description: "tls_server_config.client_allowed_sans must be a list") }
+                for name in names { allowedSANs.append(try string(name, "tls_server_config.client_allowed_sans")) }
+            }
             config.tls = TLSConfiguration(certificatePEM: certificate, keyPEM: key, clientAuth: clientAuth,
-                                          clientCAPEM: ca, minVersion: minVersion)
+                                          clientCAPEM: ca, minVersion: minVersion, clientAllowedSANs: allowedSANs)
         }
         if let usersNode = root.value(of: "basic_auth_users") {
             for (user, hash) in try mapping(usersNode, "basic_auth_users") {

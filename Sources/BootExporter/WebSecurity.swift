@@ -39,36 +39,25 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// `noClientCert` (libmicrohttpd asks for client certificates only when it has CAs to name).
     public var clientCAPEM: String?
     public var minVersion: Version
+    /// When not empty, a client certificate must carry one of these subject alternative names (DNS
+    /// names, IP addresses, email addresses or URIs), else the handshake fails; so must one be sent.
+    public var clientAllowedSANs: [String]
 
     public init(certificatePEM: String, keyPEM: String, clientAuth: ClientAuth = .noClientCert,
-                clientCAPEM: String? = nil, minVersion: Version = .tls12) {
+                clientCAPEM: String? = nil, minVersion: Version = .tls12, clientAllowedSANs: [String] = []) {
         self.certificatePEM = certificatePEM
         self.keyPEM = keyPEM
         self.clientAuth = clientAuth
         self.clientCAPEM = clientCAPEM
         self.minVersion = minVersion
+        self.clientAllowedSANs = clientAllowedSANs
     }
 
-    /// Whether a request with this client certificate may go on, or why not.
-    func admits(_ certificate: ClientCertificate) -> String? {
-        switch (clientAuth, certificate) {
-        case (.noClientCert, _), (.requestClientCert, _): nil
-        case (.requireAnyClientCert, .none): "a client certificate is required"
-        case (.requireAnyClientCert, _): nil
-        case (.verifyClientCertIfGiven, .invalid): "the client certificate does not verify"
-        case (.verifyClientCertIfGiven, _): nil
-        case (.requireAndVerifyClientCert, .valid): nil
-        case (.requireAndVerifyClientCert, .none): "a verified client certificate is required"
-        case (.requireAndVerifyClientCert, .invalid): "the client certificate does not verify"
-        }
-    }
-}
-
-/// What a client presented, as far as the exporter checked it.
-enum ClientCertificate {
-    case none
-    case valid
-    case invalid
+    /// The handshake's demands on client certificates, as Go's crypto/tls makes them: the
+    /// `Require…` modes refuse a handshake without one, the `…Verify…` modes one that does not
+    /// chain to the CAs or whose extended key usage excludes client authentication.
+    var requiresClientCertificate: Bool { clientAuth == .requireAnyClientCert || clientAuth == .requireAndVerifyClientCert }
+    var verifiesClientCertificate: Bool { clientAuth == .verifyClientCertIfGiven || clientAuth == .requireAndVerifyClientCert }
 }
 
 /// Response headers the web configuration may set (`http_server_config.headers`), as the
