@@ -164,8 +164,9 @@ private struct Daemon: @unchecked Sendable {
             string(.HTTPS_MEM_KEY, tls.keyPEM)
             string(.HTTPS_MEM_CERT, tls.certificatePEM)
             string(.HTTPS_PRIORITIES, tls.minVersion.priorities)
-            if let ca = tls.clientCAPEM, tls.clientAuth != .noClientCert {
-                string(.HTTPS_MEM_TRUST, ca)
+            if let ca = tls.clientCAPEM, tls.clientAuth != .noClientCert { string(.HTTPS_MEM_TRUST, ca) }
+            if tls.clientAuth != .noClientCert {
+                // Asks for client certificates and checks them in every handshake (with or without CAs).
                 let allowedSANs = tls.clientAllowedSANs.isEmpty ? nil : strdup(tls.clientAllowedSANs.joined(separator: "\n"))!
                 if let allowedSANs { strings.append(allowedSANs) }
                 let policy = UnsafeMutablePointer<bootfsm_client_policy>.allocate(capacity: 1)

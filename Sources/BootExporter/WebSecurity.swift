@@ -35,8 +35,7 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// The server's private key, PEM.
     public var keyPEM: String
     public var clientAuth: ClientAuth
-    /// The CAs client certificates are checked against, PEM; required for any `clientAuth` but
-    /// `noClientCert` (libmicrohttpd asks for client certificates only when it has CAs to name).
+    /// The CAs client certificates are checked against, PEM.
     public var clientCAPEM: String?
     public var minVersion: Version
     /// When not empty, a client certificate must carry one of these subject alternative names (DNS
