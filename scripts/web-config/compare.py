@@ -115,6 +115,7 @@ REQUESTS = {
     "client cert without EKU": ["--cert", "client-no-eku.crt", "--key", "client.key"] + AUTH,
     "client cert of another CA": ["--cert", "client-other-ca.crt", "--key", "client.key"] + AUTH,
     "client cert for server auth only": ["--cert", "client-server-eku.crt", "--key", "client.key"] + AUTH,
+    "the server's own cert": ["--cert", "server.crt", "--key", "server.key"] + AUTH,
     "expired client cert": ["--cert", "client-expired.crt", "--key", "client.key"] + AUTH,
     "TLS 1.2 only": ["--tls-max", "1.2"] + CERT + AUTH,
     "TLS 1.3 only": ["--tlsv1.3"] + CERT + AUTH,
