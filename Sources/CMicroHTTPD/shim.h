@@ -99,8 +99,8 @@ static inline int bootfsm_certificate_has_allowed_san(const gnutls_datum_t *der,
             char name[1024];
             size_t size = sizeof name - 1;
             int type = gnutls_x509_crt_get_subject_alt_name(certificate, index, name, &size, NULL);
-            if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) break;
-            if (type < 0) continue;  /* too long for the buffer: no allowed name is that long */
+            if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) continue;  /* no allowed name is that long */
+            if (type < 0) break;  /* the last name, or an unreadable extension: nothing more to match */
             switch (type) {
             case GNUTLS_SAN_DNSNAME:
             case GNUTLS_SAN_RFC822NAME:
@@ -157,7 +157,8 @@ static inline void bootfsm_mhd_connection_started(void *cls, struct MHD_Connecti
     const struct bootfsm_client_policy *policy = (const struct bootfsm_client_policy *)cls;
     gnutls_session_t session = (gnutls_session_t)info->tls_session;
     *socket_context = cls;
-    /* libmicrohttpd only requests a certificate (when it has CAs); Go's Require* modes demand one. */
+    /* libmicrohttpd requests a certificate only when it has CAs, and never demands one; Go's Require*
+       types demand one. */
     gnutls_certificate_server_set_request(session, policy->require ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
     gnutls_session_set_verify_function(session, bootfsm_verify_client_certificate);
 }
