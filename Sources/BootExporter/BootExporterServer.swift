@@ -34,7 +34,7 @@ public final class BootExporterServer: Sendable {
         self.router = RequestRouter(machine: machine, metricsPath: configuration.metricsPath,
                                     version: configuration.version,
                                     processMetrics: configuration.processMetrics ?? { nil },
-                                    tls: configuration.tls, basicAuthUsers: configuration.basicAuthUsers,
+                                    basicAuthUsers: configuration.basicAuthUsers,
                                     sources: configuration.additionalSources)
         self.connection = ConnectionContext(router: router, logger: logger,
                                             responseHeaders: configuration.responseHeaders.sorted { $0.key < $1.key })
@@ -124,6 +124,8 @@ private struct Daemon: @unchecked Sendable {
     let port: Int
     /// C strings handed to libmicrohttpd (TLS key, certificates, priorities), freed at stop.
     let strings: [UnsafeMutablePointer<CChar>]
+    /// What the handshake demands of client certificates, when the server asks for them.
+    let clientPolicy: UnsafeMutablePointer<bootfsm_client_policy>?
 
     static func start(configuration: ExporterConfiguration, context: ConnectionContext) throws(ExporterError) -> Daemon {
         // Resolve first: a bad address must not leave anything allocated behind.
@@ -151,6 +153,7 @@ private struct Daemon: @unchecked Sendable {
                                           value: configuration.perIPConnectionLimit, ptr_value: nil))
         }
         var strings: [UnsafeMutablePointer<CChar>] = []
+        var clientPolicy: UnsafeMutablePointer<bootfsm_client_policy>?
         if let tls = configuration.tls {
             flags |= UInt32(MHD_USE_TLS.rawValue)
             func string(_ option: MHD_OPTION, _ text: String) {
@@ -162,6 +165,17 @@ private struct Daemon: @unchecked Sendable {
             string(.HTTPS_MEM_CERT, tls.certificatePEM)
             string(.HTTPS_PRIORITIES, try GnuTLSPriorities(tls).string)
             if let ca = tls.clientCAPEM, tls.clientAuth != .noClientCert { string(.HTTPS_MEM_TRUST, ca) }
+            if tls.clientAuth != .noClientCert {
+                // Asks for client certificates and checks them in every handshake (with or without CAs).
+                let allowedSANs = tls.clientAllowedSANs.isEmpty ? nil : strdup(tls.clientAllowedSANs.joined(separator: "\n"))!
+                if let allowedSANs { strings.append(allowedSANs) }
+                let policy = UnsafeMutablePointer<bootfsm_client_policy>.allocate(capacity: 1)
+                policy.initialize(to: bootfsm_client_policy(require: tls.requiresClientCertificate ? 1 : 0,
+                                                            verify: tls.clientAuth.verifies ? 1 : 0,
+                                                            allowed_sans: allowedSANs))
+                clientPolicy = policy
+                options.append(bootfsm_mhd_client_policy_option(policy))
+            }
         }
 
         let port = UInt16(configuration.port)
@@ -181,6 +195,7 @@ private struct Daemon: @unchecked Sendable {
         }
         guard let handle else {
             logger.deallocate()
+            clientPolicy?.deallocate()
             strings.forEach { string in
                 memset(string, 0, strlen(string))  // the private key among them
                 free(string)
@@ -190,7 +205,7 @@ private struct Daemon: @unchecked Sendable {
             throw .startFailed("cannot listen on \(host):\(configuration.port): \(reason)")
         }
         let bound = Int(bootfsm_mhd_bound_port(handle))
-        return Daemon(handle: handle, logger: logger, port: bound, strings: strings)
+        return Daemon(handle: handle, logger: logger, port: bound, strings: strings, clientPolicy: clientPolicy)
     }
 
     private static func startDaemon(_ flags: UInt32, _ port: UInt16, _ options: [MHD_OptionItem],
@@ -223,6 +238,7 @@ private struct Daemon: @unchecked Sendable {
         }
         MHD_stop_daemon(handle)
         logger.deallocate()
+        clientPolicy?.deallocate()
         strings.forEach { string in
             memset(string, 0, strlen(string))
             free(string)
@@ -366,14 +382,6 @@ private struct ConnectionFields: RequestFields {
         guard let value else { return true }
         let text = String(cString: value)
         return text != "0" && text != "false"
-    }
-
-    var clientCertificate: ClientCertificate {
-        switch bootfsm_mhd_client_certificate(connection) {
-        case BOOTFSM_CLIENT_CERT_VALID: .valid
-        case BOOTFSM_CLIENT_CERT_INVALID: .invalid
-        default: .none
-        }
     }
 }
 

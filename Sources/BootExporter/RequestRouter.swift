@@ -27,13 +27,11 @@ struct Request {
     }
 }
 
-/// Where a request's headers, query arguments and client certificate come from.
+/// Where a request's headers and query arguments come from.
 protocol RequestFields {
     func header(_ name: StaticString) -> String?
     /// Whether `?verbose` was given (any value but `0` or `false`).
     var verbose: Bool { get }
-    /// The client certificate of a TLS connection, checked against the trusted CAs.
-    var clientCertificate: ClientCertificate { get }
 }
 
 /// A response, its body in `malloc` memory ready to be handed to libmicrohttpd.
@@ -66,7 +64,6 @@ final class RequestRouter: Sendable {
     let draining = Atomic<Bool>(false)
     /// The size of the last exposition, to allocate the next one's buffer at once.
     private let lastMetricsSize = Atomic<Int>(8192)
-    private let tls: TLSConfiguration?
     private let authenticator: BasicAuthenticator?
     private let sources: [any ExpositionSource]
     /// Whether every additional source can write OpenMetrics (else scrapes get the text format).
@@ -74,9 +71,8 @@ final class RequestRouter: Sendable {
 
     init(machine: BootStateMachine, metricsPath: String, version: String,
          processMetrics: @escaping @Sendable () -> ProcessMetrics?,
-         tls: TLSConfiguration? = nil, basicAuthUsers: [String: String] = [:],
+         basicAuthUsers: [String: String] = [:],
          sources: [any ExpositionSource] = []) {
-        self.tls = tls
         self.sources = sources
         self.openMetricsAllowed = sources.allSatisfy(\.supportsOpenMetrics)
         self.authenticator = basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: basicAuthUsers)
@@ -108,13 +104,6 @@ final class RequestRouter: Sendable {
     }
 
     private func route(_ request: Request, handler: Handler) -> Response {
-        if let tls, let refusal = tls.admits(request.fields.clientCertificate) {
-            var body = OutputBuffer(capacity: 128)
-            body.append("403 forbidden: " as StaticString)
-            body.append(refusal)
-            body.append(UInt8(ascii: "\n"))
-            return Response(status: 403, contentType: "text/plain; charset=utf-8", body: body)
-        }
         if let authenticator {
             switch authenticator.check(request.fields.header("Authorization")) {
             case .allowed:

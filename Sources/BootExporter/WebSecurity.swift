@@ -143,26 +143,10 @@ public struct TLSConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Whether a request with this client certificate may go on, or why not.
-    func admits(_ certificate: ClientCertificate) -> String? {
-        switch (clientAuth, certificate) {
-        case (.noClientCert, _), (.requestClientCert, _): nil
-        case (.requireAnyClientCert, .none): "a client certificate is required"
-        case (.requireAnyClientCert, _): nil
-        case (.verifyClientCertIfGiven, .invalid): "the client certificate does not verify"
-        case (.verifyClientCertIfGiven, _): nil
-        case (.requireAndVerifyClientCert, .valid): nil
-        case (.requireAndVerifyClientCert, .none): "a verified client certificate is required"
-        case (.requireAndVerifyClientCert, .invalid): "the client certificate does not verify"
-        }
-    }
-}
-
-/// What a client presented, as far as the exporter checked it.
-enum ClientCertificate {
-    case none
-    case valid
-    case invalid
+    /// Whether the handshake refuses a client without a certificate (the `Require…` modes), as Go's
+    /// crypto/tls does; ``ClientAuth/verifies`` says whether it refuses one that does not chain to the
+    /// CAs or whose extended key usage excludes client authentication.
+    var requiresClientCertificate: Bool { clientAuth == .requireAnyClientCert || clientAuth == .requireAndVerifyClientCert }
 }
 
 /// Response headers the web configuration may set (`http_server_config.headers`), and their values,

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // The C glue Swift cannot express for libmicrohttpd: its variadic functions (start, daemon
-// info) and its printf-style logger. Everything else is called from Swift directly.
+// info), its printf-style logger, and the client certificate check that runs inside the TLS
+// handshake. Everything else is called from Swift directly.
 #ifndef BOOTFSM_CMICROHTTPD_SHIM_H
 #define BOOTFSM_CMICROHTTPD_SHIM_H
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
@@ -63,25 +66,109 @@ static inline struct MHD_Daemon *bootfsm_mhd_start_daemon(
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
-/// How a client certificate checked out, for `client_auth_type`.
-enum bootfsm_client_certificate {
-    BOOTFSM_CLIENT_CERT_NONE = 0,      /* the client sent none (or the connection is not TLS) */
-    BOOTFSM_CLIENT_CERT_VALID = 1,     /* sent, and it verifies against the trusted CAs */
-    BOOTFSM_CLIENT_CERT_INVALID = 2,   /* sent, and it does not verify */
+/// What the TLS handshake demands of client certificates, from `client_auth_type` and
+/// `client_allowed_sans`. The handshake is where Go's crypto/tls refuses a client certificate, so a
+/// refused client gets no HTTP answer there and none here.
+struct bootfsm_client_policy {
+    int require;                /* a handshake without a client certificate fails */
+    int verify;                 /* a certificate sent must chain to the trusted CAs and allow client authentication */
+    const char *allowed_sans;   /* when not NULL: '\n'-separated; a certificate must carry one of them */
 };
 
-/// Checks the client certificate of a TLS connection (`MHD_get_connection_info` is variadic).
-static inline enum bootfsm_client_certificate bootfsm_mhd_client_certificate(struct MHD_Connection *connection) {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (info == NULL || info->tls_session == NULL) return BOOTFSM_CLIENT_CERT_NONE;
-    gnutls_session_t session = (gnutls_session_t)info->tls_session;
-    unsigned int count = 0;
-    if (gnutls_certificate_get_peers(session, &count) == NULL || count == 0) return BOOTFSM_CLIENT_CERT_NONE;
-    unsigned int status = 0;
-    if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS || status != 0) {
-        return BOOTFSM_CLIENT_CERT_INVALID;
+/// Whether `value` is one of the lines of `list`.
+static inline int bootfsm_san_listed(const char *list, const char *value, size_t length) {
+    for (const char *line = list; *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t line_length = end ? (size_t)(end - line) : strlen(line);
+        if (line_length == length && memcmp(line, value, length) == 0) return 1;
+        if (end == NULL) break;
+        line = end + 1;
     }
-    return BOOTFSM_CLIENT_CERT_VALID;
+    return 0;
+}
+
+/// Whether the certificate carries one of the allowed subject alternative names: DNS names, email
+/// addresses and URIs as written, IP addresses in their usual text form (as the exporter toolkit
+/// compares them).
+static inline int bootfsm_certificate_has_allowed_san(const gnutls_datum_t *der, const char *allowed) {
+    gnutls_x509_crt_t certificate;
+    if (gnutls_x509_crt_init(&certificate) != GNUTLS_E_SUCCESS) return 0;
+    int found = 0;
+    if (gnutls_x509_crt_import(certificate, der, GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS) {
+        for (unsigned int index = 0; !found; index++) {
+            char name[1024];
+            size_t size = sizeof name - 1;
+            int type = gnutls_x509_crt_get_subject_alt_name(certificate, index, name, &size, NULL);
+            if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) continue;  /* no allowed name is that long */
+            if (type < 0) break;  /* the last name, or an unreadable extension: nothing more to match */
+            switch (type) {
+            case GNUTLS_SAN_DNSNAME:
+            case GNUTLS_SAN_RFC822NAME:
+            case GNUTLS_SAN_URI:
+                found = bootfsm_san_listed(allowed, name, size);
+                break;
+            case GNUTLS_SAN_IPADDRESS: {
+                char text[INET6_ADDRSTRLEN];
+                int family = size == 4 ? AF_INET : size == 16 ? AF_INET6 : 0;
+                if (family != 0 && inet_ntop(family, name, text, sizeof text) != NULL) {
+                    found = bootfsm_san_listed(allowed, text, strlen(text));
+                }
+                break;
+            }
+            default:
+                break;
+            }
+        }
+    }
+    gnutls_x509_crt_deinit(certificate);
+    return found;
+}
+
+/// The GnuTLS verify callback, run during the handshake once the client's certificate (or its
+/// absence) is known: non-zero fails the handshake.
+static inline int bootfsm_verify_client_certificate(gnutls_session_t session) {
+    struct MHD_Connection *connection = (struct MHD_Connection *)gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (info == NULL || info->socket_context == NULL) return -1;
+    const struct bootfsm_client_policy *policy = (const struct bootfsm_client_policy *)info->socket_context;
+    unsigned int count = 0;
+    const gnutls_datum_t *chain = gnutls_certificate_get_peers(session, &count);
+    if (chain == NULL || count == 0) {
+        return policy->require || policy->allowed_sans != NULL ? -1 : 0;
+    }
+    if (policy->verify) {
+        /* The key purpose is checked with the chain: an extended key usage that names neither client
+           authentication nor any purpose fails; a certificate without the extension passes. */
+        gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
+        unsigned int status = 0;
+        if (gnutls_certificate_verify_peers(session, &purpose, 1, &status) != GNUTLS_E_SUCCESS || status != 0) return -1;
+    }
+    if (policy->allowed_sans != NULL && !bootfsm_certificate_has_allowed_san(&chain[0], policy->allowed_sans)) return -1;
+    return 0;
+}
+
+/// Hands each new TLS session the client certificate policy (in the connection's socket context,
+/// where the verify callback finds it) before its handshake starts.
+static inline void bootfsm_mhd_connection_started(void *cls, struct MHD_Connection *connection,
+                                                  void **socket_context, enum MHD_ConnectionNotificationCode code) {
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) return;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL) return;
+    const struct bootfsm_client_policy *policy = (const struct bootfsm_client_policy *)cls;
+    gnutls_session_t session = (gnutls_session_t)info->tls_session;
+    *socket_context = cls;
+    /* libmicrohttpd requests a certificate only when it has CAs, and never demands one; Go's Require*
+       types demand one. */
+    gnutls_certificate_server_set_request(session, policy->require ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+    gnutls_session_set_verify_function(session, bootfsm_verify_client_certificate);
+}
+
+/// The option item that applies `policy` to every TLS connection's handshake.
+static inline struct MHD_OptionItem bootfsm_mhd_client_policy_option(struct bootfsm_client_policy *policy) {
+    struct MHD_OptionItem item = {
+        MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)&bootfsm_mhd_connection_started, policy
+    };
+    return item;
 }
 
 /// The port the daemon is bound to (`MHD_get_daemon_info` is variadic too), or 0.

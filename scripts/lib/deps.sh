@@ -25,7 +25,8 @@ ensure_build_deps() {
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
 
-# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk.
+# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk, and node_exporter
+# (prometheus-node-exporter: the exporter toolkit that scripts/web-config/compare.py compares against).
 ensure_test_deps() {
     ensure_build_deps
     local missing=()
@@ -33,5 +34,6 @@ ensure_test_deps() {
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
