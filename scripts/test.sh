@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs what the tests need where it is missing, builds, and runs every test: the Swift test
-# suites, the operations kit's checks against a real Prometheus, the sanitizer runs and the soak.
+# suites, the documentation's links, flags, metrics and examples against the built binary, the operations kit's checks against a real Prometheus, the sanitizer runs and the soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
 ensure_test_deps
 swift build --build-tests
 swift test --skip-build
+python3 scripts/ops/check_docs.py --binary .build/debug/boot-exporter
 if [ -x scripts/check-ops.sh ]; then ./scripts/check-ops.sh; fi
 ./scripts/sanitizers.sh
 ./scripts/soak.sh

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Checks that the documentation says what the code does:
+
+- every relative link and anchor in README.md, CONTRIBUTING.md and docs/*.md resolves (GitHub's anchors: lowercase,
+  spaces to '-', punctuation dropped, '-1', '-2' after repeated headings);
+- every flag named in docs/configuration.md is one of boot-exporter's, and each subcommand's "Flags of" tables list
+  exactly the flags its --help prints;
+- every metric in docs/metrics.md's table appears in a scrape of a live exporter (its second boot of a data
+  directory, when the boot journal's metrics exist), and every metric of the scrape is in the table; a metric whose
+  row says it is "absent" in some state may be missing from the scrape;
+- every Swift code block in README.md and docs/*.md that follows a `<!-- snippet: Snippets/NAME.swift -->` line
+  equals that file, which `swift build` compiles.
+
+    check_docs.py [--binary .build/debug/boot-exporter]
+
+Ends with "docs: N passed, N failed"; exits non-zero on a failure.
+"""
+import argparse
+import glob
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from check_report import CheckReport
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SUBCOMMANDS = ["run", "follow", "generate", "write", "history", "probes"]
+FLAG = re.compile(r"--[a-z][a-z0-9.-]*[a-z0-9](?![\w.*-])")  # not a family such as --boot.budget.*
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+SNIPPET = re.compile(r"<!-- snippet: (\S+) -->\n```swift\n(.*?)```", re.S)
+
+
+def github_anchor(heading):
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip().lower())
+    return re.sub(r"[^\w -]", "", text).replace(" ", "-")
+
+
+def prose(text):
+    """The text outside fenced code blocks and inline code."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def anchors(path):
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"^```.*?^```", "", f.read(), flags=re.S | re.M)
+    seen, result = {}, set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        slug = github_anchor(heading)
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        result.add(slug if n == 0 else f"{slug}-{n}")
+    return result
+
+
+def check_links(report, pages):
+    for page in pages:
+        rel = os.path.relpath(page, ROOT)
+        with open(page, encoding="utf-8") as f:
+            targets = LINK.findall(prose(f.read()))
+        broken = []
+        for target in targets:
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = os.path.normpath(os.path.join(os.path.dirname(page), path)) if path else page
+            if not os.path.exists(file):
+                broken.append(f"{target}: no file {os.path.relpath(file, ROOT)}")
+            elif anchor and (not file.endswith(".md") or anchor not in anchors(file)):
+                broken.append(f"{target}: no heading with that anchor in {os.path.relpath(file, ROOT)}")
+        report.check(not broken, f"{rel}: {len(targets)} relative links and anchors resolve", "; ".join(broken))
+
+
+def help_flags(binary, sub):
+    out = subprocess.run([binary, sub, "--help"], capture_output=True, text=True, timeout=30)
+    # The options are the lines that start with one; descriptions may name other flags.
+    return set(re.findall(r"^  (?:-\w, )?(--[a-z][a-z0-9.-]*)", out.stdout, re.M)) - {"--help", "--version"}
+
+
+def check_flags(report, binary):
+    path = os.path.join(ROOT, "docs", "configuration.md")
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"\]\([^)]*\)", "]", f.read())  # link targets are anchors, not flags
+    helps = {sub: help_flags(binary, sub) for sub in SUBCOMMANDS}
+    every = set().union(*helps.values())
+    named = set(FLAG.findall(text)) - {"--help", "--version"}
+    report.check(named <= every, f"docs/configuration.md: the {len(named)} flags it names are boot-exporter's",
+                 "unknown: " + ", ".join(sorted(named - every)))
+    for sub in SUBCOMMANDS:
+        section = re.search(rf"^## Flags of `{sub}`\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        if not section:
+            report.fail(f"docs/configuration.md: a section \"Flags of `{sub}`\"")
+            continue
+        rows = re.findall(r"^\| ([^|]*) \|", section.group(1), re.M)
+        documented = {flag for cell in rows for flag in FLAG.findall(cell)}
+        missing, extra = helps[sub] - documented, documented - helps[sub]
+        report.check(helps[sub] and not missing and not extra,
+                     f"boot-exporter {sub}: its {len(helps[sub])} flags in --help are the ones documented",
+                     f"undocumented: {sorted(missing)}; not in --help: {sorted(extra)}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape_after(binary, data_dir, until):
+    """Runs one boot of data_dir until /health says `until` (a phase), scrapes /metrics, stops it with SIGTERM."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([binary, "run", "--data-dir", data_dir, "--generate.records", "1000",
+                             "--web.listen-address", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                    if f'"phase":"{until}"' in r.read().decode():
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+            return r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def check_metrics(report, binary):
+    path = os.path.join(ROOT, "docs", "metrics.md")
+    with open(path, encoding="utf-8") as f:
+        rows = re.findall(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|(.*)$", f.read(), re.M)
+    documented, optional = set(), set()
+    for names, rest in rows:
+        for name in re.findall(r"`([a-z_]+)`", names):
+            documented.add(name)
+            if "absent" in rest:
+                optional.add(name)
+    with tempfile.TemporaryDirectory(prefix="check-docs.") as tmp:
+        data_dir = os.path.join(tmp, "data")
+        try:
+            scrape_after(binary, data_dir, "ready")
+            text = scrape_after(binary, data_dir, "ready")  # the second boot: the journal's metrics exist
+        except (OSError, subprocess.SubprocessError) as error:
+            report.fail("a live boot-exporter scraped twice", str(error))
+            return
+    scraped = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    missing = documented - scraped - optional
+    report.check(documented and not missing,
+                 f"docs/metrics.md: its {len(documented)} metrics appear in a live scrape "
+                 f"({len(optional)} documented as absent in some states)", f"not scraped: {sorted(missing)}")
+    extra = scraped - documented
+    report.check(not extra, f"a live scrape's {len(scraped)} metrics are all in docs/metrics.md",
+                 f"undocumented: {sorted(extra)}")
+
+
+def check_snippets(report, pages):
+    for page in pages:
+        with open(page, encoding="utf-8") as f:
+            text = f.read()
+        for name, block in SNIPPET.findall(text):
+            rel = os.path.relpath(page, ROOT)
+            file = os.path.join(ROOT, name)
+            if not os.path.exists(file):
+                report.fail(f"{rel}: the snippet {name} exists")
+                continue
+            with open(file, encoding="utf-8") as f:
+                code = f.read()
+            # The file's licence header is not part of what the page shows.
+            code = re.sub(r"\A(//[^\n]*\n)+\n?", "", code)
+            report.check(block == code, f"{rel}: its code block equals {name}",
+                         "copy the file into the page (or the page into the file)")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(ROOT, ".build", "debug", "boot-exporter"))
+    args = parser.parse_args()
+    report = CheckReport()
+    pages = [os.path.join(ROOT, p) for p in ("README.md", "CONTRIBUTING.md")]
+    pages += sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    check_links(report, pages)
+    check_snippets(report, pages)
+    if os.access(args.binary, os.X_OK):
+        check_flags(report, args.binary)
+        check_metrics(report, args.binary)
+    else:
+        report.fail(f"boot-exporter at {args.binary} (build it first: swift build)")
+    print(f"docs: {report.passed} passed, {report.failures} failed", flush=True)
+    report.exit()
+
+
+if __name__ == "__main__":
+    main()
