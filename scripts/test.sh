@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs what the tests need where it is missing, builds, and runs every test: the Swift test
-# suites, the documentation's links, flags, metrics and examples against the built binary, the operations kit's checks against a real Prometheus, the sanitizer runs and the soak.
+# suites, the documentation's checks (links, flags, metrics, examples) against the built binary, the
+# operations kit's checks against a real Prometheus, the sanitizer runs and the soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh

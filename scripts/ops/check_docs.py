@@ -9,8 +9,9 @@
 - every metric in docs/metrics.md's table appears in a scrape of a live exporter (its second boot of a data
   directory, when the boot journal's metrics exist), and every metric of the scrape is in the table; a metric whose
   row says it is "absent" in some state may be missing from the scrape;
-- every Swift code block in README.md and docs/*.md that follows a `<!-- snippet: Snippets/NAME.swift -->` line
-  equals that file, which `swift build` compiles.
+- every Swift code block that follows a `<!-- snippet: PATH -->` line equals that file (PATH relative to the page;
+  its licence header left out): the files under Snippets/ are built by `swift build`, the one under Tests/ by
+  `swift build --build-tests`, so every Swift example in the pages compiles.
 
     check_docs.py [--binary .build/debug/boot-exporter]
 
@@ -170,7 +171,7 @@ def check_snippets(report, pages):
             text = f.read()
         for name, block in SNIPPET.findall(text):
             rel = os.path.relpath(page, ROOT)
-            file = os.path.join(ROOT, name)
+            file = os.path.normpath(os.path.join(os.path.dirname(page), name))
             if not os.path.exists(file):
                 report.fail(f"{rel}: the snippet {name} exists")
                 continue
