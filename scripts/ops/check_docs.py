@@ -11,7 +11,9 @@
   row says it is "absent" in some state may be missing from the scrape;
 - every Swift code block that follows a `<!-- snippet: PATH -->` line equals that file (PATH relative to the page;
   its licence header left out): the files under Snippets/ are built by `swift build`, the one under Tests/ by
-  `swift build --build-tests`, so every Swift example in the pages compiles.
+  `swift build --build-tests`, so every Swift example in the pages compiles;
+- the Python, shell and Go programs docs/follow.md shows each bring `boot-exporter follow` to ready, no line rejected
+  (Go only where `go` is installed).
 
     check_docs.py [--binary .build/debug/boot-exporter]
 
@@ -21,6 +23,7 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,7 +38,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SUBCOMMANDS = ["run", "follow", "generate", "write", "history", "probes"]
 FLAG = re.compile(r"--[a-z][a-z0-9.-]*[a-z0-9](?![\w.*-])")  # not a family such as --boot.budget.*
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
-SNIPPET = re.compile(r"<!-- snippet: (\S+) -->\n```swift\n(.*?)```", re.S)
+SNIPPET = re.compile(r"<!-- snippet: (\S+) -->\n```\w+\n(.*?)```", re.S)
+# The programs docs/follow.md shows, each run under `boot-exporter follow`: (command, what it needs).
+FOLLOW_EXAMPLES = [(["python3", "examples/follow/boot.py"], "python3"),
+                   (["sh", "examples/follow/boot.sh"], "sh"),
+                   (["go", "run", "examples/follow/boot.go"], "go")]
 
 
 def github_anchor(heading):
@@ -113,6 +120,41 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for_phase(base, phase, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2) as r:
+                if f'"phase":"{phase}"' in r.read().decode():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def check_follow_examples(report, binary):
+    for command, tool in FOLLOW_EXAMPLES:
+        name = " ".join(command)
+        if not shutil.which(tool):
+            report.skip(f"{name}: no {tool} here")
+            continue
+        port = free_port()
+        program = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
+        exporter = subprocess.Popen([binary, "follow", "--web.listen-address", f"127.0.0.1:{port}"],
+                                    stdin=program.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        program.stdout.close()
+        try:
+            ready = wait_for_phase(f"http://127.0.0.1:{port}", "ready", 120)
+        finally:
+            exporter.send_signal(signal.SIGTERM)
+            _, errors = exporter.communicate(timeout=30)
+            program.wait(timeout=30)
+        rejected = [line for line in errors.decode(errors="replace").splitlines() if line.startswith("follow:")]
+        report.check(ready and not rejected, f"{name} | boot-exporter follow: the boot is ready, no line rejected",
+                     "; ".join(rejected) or "not ready within 120 s")
+
+
 def scrape_after(binary, data_dir, until):
     """Runs one boot of data_dir until /health says `until` (a phase), scrapes /metrics, stops it with SIGTERM."""
     port = free_port()
@@ -121,15 +163,7 @@ def scrape_after(binary, data_dir, until):
                              "--web.listen-address", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                    if f'"phase":"{until}"' in r.read().decode():
-                        break
-            except OSError:
-                pass
-            time.sleep(0.1)
+        wait_for_phase(base, until, 60)
         with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
             return r.read().decode()
     finally:
@@ -177,8 +211,8 @@ def check_snippets(report, pages):
                 continue
             with open(file, encoding="utf-8") as f:
                 code = f.read()
-            # The file's licence header is not part of what the page shows.
-            code = re.sub(r"\A(//[^\n]*\n)+\n?", "", code)
+            # The file's licence header, up to its first blank line, is not part of what the page shows.
+            code = re.sub(r"\A((//|#)[^\n]*\n)+\n", "", code)
             report.check(block == code, f"{rel}: its code block equals {name}",
                          "copy the file into the page (or the page into the file)")
 
@@ -195,6 +229,7 @@ def main():
     if os.access(args.binary, os.X_OK):
         check_flags(report, args.binary)
         check_metrics(report, args.binary)
+        check_follow_examples(report, args.binary)
     else:
         report.fail(f"boot-exporter at {args.binary} (build it first: swift build)")
     print(f"docs: {report.passed} passed, {report.failures} failed", flush=True)
