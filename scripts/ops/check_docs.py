@@ -11,7 +11,8 @@
   row says it is "absent" in some state may be missing from the scrape;
 - every Swift code block that follows a `<!-- snippet: PATH -->` line equals that file (PATH relative to the page;
   its licence header left out): the files under Snippets/ are built by `swift build`, the one under Tests/ by
-  `swift build --build-tests`, so every Swift example in the pages compiles;
+  `swift build --build-tests`, so every Swift example in the pages compiles (a block that is only a fragment,
+  such as lines of a Package.swift, says so with `<!-- fragment: what it is -->`);
 - the Python, shell and Go programs docs/follow.md shows each bring `boot-exporter follow` to ready, no line rejected
   (Go only where `go` is installed).
 
@@ -203,6 +204,9 @@ def check_snippets(report, pages):
     for page in pages:
         with open(page, encoding="utf-8") as f:
             text = f.read()
+        unbuilt = re.findall(r"^(?!<!-- (?:snippet: \S+|fragment: [^\n]*) -->\n)[^\n]*\n```swift$", "\n" + text, re.M)
+        report.check(not unbuilt, f"{os.path.relpath(page, ROOT)}: every Swift block is a built snippet "
+                     "(or marked as a fragment)", f"{len(unbuilt)} Swift blocks without <!-- snippet: PATH -->")
         for name, block in SNIPPET.findall(text):
             rel = os.path.relpath(page, ROOT)
             file = os.path.normpath(os.path.join(os.path.dirname(page), name))
