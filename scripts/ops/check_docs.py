@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Checks that the documentation says what the code does:
 
-- every relative link and anchor in README.md, CONTRIBUTING.md and docs/*.md resolves (GitHub's anchors: lowercase,
+- every relative link and anchor in README.md, CONTRIBUTING.md, docs/*.md and the DocC articles resolves (GitHub's anchors: lowercase,
   spaces to '-', punctuation dropped, '-1', '-2' after repeated headings);
 - every flag named in docs/configuration.md is one of boot-exporter's, and each subcommand's "Flags of" tables list
   exactly the flags its --help prints;
@@ -228,6 +228,7 @@ def main():
     report = CheckReport()
     pages = [os.path.join(ROOT, p) for p in ("README.md", "CONTRIBUTING.md")]
     pages += sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    pages += sorted(glob.glob(os.path.join(ROOT, "Sources", "*", "*.docc", "*.md")))  # the DocC articles
     check_links(report, pages)
     check_snippets(report, pages)
     if os.access(args.binary, os.X_OK):
