@@ -7,8 +7,8 @@
 - every flag named in docs/configuration.md is one of boot-exporter's, and each subcommand's "Flags of" tables list
   exactly the flags its --help prints;
 - every metric in docs/metrics.md's table appears in a scrape of a live exporter (its second boot of a data
-  directory, when the boot journal's metrics exist), and every metric of the scrape is in the table; a metric whose
-  row says it is "absent" in some state may be missing from the scrape;
+  directory, when the boot journal's metrics exist), but for those whose row says they are "absent" in some state,
+  which must appear in a scrape of a failed boot; every metric scraped is in the table;
 - every Swift code block that follows a `<!-- snippet: PATH -->` line equals that file (PATH relative to the page;
   its licence header left out): the files under Snippets/ are built by `swift build`, the one under Tests/ by
   `swift build --build-tests`, so every Swift example in the pages compiles (a block that is only a fragment,
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from check_report import CheckReport
@@ -126,10 +127,13 @@ def wait_for_phase(base, phase, seconds):
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                if f'"phase":"{phase}"' in r.read().decode():
-                    return True
+                body = r.read().decode()
+        except urllib.error.HTTPError as error:  # 503 once the boot failed: the body still says so
+            body = error.read().decode()
         except OSError:
-            pass
+            body = ""
+        if f'"phase":"{phase}"' in body:
+            return True
         time.sleep(0.1)
     return False
 
@@ -156,15 +160,16 @@ def check_follow_examples(report, binary):
                      "; ".join(rejected) or "not ready within 120 s")
 
 
-def scrape_after(binary, data_dir, until):
+def scrape_after(binary, data_dir, until, *flags):
     """Runs one boot of data_dir until /health says `until` (a phase), scrapes /metrics, stops it with SIGTERM."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([binary, "run", "--data-dir", data_dir, "--generate.records", "1000",
-                             "--web.listen-address", f"127.0.0.1:{port}"],
+                             "--web.listen-address", f"127.0.0.1:{port}", *flags],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_phase(base, until, 60)
+        if not wait_for_phase(base, until, 60):
+            raise subprocess.SubprocessError(f"{data_dir}: the boot did not get to {until} within 60 s")
         with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
             return r.read().decode()
     finally:
@@ -183,20 +188,26 @@ def check_metrics(report, binary):
             if "absent" in rest:
                 optional.add(name)
     with tempfile.TemporaryDirectory(prefix="check-docs.") as tmp:
-        data_dir = os.path.join(tmp, "data")
         try:
-            scrape_after(binary, data_dir, "ready")
-            text = scrape_after(binary, data_dir, "ready")  # the second boot: the journal's metrics exist
+            scrape_after(binary, os.path.join(tmp, "ready"), "ready")
+            ready = scrape_after(binary, os.path.join(tmp, "ready"), "ready")  # the second boot: the journal's metrics
+            # A boot that fails its recover budget: the failure's metrics.
+            failed = scrape_after(binary, os.path.join(tmp, "failed"), "failed",
+                                  "--recover.max-records-per-second", "100", "--boot.budget.recover", "1s")
         except (OSError, subprocess.SubprocessError) as error:
-            report.fail("a live boot-exporter scraped twice", str(error))
+            report.fail("live boot-exporters scraped (ready, second boot; failed)", str(error))
             return
-    scraped = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
-    missing = documented - scraped - optional
+    in_ready = set(re.findall(r"^# TYPE (\S+) ", ready, re.M))
+    in_failed = set(re.findall(r"^# TYPE (\S+) ", failed, re.M))
+    missing = documented - in_ready - optional
     report.check(documented and not missing,
-                 f"docs/metrics.md: its {len(documented)} metrics appear in a live scrape "
-                 f"({len(optional)} documented as absent in some states)", f"not scraped: {sorted(missing)}")
-    extra = scraped - documented
-    report.check(not extra, f"a live scrape's {len(scraped)} metrics are all in docs/metrics.md",
+                 f"docs/metrics.md: its {len(documented)} metrics appear in a scrape of a ready second boot "
+                 f"(but {len(optional)} documented as absent in some states)", f"not scraped: {sorted(missing)}")
+    missing = documented - (in_ready | in_failed)
+    report.check(not missing, f"docs/metrics.md: each of its {len(documented)} metrics appears in a scrape of a "
+                 "ready or a failed boot", f"in neither: {sorted(missing)}")
+    extra = (in_ready | in_failed) - documented
+    report.check(not extra, f"the scrapes' {len(in_ready | in_failed)} metrics are all in docs/metrics.md",
                  f"undocumented: {sorted(extra)}")
 
 
