@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         // Only for the test that serves an application's own registry beside the boot metrics.
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        // Only for `swift package generate-documentation` (the DocC catalogs); nothing links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // The boot state machine: no I/O, no dependency.

@@ -108,7 +108,7 @@ kill "$AM_PID" 2>/dev/null || true; wait "$AM_PID" 2>/dev/null || true; unset 'P
 check "promtool check rules on the PrometheusRule's rules" \
     bash -c "python3 -c 'import sys, yaml; yaml.safe_dump(yaml.safe_load(open(sys.argv[1]))[\"spec\"], sys.stdout)' \
         deploy/kubernetes/prometheusrule.yaml >'$WORK/prometheusrule-spec.yml' && promtool check rules '$WORK/prometheusrule-spec.yml'"
-run_python check_alert_rules.py alerts/boot-alerts.yml alerts/boot-alerts.test.yml README.md
+run_python check_alert_rules.py alerts/boot-alerts.yml alerts/boot-alerts.test.yml docs/runbooks.md
 
 section "Dashboards (structure)"
 run_python check_dashboards.py dashboards/boot-overview.json dashboards/boot-fleet.json

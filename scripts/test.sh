@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs what the tests need where it is missing, builds, and runs every test: the Swift test
-# suites, the web configuration compared file for file with the exporter toolkit's, the operations kit's
-# checks against a real Prometheus, the sanitizer runs and the soak.
+# suites, the web configuration compared file for file with the exporter toolkit's, the documentation's
+# checks (links, flags, metrics, examples) against the built binary, the DocC catalogs built with
+# warnings as errors, the operations kit's checks against a real Prometheus, the sanitizer runs and the soak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh
@@ -10,6 +11,9 @@ ensure_test_deps
 swift build --build-tests
 swift test --skip-build
 python3 scripts/web-config/compare.py
+python3 scripts/ops/check_docs.py --binary .build/debug/boot-exporter
+# The DocC catalogs and every public doc comment: a renamed symbol fails here, not in the published docs.
+swift package generate-documentation --target BootFSM --target BootExporter --warnings-as-errors
 if [ -x scripts/check-ops.sh ]; then ./scripts/check-ops.sh; fi
 ./scripts/sanitizers.sh
 ./scripts/soak.sh

@@ -10,7 +10,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// Serves one ``BootStateMachine`` over HTTP with libmicrohttpd: `/metrics`, `/health`, `/livez`,
+/// Serves one `BootStateMachine` (BootFSM) over HTTP with libmicrohttpd: `/metrics`, `/health`, `/livez`,
 /// `/readyz`, `/startupz` and a landing page at `/`.
 ///
 /// Embed it in any Swift process: ``start()`` binds and returns (port 0 picks a free port, which

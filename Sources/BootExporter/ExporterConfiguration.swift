@@ -4,8 +4,8 @@
 import Glibc
 #endif
 
-/// How a ``BootExporterServer`` listens and what it tolerates. Every default is documented in the
-/// README.
+/// How a ``BootExporterServer`` listens and what it tolerates. Every default is documented in
+/// docs/library.md ("Embedding the exporter"), and the matching flags in docs/configuration.md.
 public struct ExporterConfiguration: Sendable {
     /// The default port, 9851: outside the ports of Prometheus's own components (9090, 9091,
     /// 9093, 9094) and of the common exporters (node_exporter's 9100, blackbox's 9115, …).

@@ -33,7 +33,7 @@ public struct ProcessMetrics: Sendable, Equatable {
         self.startTimeSeconds = startTimeSeconds
     }
 
-    /// This process's figures, at most ``ProcFileSystem/maxAge`` old, or `nil` where `/proc`
+    /// This process's figures, at most `ProcFileSystem.maxAge` old, or `nil` where `/proc`
     /// cannot be read (not Linux, or hidden).
     public static func current() -> ProcessMetrics? {
         ProcFileSystem.shared.recent()

@@ -66,7 +66,7 @@ public struct TLSConfiguration: Sendable, Equatable {
     /// The newest TLS version accepted.
     public var maxVersion: Version
     /// Cipher suites by Go's names (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`), in preference order; empty for
-    /// GnuTLS's defaults. See ``GnuTLSPriorities`` for how they map, and which lists are refused.
+    /// GnuTLS's defaults. See `GnuTLSPriorities` for how they map, and which lists are refused.
     public var cipherSuites: [String]
     /// Key exchange groups by Go's names (`X25519`, `CurveP256`, `CurveP384`, `CurveP521`), in preference
     /// order; empty for GnuTLS's defaults.

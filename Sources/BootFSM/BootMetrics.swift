@@ -11,7 +11,7 @@ import Glibc
 ///
 /// Each counter is independent: a reader sees each one's latest value, with no consistency implied
 /// between them. The WAL counters, which a redo loop may record for every record and from several
-/// threads, are kept per thread (see ``WALCounters``), so parallel redo threads do not contend.
+/// threads, are kept per thread (see `WALCounters`), so parallel redo threads do not contend.
 public final class BootMetrics: Sendable {
     private let wal = WALCounters()
     private let pages = Atomic<UInt64>(0)

@@ -136,7 +136,7 @@ extension HealthStatus {
         phaseHistory = snapshot.history.map(PhaseEntry.init)
     }
 
-    /// The report as one line of JSON, keys in the order of ``CodingKeys``, `null` for absent values
+    /// The report as one line of JSON, keys in the order of `CodingKeys`, `null` for absent values
     /// (`JSONEncoder`, which BootFSM does not depend on, would omit them).
     public func toJSON() -> String {
         // Under 2 KiB for the fixed part; at most six bytes an escaped byte, 128 a history entry.

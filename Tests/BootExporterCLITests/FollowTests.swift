@@ -8,7 +8,7 @@ struct FollowTests {
     static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("examples/follow/boot-app.sh").path
 
-    @Test("the README's example boots a real program (SQLite migrations, a replayed log, an HTTP server) under follow")
+    @Test("docs/follow.md's complete example boots a real program (SQLite migrations, a replayed log, an HTTP server) under follow")
     func bootsARealProgram() throws {
         let directory = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: directory) }

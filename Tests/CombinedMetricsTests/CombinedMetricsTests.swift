@@ -7,17 +7,6 @@ import Logging
 import Prometheus
 import Testing
 
-/// The adapter an application writes to serve its swift-prometheus registry on the exporter's
-/// `/metrics` (the README shows it too).
-struct RegistrySource: ExpositionSource {
-    let registry: PrometheusCollectorRegistry
-    var supportsOpenMetrics: Bool { false }
-
-    func writeExposition(format: ExpositionFormat, into buffer: inout [UInt8]) {
-        registry.emit(into: &buffer)
-    }
-}
-
 @Suite("One /metrics for the whole application")
 struct CombinedMetricsTests {
     @Test func anApplicationsRegistryIsServedBesideTheBootMetrics() throws {

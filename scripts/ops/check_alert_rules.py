@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Checks what promtool does not: every alert rule has a severity, a summary, a description naming the instance,
-and a runbook_url to its own section of README.md's "Runbooks", which exists; the promtool test file covers
-every rule both firing and not firing.
+and a runbook_url to its own section of docs/runbooks.md, which exists; the promtool test file covers every rule
+both firing and not firing.
 
-    check_alert_rules.py RULES TESTS README
+    check_alert_rules.py RULES TESTS RUNBOOKS
 """
 import re
 import sys
@@ -13,7 +13,7 @@ import yaml
 
 from check_report import CheckReport
 
-RUNBOOK_BASE = "https://github.com/bootfsm/bootfsm/blob/main/README.md#"
+RUNBOOK_BASE = "https://github.com/bootfsm/bootfsm/blob/main/docs/runbooks.md#"
 SEVERITIES = {"critical", "warning", "info"}
 
 
@@ -22,19 +22,15 @@ def github_anchor(heading):
 
 
 def main():
-    rules_path, tests_path, readme_path = sys.argv[1:4]
+    rules_path, tests_path, runbooks_path = sys.argv[1:4]
     report = CheckReport()
     with open(rules_path, encoding="utf-8") as f:
         rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"] if "alert" in r]
     with open(tests_path, encoding="utf-8") as f:
         tests = yaml.safe_load(f)["tests"]
-    with open(readme_path, encoding="utf-8") as f:
-        readme = f.read()
-    runbooks = readme.split("\n## Runbooks\n", 1)
-    anchors = set()
-    if len(runbooks) == 2:
-        section = re.split(r"\n## ", runbooks[1], 1)[0]
-        anchors = {github_anchor(h) for h in re.findall(r"^### (.+)$", section, re.M)}
+    with open(runbooks_path, encoding="utf-8") as f:
+        runbooks = f.read()
+    anchors = {github_anchor(h) for h in re.findall(r"^## (.+)$", runbooks, re.M)}
 
     cases = {}
     for test in tests:
@@ -50,8 +46,8 @@ def main():
         url = notes.get("runbook_url", "")
         anchor = name.lower()
         report.check(url == RUNBOOK_BASE + anchor, f"{name}: runbook_url {url}")
-        report.check(anchor in anchors, f'{name}: README.md has "### {name}" under "## Runbooks"',
-                     "merge the Runbooks section into README.md")
+        report.check(anchor in anchors, f'{name}: docs/runbooks.md has "## {name}"',
+                     f"add a section \"## {name}\" to docs/runbooks.md")
         expected = cases.get(name, [])
         report.check(any(expected) and any(not e for e in expected),
                      f"{name}: promtool test cases firing ({sum(1 for e in expected if e)}) "

@@ -7,6 +7,7 @@ import sys
 
 class CheckReport:
     def __init__(self):
+        self.passed = 0
         self.failures = 0
         self._results = os.environ.get("OPS_RESULTS")
 
@@ -16,6 +17,7 @@ class CheckReport:
                 f.write(f"{status} {name}\n")
 
     def ok(self, name):
+        self.passed += 1
         print(f"  ok    {name}", flush=True)
         self._record("PASS", name)
 

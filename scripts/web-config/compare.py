@@ -7,7 +7,7 @@ For each file it compares whether the file is accepted (refused: the process exi
 few seconds); for an accepted file, the HTTP status or the failed TLS handshake ("no answer") of about a dozen
 curl requests (credentials right and wrong, client certificates valid, of another CA, for server authentication
 only, expired, TLS versions, plain HTTP to the TLS port); and the security headers of an authorised answer.
-A difference listed in deliberate-differences.txt (beside this script, and in README.md) is reported, not failed.
+A difference listed in deliberate-differences.txt (beside this script, and in docs/configuration.md) is reported, not failed.
 Certificates are made with openssl in a temporary directory; nothing is installed.
 
     compare.py [--boot-exporter BIN] [--node-exporter BIN] [--only NAME]...
@@ -282,7 +282,7 @@ def main():
         if not os.access(binary, os.X_OK):
             sys.exit(f"compare.py: {binary} is not an executable (build boot-exporter; install prometheus-node-exporter)")
     deliberate = read_deliberate(HERE / "deliberate-differences.txt")
-    readme = " ".join((ROOT / "README.md").read_text().split())  # reasons may wrap there
+    readme = " ".join((ROOT / "docs" / "configuration.md").read_text().split())  # reasons may wrap there
     names = args.only or list(CONFIGURATIONS)
     started_at = time.monotonic()
 
@@ -320,7 +320,7 @@ def main():
             passed += 1
     for entry in deliberate:
         if " ".join(entry[2].split()) not in readme:
-            print(f"FAIL  deliberate difference not in README.md: {entry[2]}")
+            print(f"FAIL  deliberate difference not in docs/configuration.md: {entry[2]}")
             failed += 1
         if entry not in used and (entry[0] == "*" or entry[0] in names):
             print(f"note  deliberate difference not seen: {entry[0]} | {entry[1]}")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Writes the format-1 and format-2 data directories the migration tests start from.
 
-An independent writer of the old formats (see README, "On-disk format"), so the tests do not
+An independent writer of the old formats (see docs/data-format.md, "On-disk format"), so the tests do not
 check the Swift code against itself. Run it from this folder; the output is checked in.
 """
 import os
