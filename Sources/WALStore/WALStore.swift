@@ -218,10 +218,9 @@ public final class WALStore {
         if tail.offset <= WALSegment.headerSize {
             try FileIO.remove(segment.path)
         } else {
-            guard Glibc.truncate(segment.path, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
-            let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open", segment.path) }
+            let fd = try FileIO.openWithoutFollowing(segment.path, O_WRONLY)
             defer { Glibc.close(fd) }
+            guard ftruncate(fd, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
             try FileIO.fsync(fd: fd, path: segment.path)
         }
         for index in later { try FileIO.remove(segments[index].path) }
