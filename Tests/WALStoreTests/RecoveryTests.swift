@@ -339,6 +339,46 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a record with a valid checksum and a forged LSN: force mode skips it alone, normal mode refuses",
+          arguments: [false, true])
+    func forceSkipsOneRecordWithAForgedLSN(lastInItsSegment: Bool) throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            let first = try #require(segments.first)
+            let size = Int(try FileManager.default.attributesOfItem(atPath: first.path)[.size] as! UInt64)
+            // Where each record of the first segment starts; the forged one is in its middle, or its
+            // last (the record after it is then the next segment's first).
+            var starts: [Int] = []
+            var offset = WALSegment.headerSize
+            for record in summary.log where offset < size {
+                starts.append(offset)
+                offset += record.encoded.count
+            }
+            let index = lastInItsSegment ? starts.count - 1 : starts.count / 2
+            var forged = summary.log[index]
+            forged.lsn = WALRecord.maxSequence - 1
+            try overwrite(first.path, at: UInt64(starts[index]), with: Data(forged.encoded))
+
+            let before = try directoryImage(path)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect("\(error!)".contains("LSN gap (\(WALRecord.maxSequence - 1) after \(index))"))
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            let lost = summary.log[index].lsn
+            let expected = ExpectedState(Self.survivors(of: summary.log, losing: lost...lost))
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(report.recordsReplayed == UInt64(summary.log.count - 1))
+            #expect(report.lastLSN == UInt64(summary.log.count))
+            #expect(report.tornTail == nil)
+            #expect(try store.contents() == expected.tuples)
+            #expect(report.transactionsCommitted == UInt64(expected.committed))
+            #expect(try WALSegment.list(path + "/wal").count == segments.count, "nothing is cut off")
+            store.close()
+        }
+    }
+
     @Test("LSNs and transaction ids out of range are corruption, not a crash")
     func sequenceNumbersOutOfRangeAreCorrupt() throws {
         try withTemporaryDirectory { path in
