@@ -24,6 +24,8 @@ struct WALAnalysis {
     var recordsToReplay: UInt64 = 0
     var bytesToReplay: UInt64 = 0
     var lastLSN: UInt64
+    /// The LSN of the last valid frame in the segments (0 if there is none), the checkpoint aside.
+    var lastFrameLSN: UInt64 = 0
     var maxTxID: UInt64 = 0
     /// Corrupt stretches skipped in force mode.
     var skippedRecords: UInt64 = 0
@@ -183,6 +185,7 @@ struct WALAnalysis {
             if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
         }
         transactions.finish()
+        lastFrameLSN = previous
     }
 
     private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,

@@ -362,7 +362,7 @@ struct RecoveryTests {
 
             let before = try directoryImage(path)
             let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
-            #expect("\(error!)".contains("LSN gap (\(WALRecord.maxSequence - 1) after \(index))"))
+            #expect(error?.description.contains("LSN gap (\(WALRecord.maxSequence - 1) after \(index))") == true)
             #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
 
             let (store, report) = try recoverStore(at: path, mode: .force)
@@ -410,14 +410,75 @@ struct RecoveryTests {
         }
     }
 
-    @Test("a missing segment is a gap: refused in normal mode, not silently skipped")
-    func aMissingSegmentIsAGap() throws {
+    @Test("a missing middle segment: refused in normal mode, reported in readonly (nothing written), skipped and reported in force")
+    func aMissingMiddleSegment() throws {
         try withTemporaryDirectory { path in
-            try generateStore(at: path, records: 1_500)
+            let summary = try generateStore(at: path, records: 1_500)
             let segments = try WALSegment.list(path + "/wal")
+            #expect(segments.count >= 3)
+            let lost = try Self.firstLSN(segments[1])...(try Self.firstLSN(segments[2]) - 1)
             try FileManager.default.removeItem(atPath: segments[1].path)
+            let name = WALSegment.name(index: 2)
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            // Normal: refused, saying how to go on (it was "corrupt WAL record … LSN gap").
             let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
-            #expect("\(error!)".contains("LSN gap"))
+            #expect(error?.description == "\(path) is corrupt: its WAL segment wal/\(name) is missing, with any transaction committed in it: restore it, or boot with --recovery-mode force to go on without it (readonly to inspect)")
+            // Readonly: what comes before the hole, the missing segment reported, nothing written.
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == "\(path)/wal/\(name) is missing" && !readOnly.tailTruncated)
+            #expect(readOnly.lastLSN == lost.lowerBound - 1)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            // Force: on past the hole, which is counted and reported; nothing is removed.
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == "\(path)/wal/\(name) is missing")
+            #expect(force.corruptRecordsSkipped == 1)
+            #expect(force.lastLSN == UInt64(summary.log.count))
+            #expect(try forced.contents() == ExpectedState(Self.survivors(of: summary.log, losing: lost)).tuples)
+            forced.close()
+            #expect(try WALSegment.list(path + "/wal").count == segments.count - 1)
+        }
+    }
+
+    @Test("a missing last segment the checkpoint shows: refused in normal mode, reported in readonly (nothing written) and in force")
+    func aMissingLastSegment() throws {
+        try withTemporaryDirectory { path in
+            let first = try generateStore(at: path, records: 1_500)
+            // Commits after recovery, then a checkpoint at the end of recovery: the segments stay,
+            // the last one holding the checkpoint's LSN and the commits after it.
+            do {
+                let (store, _) = try recoverStore(at: path)
+                _ = try WALGenerator.generate(into: store, options: .init(records: 40, seed: 3, segmentSize: 16 * 1024))
+                try store.checkpoint()
+                store.close()
+            }
+            let segments = try WALSegment.list(path + "/wal")
+            let last = try #require(segments.last)
+            let lastKept = try Self.firstLSN(last) - 1
+            try #require(lastKept < 1_500, "the last segment holds the checkpoint's LSN")
+            try FileManager.default.removeItem(atPath: last.path)
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            let checkpointed = ExpectedState(first.log).tuples
+            // Normal: refused (it booted to ready without the 40 commits, and said nothing).
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description == "\(path) is corrupt: its WAL ends at LSN \(lastKept), before the checkpoint's 1500: its last segments are missing, with any transaction committed after the checkpoint: restore them, or boot with --recovery-mode force to go on without them (readonly to inspect)")
+            let reported = "\(path)/wal ends at LSN \(lastKept), before the checkpoint's 1500: its last segments are missing"
+            // Readonly: the checkpoint's state, reported, nothing written.
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == reported && !readOnly.tailTruncated)
+            #expect(try reader.contents() == checkpointed)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            // Force: the checkpoint's state, reported.
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == reported)
+            #expect(force.lastLSN == 1_500)
+            #expect(try forced.contents() == checkpointed)
+            forced.close()
         }
     }
 
