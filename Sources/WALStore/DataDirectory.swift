@@ -84,10 +84,12 @@ final class DirectoryLock {
     /// nothing (creating the file would be a write) and returns `nil`.
     static func acquire(_ directory: DataDirectory, exclusive: Bool) throws(StoreError) -> DirectoryLock? {
         let path = directory.lockFile
-        let fd = exclusive ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) : open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if !exclusive && errno == ENOENT { return nil }
-            throw .system("open", path)
+        let fd: Int32
+        do {
+            // (Not through a link: the pid written below would overwrite whatever it points to.)
+            fd = try FileIO.openWithoutFollowing(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY)
+        } catch .io(_, _, ENOENT) where !exclusive {
+            return nil
         }
         guard flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 else {
             let code = errno

@@ -23,10 +23,23 @@ public enum FileIO {
         return Int(info.st_size)
     }
 
-    /// The whole file.
+    /// Opens a file of the data directory, never through a symbolic link: a link planted there (LOCK
+    /// pointing at a file elsewhere, say) would have the store read, truncate or overwrite whatever
+    /// it points to. `O_NOFOLLOW` refuses the link in the same call that opens, with no window
+    /// between a check and the open. `operation` names the call in other errors.
+    static func openWithoutFollowing(_ path: String, _ flags: Int32, operation: String = "open") throws(StoreError) -> Int32 {
+        let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            // (With O_NOFOLLOW, ELOOP is the last component being a link.)
+            if errno == ELOOP { throw .symbolicLink(path: path) }
+            throw .system(operation, path)
+        }
+        return fd
+    }
+
+    /// The whole file (never through a symbolic link).
     public static func read(_ path: String) throws(StoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system("open", path) }
+        let fd = try openWithoutFollowing(path, O_RDONLY)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
@@ -95,8 +108,7 @@ public enum FileIO {
     /// the directory. A crash leaves either the old file or the new one, never a mix.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("create", temporary) }
+        let fd = try openWithoutFollowing(temporary, O_WRONLY | O_CREAT | O_TRUNC, operation: "create")
         do throws(StoreError) {
             try writeAll(fd: fd, path: temporary, bytes)
             try fsync(fd: fd, path: temporary)

@@ -16,8 +16,7 @@ final class PageFile {
 
     init(path: String, pageIDs: [UInt64]) throws(StoreError) {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system("open", path) }
+        fd = try FileIO.openWithoutFollowing(path, O_RDONLY)
         let size = try FileIO.size(path)
         guard size == pageIDs.count * Page.size else {
             close(fd)
@@ -50,8 +49,7 @@ final class PageFile {
     /// Writes a page file for `pageIDs` (sorted) atomically; `bytes(id)` gives each page's 4 KiB.
     static func write(path: String, pageIDs: [UInt64], bytes: (UInt64) throws(StoreError) -> [UInt8]) throws(StoreError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("create", temporary) }
+        let fd = try FileIO.openWithoutFollowing(temporary, O_WRONLY | O_CREAT | O_TRUNC, operation: "create")
         do throws(StoreError) {
             var batch: [UInt8] = []
             batch.reserveCapacity(64 * Page.size)

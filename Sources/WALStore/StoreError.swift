@@ -18,6 +18,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case corruptWAL(path: String, offset: Int, reason: String)
     /// The directory is not a data directory of this store.
     case notADataDirectory(path: String)
+    /// A file of the data directory is a symbolic link, which the store never follows.
+    case symbolicLink(path: String)
     /// A write was refused because the store was opened read-only.
     case readOnly(path: String)
     /// The boot was stopped from outside (a failed machine or a shutdown).
@@ -37,6 +39,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             "corrupt WAL record in \(path) at offset \(offset) (\(reason)) with valid records after it; refusing to truncate them: boot with --recovery-mode force to skip it, or readonly to inspect"
         case let .notADataDirectory(path):
             "\(path) is not a boot-exporter data directory (no FORMAT file) and is not empty"
+        case let .symbolicLink(path):
+            "\(path) is a symbolic link: refusing to follow it out of the data directory; put the file itself there"
         case let .readOnly(path):
             "\(path) is open read-only"
         case let .interrupted(reason):

@@ -24,6 +24,8 @@ struct WALAnalysis {
     var recordsToReplay: UInt64 = 0
     var bytesToReplay: UInt64 = 0
     var lastLSN: UInt64
+    /// The LSN of the last valid frame in the segments (0 if there is none), the checkpoint aside.
+    var lastFrameLSN: UInt64 = 0
     var maxTxID: UInt64 = 0
     /// Corrupt stretches skipped in force mode.
     var skippedRecords: UInt64 = 0
@@ -57,6 +59,29 @@ struct WALAnalysis {
             let answer = try Self.laterSegmentsHaveFrames(segments, after: segment, lsnAbove: previous)
             laterHaveFrames[segment] = answer
             return answer
+        }
+        // A frame that checks out but jumps ahead of the last LSN, while the frame after it (in this
+        // segment, or first in the next) follows that last LSN: the jump is one damaged LSN (a
+        // checksum recomputed over it, say), not records lost before it. Resuming at it would take
+        // every LSN after it for stale and cut the good records off. Asked only off the hot path,
+        // where the log does not follow on.
+        func hasImplausibleLSN(_ frame: WALFrame, at offset: Int, in bytes: UnsafeRawBufferPointer,
+                               segment: Int) throws(StoreError) -> Bool {
+            let nextLSN: UInt64?
+            if offset + frame.size < bytes.count {
+                guard case .frame(let next) = WALFrame.parse(bytes, at: offset + frame.size) else { return false }
+                nextLSN = next.lsn
+            } else if segment + 1 < segments.count {
+                // (Its own read: `bytes` is the shared buffer, still in use.)
+                nextLSN = try segments[segment + 1].withContents { bytes in
+                    guard case .frame(let next) = WALFrame.parse(bytes, at: WALSegment.headerSize) else { return nil }
+                    return next.lsn
+                }
+            } else {
+                nextLSN = nil
+            }
+            guard let nextLSN else { return false }
+            return nextLSN > previous && nextLSN < frame.lsn
         }
         // A plain loop over the segments, the bytes read in place: no closure captures the state
         // the loop updates for every record.
@@ -101,9 +126,13 @@ struct WALAnalysis {
             while offset < bytes.count {
                 let parsed = WALFrame.parse(bytes, at: offset)
                 if case .frame(let frame) = parsed, frame.lsn > previous {
-                    // After the checkpoint, each LSN follows the last (force mode resumes past a gap).
+                    // After the checkpoint, each LSN follows the last (force mode resumes past a gap,
+                    // unless the frame it would resume at is itself the damage).
                     let expected = max(previous, checkpointLSN) + 1
-                    let contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected || resynchronized
+                    var contiguous = frame.lsn <= checkpointLSN || frame.lsn == expected
+                    if !contiguous, resynchronized {
+                        contiguous = !(try hasImplausibleLSN(frame, at: offset, in: bytes, segment: segmentNumber))
+                    }
                     if contiguous {
                         resynchronized = false
                         previous = frame.lsn
@@ -131,11 +160,11 @@ struct WALAnalysis {
                 case .frame(let frame): reason = frame.lsn > previous ? "LSN gap (\(frame.lsn) after \(previous))" : "LSN out of order"
                 }
                 if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
-                // After a gap the frame here checks out: the log resumes with it. Otherwise, with the
-                // next frame that checks out.
+                // After a gap the frame here checks out: the log resumes with it, or after it when its
+                // LSN is the damage. Otherwise, with the next frame that checks out.
                 let resume: Int?
                 if case .frame(let frame) = parsed, frame.lsn > previous {
-                    resume = offset
+                    resume = try hasImplausibleLSN(frame, at: offset, in: bytes, segment: segmentNumber) ? offset + frame.size : offset
                 } else {
                     resume = Self.nextValidFrame(bytes, after: offset, lsnAbove: previous)
                 }
@@ -156,6 +185,7 @@ struct WALAnalysis {
             if offset > spanStart { spans.append(Span(segment: segmentNumber, range: spanStart..<offset)) }
         }
         transactions.finish()
+        lastFrameLSN = previous
     }
 
     private mutating func stop(at offset: Int, in segment: Int, reason: String, validAfter: Bool,

@@ -70,8 +70,7 @@ final class SegmentBuffer {
     /// Reads the whole file at `path` (up to its size when opened; less if it shrinks meanwhile),
     /// replacing what the buffer held. The bytes are valid until the next read.
     func read(_ path: String) throws(StoreError) -> UnsafeRawBufferPointer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .system("open", path) }
+        let fd = try FileIO.openWithoutFollowing(path, O_RDONLY)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system("stat", path) }
@@ -118,8 +117,7 @@ final class WALWriter {
         try FileIO.makeDirectory(directory)
         nextIndex = (segments.last?.index ?? 0) + 1
         if let last = segments.last {
-            fd = open(last.path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open", last.path) }
+            fd = try FileIO.openWithoutFollowing(last.path, O_WRONLY | O_APPEND)
             path = last.path
             size = try FileIO.size(last.path)
         }
@@ -162,8 +160,7 @@ final class WALWriter {
             close(fd)
         }
         path = FileIO.join(directory, WALSegment.name(index: nextIndex))
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .system("create", path) }
+        fd = try FileIO.openWithoutFollowing(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, operation: "create")
         nextIndex += 1
         let header = WALSegment.header(index: nextIndex - 1)
         try FileIO.writeAll(fd: fd, path: path, header)

@@ -142,6 +142,15 @@ public final class WALStore {
             }
         }
         let segments = try WALSegment.list(directory.walDirectory)
+        // Writers number segments one after the other, and segments are removed only from the end
+        // (a torn tail) or all of them (a checkpoint): a hole in the numbers is a segment lost, with
+        // the transactions committed in it.
+        let missingSegment = zip(segments, segments.dropFirst())
+            .first { earlier, later in earlier.index + 1 != later.index }
+            .map { earlier, _ in WALSegment.name(index: earlier.index + 1) }
+        if let missingSegment, options.mode == .normal {
+            throw .corrupt(path: path, reason: "its WAL segment wal/\(missingSegment) is missing, with any transaction committed in it: restore it, or boot with --recovery-mode force to go on without it (readonly to inspect)")
+        }
         var walBytes: UInt64 = 0
         for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
         options.onProgress(RecoveryProgress(message: "analysing \(segments.count) WAL segments", bytesTotal: walBytes))
@@ -149,6 +158,14 @@ public final class WALStore {
         let buffer = SegmentBuffer()
         let analysis = try WALAnalysis(segments: segments, checkpointLSN: checkpointState.lsn, mode: options.mode,
                                        buffer: buffer)
+        // A checkpoint leaves the WAL empty, or reaching its LSN at least (the segments it did not
+        // remove): a WAL that ends before it has lost its last segments, and with them any
+        // transaction committed after the checkpoint. (Nothing shows a lost last segment when the
+        // checkpoint is older than every record in the WAL.)
+        let endsEarly = analysis.lastFrameLSN > 0 && analysis.lastFrameLSN < checkpointState.lsn
+        if endsEarly, options.mode == .normal {
+            throw .corrupt(path: path, reason: "its WAL ends at LSN \(analysis.lastFrameLSN), before the checkpoint's \(checkpointState.lsn): its last segments are missing, with any transaction committed after the checkpoint: restore them, or boot with --recovery-mode force to go on without them (readonly to inspect)")
+        }
         lastLSN = analysis.lastLSN
         nextTxID = max(checkpointState.nextTxID, analysis.maxTxID + 1)
         if let tail = analysis.tail, options.mode != .readOnly {
@@ -172,6 +189,18 @@ public final class WALStore {
         appliedLSN = lastLSN
         recovered = true
 
+        // What readonly and force mode found missing is reported where a torn tail is: it is the
+        // cause, where a tail that analysis may also find is only its effect.
+        let missing: String?
+        if walMissing {
+            missing = "\(directory.walDirectory) is missing\(options.mode == .force ? " (made anew, empty)" : "")"
+        } else if let missingSegment {
+            missing = "\(FileIO.join(directory.walDirectory, missingSegment)) is missing"
+        } else if endsEarly {
+            missing = "\(directory.walDirectory) ends at LSN \(analysis.lastFrameLSN), before the checkpoint's \(checkpointState.lsn): its last segments are missing"
+        } else {
+            missing = nil
+        }
         let recoveredPages = replay.changedPages.sorted()
         let preload = Self.sortedUnion(recoveredPages, checkpointState.hotPages.sorted())
         return RecoveryReport(
@@ -181,8 +210,7 @@ public final class WALStore {
             transactionsCommitted: UInt64(analysis.transactions.committedCount),
             transactionsRolledBack: UInt64(analysis.transactions.rolledBackCount),
             corruptRecordsSkipped: analysis.skippedRecords,
-            tornTail: walMissing ? "\(directory.walDirectory) is missing\(options.mode == .force ? " (made anew, empty)" : "")"
-                : analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
+            tornTail: missing ?? analysis.tail.map { "\(segments[$0.segment].path) at offset \($0.offset): \($0.reason)" },
             tailTruncated: analysis.tail != nil && options.mode != .readOnly,
             checkpointBytes: UInt64(checkpointBytes),
             duration: ContinuousClock.now - started,
@@ -218,10 +246,9 @@ public final class WALStore {
         if tail.offset <= WALSegment.headerSize {
             try FileIO.remove(segment.path)
         } else {
-            guard Glibc.truncate(segment.path, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
-            let fd = Glibc.open(segment.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw .system("open", segment.path) }
+            let fd = try FileIO.openWithoutFollowing(segment.path, O_WRONLY)
             defer { Glibc.close(fd) }
+            guard ftruncate(fd, off_t(tail.offset)) == 0 else { throw .system("truncate", segment.path) }
             try FileIO.fsync(fd: fd, path: segment.path)
         }
         for index in later { try FileIO.remove(segments[index].path) }

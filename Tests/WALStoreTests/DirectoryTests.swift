@@ -120,6 +120,49 @@ struct DirectoryTests {
         }
     }
 
+    @Test("a symbolic link in the data directory is refused, naming it, and the file it points to is untouched",
+          arguments: ["LOCK", "FORMAT", "checkpoint", PageFile.name(generation: 0), "wal/" + WALSegment.name(index: 1)])
+    func symbolicLinksAreRefused(name: String) throws {
+        try withTemporaryDirectory { outside in
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            try withTemporaryDirectory { path in
+                try generateStore(at: path, records: 300)
+                // The entry moved out of the directory and linked back: only the link is wrong. (LOCK
+                // points at a file of its own, which a pid written through the link would replace.)
+                let entry = path + "/" + name
+                let target = outside + "/target"
+                try FileManager.default.moveItem(atPath: entry, toPath: target)
+                if name == "LOCK" { try Data("precious\n".utf8).write(to: URL(fileURLWithPath: target)) }
+                try FileManager.default.createSymbolicLink(atPath: entry, withDestinationPath: target)
+                let before = try Data(contentsOf: URL(fileURLWithPath: target))
+                for mode in [RecoveryOptions.Mode.normal, .readOnly, .force] {
+                    let error = #expect(throws: StoreError.self) { _ = try recoverStore(at: path, mode: mode) }
+                    #expect(error == .symbolicLink(path: entry))
+                }
+                #expect("\(StoreError.symbolicLink(path: entry))" == "\(entry) is a symbolic link: refusing to follow it out of the data directory; put the file itself there")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
+            }
+        }
+    }
+
+    @Test("a symbolic link where a checkpoint writes its temporary file is refused, and nothing is written through it")
+    func aLinkedTemporaryFileIsRefused() throws {
+        try withTemporaryDirectory { outside in
+            try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+            try withTemporaryDirectory { path in
+                try generateStore(at: path, records: 300)
+                let (store, _) = try recoverStore(at: path)
+                defer { store.close() }
+                let target = outside + "/target"
+                try Data("precious\n".utf8).write(to: URL(fileURLWithPath: target))
+                let temporary = path + "/" + PageFile.name(generation: 1) + ".tmp"
+                try FileManager.default.createSymbolicLink(atPath: temporary, withDestinationPath: target)
+                #expect(throws: StoreError.symbolicLink(path: temporary)) { try store.checkpoint() }
+                #expect(try String(contentsOfFile: target, encoding: .utf8) == "precious\n")
+            }
+        }
+    }
+
     @Test func notADataDirectory() throws {
         try withTemporaryDirectory { path in
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -339,6 +339,46 @@ struct RecoveryTests {
         }
     }
 
+    @Test("a record with a valid checksum and a forged LSN: force mode skips it alone, normal mode refuses",
+          arguments: [false, true])
+    func forceSkipsOneRecordWithAForgedLSN(lastInItsSegment: Bool) throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            let first = try #require(segments.first)
+            let size = Int(try FileManager.default.attributesOfItem(atPath: first.path)[.size] as! UInt64)
+            // Where each record of the first segment starts; the forged one is in its middle, or its
+            // last (the record after it is then the next segment's first).
+            var starts: [Int] = []
+            var offset = WALSegment.headerSize
+            for record in summary.log where offset < size {
+                starts.append(offset)
+                offset += record.encoded.count
+            }
+            let index = lastInItsSegment ? starts.count - 1 : starts.count / 2
+            var forged = summary.log[index]
+            forged.lsn = WALRecord.maxSequence - 1
+            try overwrite(first.path, at: UInt64(starts[index]), with: Data(forged.encoded))
+
+            let before = try directoryImage(path)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description.contains("LSN gap (\(WALRecord.maxSequence - 1) after \(index))") == true)
+            #expect(try directoryImage(path).filter { $0.key != "LOCK" } == before.filter { $0.key != "LOCK" })
+
+            let (store, report) = try recoverStore(at: path, mode: .force)
+            let lost = summary.log[index].lsn
+            let expected = ExpectedState(Self.survivors(of: summary.log, losing: lost...lost))
+            #expect(report.corruptRecordsSkipped == 1)
+            #expect(report.recordsReplayed == UInt64(summary.log.count - 1))
+            #expect(report.lastLSN == UInt64(summary.log.count))
+            #expect(report.tornTail == nil)
+            #expect(try store.contents() == expected.tuples)
+            #expect(report.transactionsCommitted == UInt64(expected.committed))
+            #expect(try WALSegment.list(path + "/wal").count == segments.count, "nothing is cut off")
+            store.close()
+        }
+    }
+
     @Test("LSNs and transaction ids out of range are corruption, not a crash")
     func sequenceNumbersOutOfRangeAreCorrupt() throws {
         try withTemporaryDirectory { path in
@@ -370,14 +410,75 @@ struct RecoveryTests {
         }
     }
 
-    @Test("a missing segment is a gap: refused in normal mode, not silently skipped")
-    func aMissingSegmentIsAGap() throws {
+    @Test("a missing middle segment: refused in normal mode, reported in readonly (nothing written), skipped and reported in force")
+    func aMissingMiddleSegment() throws {
         try withTemporaryDirectory { path in
-            try generateStore(at: path, records: 1_500)
+            let summary = try generateStore(at: path, records: 1_500)
             let segments = try WALSegment.list(path + "/wal")
+            #expect(segments.count >= 3)
+            let lost = try Self.firstLSN(segments[1])...(try Self.firstLSN(segments[2]) - 1)
             try FileManager.default.removeItem(atPath: segments[1].path)
+            let name = WALSegment.name(index: 2)
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            // Normal: refused, saying how to go on (it was "corrupt WAL record … LSN gap").
             let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
-            #expect("\(error!)".contains("LSN gap"))
+            #expect(error?.description == "\(path) is corrupt: its WAL segment wal/\(name) is missing, with any transaction committed in it: restore it, or boot with --recovery-mode force to go on without it (readonly to inspect)")
+            // Readonly: what comes before the hole, the missing segment reported, nothing written.
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == "\(path)/wal/\(name) is missing" && !readOnly.tailTruncated)
+            #expect(readOnly.lastLSN == lost.lowerBound - 1)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            // Force: on past the hole, which is counted and reported; nothing is removed.
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == "\(path)/wal/\(name) is missing")
+            #expect(force.corruptRecordsSkipped == 1)
+            #expect(force.lastLSN == UInt64(summary.log.count))
+            #expect(try forced.contents() == ExpectedState(Self.survivors(of: summary.log, losing: lost)).tuples)
+            forced.close()
+            #expect(try WALSegment.list(path + "/wal").count == segments.count - 1)
+        }
+    }
+
+    @Test("a missing last segment the checkpoint shows: refused in normal mode, reported in readonly (nothing written) and in force")
+    func aMissingLastSegment() throws {
+        try withTemporaryDirectory { path in
+            let first = try generateStore(at: path, records: 1_500)
+            // Commits after recovery, then a checkpoint at the end of recovery: the segments stay,
+            // the last one holding the checkpoint's LSN and the commits after it.
+            do {
+                let (store, _) = try recoverStore(at: path)
+                _ = try WALGenerator.generate(into: store, options: .init(records: 40, seed: 3, segmentSize: 16 * 1024))
+                try store.checkpoint()
+                store.close()
+            }
+            let segments = try WALSegment.list(path + "/wal")
+            let last = try #require(segments.last)
+            let lastKept = try Self.firstLSN(last) - 1
+            try #require(lastKept < 1_500, "the last segment holds the checkpoint's LSN")
+            try FileManager.default.removeItem(atPath: last.path)
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let before = try directoryImage(path)
+            let checkpointed = ExpectedState(first.log).tuples
+            // Normal: refused (it booted to ready without the 40 commits, and said nothing).
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description == "\(path) is corrupt: its WAL ends at LSN \(lastKept), before the checkpoint's 1500: its last segments are missing, with any transaction committed after the checkpoint: restore them, or boot with --recovery-mode force to go on without them (readonly to inspect)")
+            let reported = "\(path)/wal ends at LSN \(lastKept), before the checkpoint's 1500: its last segments are missing"
+            // Readonly: the checkpoint's state, reported, nothing written.
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == reported && !readOnly.tailTruncated)
+            #expect(try reader.contents() == checkpointed)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            // Force: the checkpoint's state, reported.
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == reported)
+            #expect(force.lastLSN == 1_500)
+            #expect(try forced.contents() == checkpointed)
+            forced.close()
         }
     }
 
