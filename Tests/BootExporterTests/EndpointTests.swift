@@ -226,6 +226,41 @@ struct EndpointTests {
         }
     }
 
+    /// Framing two parsers could read differently gets 400 and a closed connection before any handler
+    /// runs (RFC 9112 3.2 and 6.3): libmicrohttpd alone reads the first of two Content-Length values,
+    /// so the rest of the body would be served as a second request, and it serves HTTP/1.1 without Host.
+    @Test func ambiguousFramingGets400() throws {
+        try withServer(try drivenMachine(to: .ready)) { _, port in
+            let smuggled = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+            let refused = [
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled,
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: \(smuggled.utf8.count)\r\ncontent-length: 0\r\n\r\n" + smuggled,
+                "GET /livez HTTP/1.1\r\n\r\n",
+                "GET /livez HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            ]
+            for request in refused {
+                let client = try HTTPTestClient(port: port)
+                try client.send(request)
+                let response = try client.readResponse()
+                #expect(response.status == 400, "\(request.debugDescription): \(response.status)")
+                #expect(response.text.hasPrefix("400 bad request: "))
+                // Nothing more: the smuggled request is never answered.
+                #expect(client.isClosedByPeer(), "\(request.debugDescription)")
+            }
+            // What stays accepted: one length given twice, HTTP/1.0 without Host, and the ordinary request.
+            let accepted = [
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+                "GET /livez HTTP/1.0\r\n\r\n",
+                "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            for request in accepted {
+                let client = try HTTPTestClient(port: port)
+                try client.send(request)
+                #expect(try client.readResponse().status == 200, "\(request.debugDescription)")
+            }
+        }
+    }
+
     @Test func startErrors() throws {
         try withServer(BootStateMachine()) { server, port in
             #expect(throws: ExporterError.alreadyStarted) { try server.start() }
