@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
 @testable import BootExporter
+import BootFSM
+import Foundation
+import Synchronization
 import Testing
 
 @Suite("Basic authentication")
@@ -38,4 +41,61 @@ struct BasicAuthenticatorTests {
         #expect(longUser.check(header(Array("prom:\(long)".utf8))) == .allowed)
         #expect(longUser.check(header(Array("prom:\(long)b".utf8))) == .denied)
     }
+
+    /// Four threads sending wrong passwords as fast as they are answered, over real sockets, while a
+    /// client with right passwords (a new user each try, so the cache of verified credentials cannot
+    /// help) must get 200 within 2 s every time. Each check costs real bcrypt (cost 10); the flood lasts
+    /// a few seconds and stays on 127.0.0.1.
+    @Test func aFloodOfWrongPasswordsDoesNotLockOutTheRightOne() throws {
+        let tries = 4
+        var users: [String: String] = ["prom": try #require(BasicAuthenticator.hash(password: "secret", cost: 10))]
+        for index in 0..<tries {
+            let hash = try #require(BasicAuthenticator.hash(password: "right\(index)", cost: 10))
+            users["probe\(index)"] = hash
+        }
+        let wrong = header(Array("prom:wrong".utf8))
+        try withServer(try drivenMachine(to: .ready), configure: {
+            $0.basicAuthUsers = users
+            $0.threads = 4
+        }) { _, port in
+            let flood = Flood()
+            let done = DispatchSemaphore(value: 0)
+            let floodEnds = ContinuousClock.now + .seconds(8)  // a bound, whatever happens to the client
+            for _ in 0..<4 {
+                Thread.detachNewThread {
+                    var client: HTTPTestClient?
+                    while !flood.stop.load(ordering: .relaxed) && ContinuousClock.now < floodEnds {
+                        do {
+                            if client == nil { client = try HTTPTestClient(port: port) }
+                            _ = try client!.request("GET", "/livez", headers: ["Authorization": wrong])
+                            flood.answered.wrappingAdd(1, ordering: .relaxed)
+                        } catch {
+                            client = nil
+                        }
+                    }
+                    done.signal()
+                }
+            }
+            defer {
+                flood.stop.store(true, ordering: .relaxed)
+                for _ in 0..<4 { done.wait() }
+            }
+            usleep(300_000)  // the flood has the bcrypt check to itself
+            for index in 0..<tries {
+                let started = ContinuousClock.now
+                let response = try HTTPTestClient.get(port: port, "/livez", headers: ["Authorization": header(Array("probe\(index):right\(index)".utf8))])
+                let waited = ContinuousClock.now - started
+                #expect(response.status == 200, "try \(index): \(response.status) after \(waited)")
+                #expect(waited < .seconds(2), "try \(index)")
+                usleep(200_000)
+            }
+            #expect(flood.answered.load(ordering: .relaxed) >= 10, "the flood was answered throughout")
+        }
+    }
+}
+
+/// What the flooding threads share with the test.
+private final class Flood: Sendable {
+    let stop = Atomic<Bool>(false)
+    let answered = Atomic<Int>(0)
 }
