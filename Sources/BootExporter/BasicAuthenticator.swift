@@ -34,6 +34,10 @@ final class BasicAuthenticator: Sendable {
     /// thread, so at most one per thread waits and a turn comes after a few checks: a second is
     /// ample for a right password, and bounds how long a flood holds the threads.
     static let maxWait = Duration.seconds(1)
+    /// Requests of one client address waiting at once; more get 429 at once. With many server
+    /// threads (`--web.threads`), one address could otherwise fill the line and make every other
+    /// client's turn come after the wait.
+    static let maxWaitingPerClient = 2
 
     /// `users` maps user names to bcrypt hashes (`$2a$`, `$2b$` or `$2y$`).
     init(users: [String: String]) {
@@ -53,12 +57,13 @@ final class BasicAuthenticator: Sendable {
         return bytes[7...].allSatisfy(alphabet.contains)
     }
 
-    /// Whether an `Authorization` header carries a known user and the right password.
-    func check(_ authorization: String?) -> Verdict {
+    /// Whether an `Authorization` header carries a known user and the right password; `client` (its
+    /// IP address) is read only when a bcrypt check is needed.
+    func check(_ authorization: String?, client: @autoclosure () -> String = "") -> Verdict {
         guard let authorization, let (user, password) = Self.credentials(authorization) else { return .denied }
         let key = user + "\u{0}" + password
         if verified.withLock({ $0.contains(key) }) { return .allowed }
-        guard turns.wait(atMost: Self.maxWait) else { return .busy }
+        guard turns.wait(atMost: Self.maxWait, client: client()) else { return .busy }
         defer { turns.finish() }
         let hash = users[user]
         guard Self.verify(password: password, hash: hash ?? dummyHash), hash != nil else { return .denied }
@@ -113,7 +118,7 @@ final class BasicAuthenticator: Sendable {
 /// One turn at a time, given in the order asked (first in, first out), each asker waiting a bounded
 /// time. A mutex and a condition variable from pthreads: the waiting threads are libmicrohttpd's, not
 /// tasks, and must sleep rather than spin.
-private final class CheckTurns: @unchecked Sendable {
+final class CheckTurns: @unchecked Sendable {
     // @unchecked: every stored property is read and written with `mutex` held.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -121,6 +126,8 @@ private final class CheckTurns: @unchecked Sendable {
     /// Tickets of the waiting askers, oldest first.
     private var waiting: [UInt64] = []
     private var nextTicket: UInt64 = 0
+    /// How many of `waiting` each client address holds.
+    private var waitingPerClient: [String: Int] = [:]
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -140,7 +147,8 @@ private final class CheckTurns: @unchecked Sendable {
     }
 
     /// Waits for the turn, at most `limit`; `true` when it is this caller's (who must call ``finish()``).
-    func wait(atMost limit: Duration) -> Bool {
+    /// `false` at once when `client` already has ``BasicAuthenticator/maxWaitingPerClient`` waiting.
+    func wait(atMost limit: Duration, client: String) -> Bool {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let (seconds, attoseconds) = limit.components
@@ -150,6 +158,12 @@ private final class CheckTurns: @unchecked Sendable {
 
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        guard waitingPerClient[client, default: 0] < BasicAuthenticator.maxWaitingPerClient else { return false }
+        waitingPerClient[client, default: 0] += 1
+        defer {
+            waitingPerClient[client, default: 1] -= 1
+            if waitingPerClient[client] == 0 { waitingPerClient[client] = nil }
+        }
         let ticket = nextTicket
         nextTicket += 1
         waiting.append(ticket)

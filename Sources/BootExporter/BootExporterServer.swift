@@ -427,6 +427,14 @@ private struct ConnectionFields: RequestFields {
         let text = String(cString: value)
         return text != "0" && text != "false"
     }
+
+    var clientAddress: String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        return text.withUnsafeMutableBufferPointer { buffer in
+            bootfsm_mhd_client_address(connection, buffer.baseAddress, buffer.count)
+            return String(cString: buffer.baseAddress!)
+        }
+    }
 }
 
 extension Request.Method {
