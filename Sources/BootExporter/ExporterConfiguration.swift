@@ -46,7 +46,8 @@ public struct ExporterConfiguration: Sendable {
     /// User name → bcrypt hash; when not empty every request needs basic authentication.
     public var basicAuthUsers: [String: String]
     /// Headers added to every response (only ``ResponseHeaders/allowed`` names, with values
-    /// ``ResponseHeaders/problem(name:value:)`` accepts).
+    /// ``ResponseHeaders/problem(name:value:)`` accepts), taking together at most a quarter of
+    /// ``connectionMemoryLimit``.
     public var responseHeaders: [String: String]
     /// Other metrics served on the same `/metrics`, after the boot's.
     public var additionalSources: [any ExpositionSource]
