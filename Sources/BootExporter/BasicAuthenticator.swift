@@ -10,14 +10,16 @@ import Glibc
 /// HTTP basic authentication against bcrypt hashes, verified with the system's crypt library.
 ///
 /// bcrypt is slow on purpose (tens of milliseconds); as the exporter toolkit does, credentials that
-/// verified once are remembered (at most 64 pairs), so a scraper pays the cost once. Passwords and
-/// hashes are never logged.
+/// verified once are remembered (at most 64 pairs), so a scraper pays the cost once and never waits.
+/// Other checks run one at a time, in arrival order, each waiting at most ``maxWait`` for its turn:
+/// a flood of wrong passwords takes at most one core and cannot keep a right one out, since the
+/// right one is checked after the few requests ahead of it. Passwords and hashes are never logged.
 final class BasicAuthenticator: Sendable {
     /// What a check concluded.
     enum Verdict {
         case allowed
         case denied
-        /// Too many bcrypt checks are running: try again (answered with 429).
+        /// Its turn for a bcrypt check did not come within ``maxWait``: try again (answered with 429).
         case busy
     }
 
@@ -26,10 +28,16 @@ final class BasicAuthenticator: Sendable {
     /// Unknown users are checked against this hash too, so the time of an answer does not tell
     /// which user names exist.
     private let dummyHash: String
-    /// bcrypt checks running now. At most ``maxConcurrentChecks``: wrong passwords cannot occupy
-    /// every server thread and starve the probes.
-    private let running = Atomic<Int>(0)
-    static let maxConcurrentChecks = 1
+    /// The single bcrypt check at a time, taken in arrival order.
+    private let turns = CheckTurns()
+    /// How long a request waits for its turn before it is answered 429. Every waiter holds a server
+    /// thread, so at most one per thread waits and a turn comes after a few checks: a second is
+    /// ample for a right password, and bounds how long a flood holds the threads.
+    static let maxWait = Duration.seconds(1)
+    /// Requests of one client address waiting at once; more get 429 at once. With many server
+    /// threads (`--web.threads`), one address could otherwise fill the line and make every other
+    /// client's turn come after the wait.
+    static let maxWaitingPerClient = 2
 
     /// `users` maps user names to bcrypt hashes (`$2a$`, `$2b$` or `$2y$`).
     init(users: [String: String]) {
@@ -49,16 +57,14 @@ final class BasicAuthenticator: Sendable {
         return bytes[7...].allSatisfy(alphabet.contains)
     }
 
-    /// Whether an `Authorization` header carries a known user and the right password.
-    func check(_ authorization: String?) -> Verdict {
+    /// Whether an `Authorization` header carries a known user and the right password; `client` (its
+    /// IP address) is read only when a bcrypt check is needed.
+    func check(_ authorization: String?, client: @autoclosure () -> String = "") -> Verdict {
         guard let authorization, let (user, password) = Self.credentials(authorization) else { return .denied }
         let key = user + "\u{0}" + password
         if verified.withLock({ $0.contains(key) }) { return .allowed }
-        guard running.wrappingAdd(1, ordering: .acquiring).newValue <= Self.maxConcurrentChecks else {
-            running.wrappingSubtract(1, ordering: .releasing)
-            return .busy
-        }
-        defer { running.wrappingSubtract(1, ordering: .releasing) }
+        guard turns.wait(atMost: Self.maxWait, client: client()) else { return .busy }
+        defer { turns.finish() }
         let hash = users[user]
         guard Self.verify(password: password, hash: hash ?? dummyHash), hash != nil else { return .denied }
         verified.withLock { remembered in
@@ -106,6 +112,80 @@ final class BasicAuthenticator: Sendable {
         defer { data.deallocate() }
         memset(data, 0, MemoryLayout<crypt_data>.size)
         return crypt_rn(password, salt, data, Int32(MemoryLayout<crypt_data>.size)).map { String(cString: $0) }
+    }
+}
+
+/// One turn at a time, given in the order asked (first in, first out), each asker waiting a bounded
+/// time. A mutex and a condition variable from pthreads: the waiting threads are libmicrohttpd's, not
+/// tasks, and must sleep rather than spin.
+final class CheckTurns: @unchecked Sendable {
+    // @unchecked: every stored property is read and written with `mutex` held.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var taken = false
+    /// Tickets of the waiting askers, oldest first.
+    private var waiting: [UInt64] = []
+    private var nextTicket: UInt64 = 0
+    /// How many of `waiting` each client address holds.
+    private var waitingPerClient: [String: Int] = [:]
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        // Deadlines on the monotonic clock: a wall clock set back must not stretch a wait.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(changed, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Waits for the turn, at most `limit`; `true` when it is this caller's (who must call ``finish()``).
+    /// `false` at once when `client` already has ``BasicAuthenticator/maxWaitingPerClient`` waiting.
+    func wait(atMost limit: Duration, client: String) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let (seconds, attoseconds) = limit.components
+        let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard waitingPerClient[client, default: 0] < BasicAuthenticator.maxWaitingPerClient else { return false }
+        waitingPerClient[client, default: 0] += 1
+        defer {
+            waitingPerClient[client, default: 1] -= 1
+            if waitingPerClient[client] == 0 { waitingPerClient[client] = nil }
+        }
+        let ticket = nextTicket
+        nextTicket += 1
+        waiting.append(ticket)
+        while taken || waiting.first != ticket {
+            if pthread_cond_timedwait(changed, mutex, &deadline) == ETIMEDOUT, taken || waiting.first != ticket {
+                waiting.removeAll { $0 == ticket }
+                // The one behind may now be first.
+                pthread_cond_broadcast(changed)
+                return false
+            }
+        }
+        waiting.removeFirst()
+        taken = true
+        return true
+    }
+
+    /// Ends the turn, for the next in line.
+    func finish() {
+        pthread_mutex_lock(mutex)
+        taken = false
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
     }
 }
 

@@ -46,7 +46,8 @@ public struct ExporterConfiguration: Sendable {
     /// User name → bcrypt hash; when not empty every request needs basic authentication.
     public var basicAuthUsers: [String: String]
     /// Headers added to every response (only ``ResponseHeaders/allowed`` names, with values
-    /// ``ResponseHeaders/problem(name:value:)`` accepts).
+    /// ``ResponseHeaders/problem(name:value:)`` accepts), taking together at most a quarter of
+    /// ``connectionMemoryLimit``.
     public var responseHeaders: [String: String]
     /// Other metrics served on the same `/metrics`, after the boot's.
     public var additionalSources: [any ExpositionSource]
@@ -99,6 +100,14 @@ public struct ExporterConfiguration: Sendable {
     /// handling many connections can give each one.
     public static let connectionMemoryLimits = 4096...(16 * 1024 * 1024)
 
+    /// The bytes the configured response headers may take: a quarter of the connection memory limit.
+    ///
+    /// libmicrohttpd writes a response's headers into the same per-connection memory that holds the
+    /// request, and closes the connection without a word when they do not fit. A quarter leaves
+    /// three quarters for the request and the server's own few hundred bytes of headers, so a
+    /// scrape carrying a large token is still answered.
+    var maxResponseHeaderBytes: Int { connectionMemoryLimit / 4 }
+
     /// Checks every setting; the error names the first one that is wrong.
     public func validate() throws(ExporterError) {
         guard (0...65_535).contains(port) else {
@@ -134,6 +143,10 @@ public struct ExporterConfiguration: Sendable {
             if let problem = ResponseHeaders.problem(name: name, value: value) {
                 throw .invalidConfiguration("http_server_config.headers: \(problem)")
             }
+        }
+        let headerBytes = responseHeaders.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 4 }  // "name: value\r\n"
+        guard headerBytes <= maxResponseHeaderBytes else {
+            throw .invalidConfiguration("http_server_config.headers: the headers take \(headerBytes) bytes, more than the \(maxResponseHeaderBytes) a response may use with a connection memory limit of \(connectionMemoryLimit) bytes (a quarter of it; raise --web.connection-memory-limit or shorten the headers)")
         }
         try tls?.validate()
     }

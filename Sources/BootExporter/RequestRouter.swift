@@ -32,6 +32,8 @@ protocol RequestFields {
     func header(_ name: StaticString) -> String?
     /// Whether `?verbose` was given (any value but `0` or `false`).
     var verbose: Bool { get }
+    /// The client's IP address as text (empty when unknown): the unit of the authentication budget.
+    var clientAddress: String { get }
 }
 
 /// A response, its body in `malloc` memory ready to be handed to libmicrohttpd.
@@ -105,7 +107,7 @@ final class RequestRouter: Sendable {
 
     private func route(_ request: Request, handler: Handler) -> Response {
         if let authenticator {
-            switch authenticator.check(request.fields.header("Authorization")) {
+            switch authenticator.check(request.fields.header("Authorization"), client: request.fields.clientAddress) {
             case .allowed:
                 break
             case .denied:

@@ -171,6 +171,19 @@ static inline struct MHD_OptionItem bootfsm_mhd_client_policy_option(struct boot
     return item;
 }
 
+/// The client's IP address as text in `text` (empty when unknown); `MHD_get_connection_info` is variadic.
+static inline void bootfsm_mhd_client_address(struct MHD_Connection *connection, char *text, size_t size) {
+    text[0] = '\0';
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return;
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, text, (socklen_t)size);
+    } else if (address->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)address)->sin6_addr, text, (socklen_t)size);
+    }
+}
+
 /// The port the daemon is bound to (`MHD_get_daemon_info` is variadic too), or 0.
 static inline uint16_t bootfsm_mhd_bound_port(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -300,6 +300,9 @@ struct WebSecurityTests {
         ("http_server_config:\n  headers:\n    X-Frame-Options: allowall\n", "must be one of deny, sameorigin"),
         ("basic_auth_users: {}\n---\ntls_server_config: {cert_file: server.crt, key_file: server.key}\n", "second YAML document"),
         ("http_server_config:\n  headers:\n    Set-Cookie: a=b\n", "Set-Cookie cannot be set"),
+        // Accepted before, then every connection closed unanswered: libmicrohttpd had no room for the headers.
+        ("http_server_config:\n  headers:\n    Content-Security-Policy: \"" + String(repeating: "a", count: 16_000) + "\"\n",
+         "more than the 4096 a response may use with a connection memory limit of 16384 bytes"),
         ("basic_auth_users: [\n", "web config file"),
         ("tls_server_config:\n  cert_file: server.key\n  key_file: server.key\n", "cannot be loaded"),
     ])

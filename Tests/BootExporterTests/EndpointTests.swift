@@ -191,6 +191,76 @@ struct EndpointTests {
         }
     }
 
+    /// libmicrohttpd builds a response's headers in the connection's memory and, when they do not fit,
+    /// closes every connection without an answer: headers that cannot fit are refused at start, with
+    /// the limit, and headers just under it are served. The limit follows the configured memory.
+    @Test func responseHeadersMustFitTheConnectionMemory() throws {
+        let name = "Content-Security-Policy"
+        func policy(_ bytes: Int) -> String { "default-src 'self'; " + String(repeating: "a", count: bytes - 20) }
+        func start(_ headers: [String: String], memory: Int = 16 * 1024) throws -> ExporterError? {
+            let server = BootExporterServer(machine: BootStateMachine(), configuration: ExporterConfiguration(
+                host: "127.0.0.1", port: 0, connectionMemoryLimit: memory, responseHeaders: headers))
+            defer { server.stop() }
+            do { try server.start() } catch { return error }
+            return nil
+        }
+        let error = try #require(try start([name: policy(16_000)]))
+        #expect("\(error)".contains("4096"), "\(error)")
+        #expect("\(error)".contains("16384"), "\(error)")
+        #expect(!"\(error)".contains("\n"))
+        // One byte over a quarter of the memory is refused; exactly a quarter ("name: value\r\n") is served.
+        let limit = 16 * 1024 / 4 - name.utf8.count - 4
+        #expect(try start([name: policy(limit + 1)]) != nil)
+        for (memory, value) in [(16 * 1024, policy(limit)), (128 * 1024, policy(16_000))] {
+            try withServer(try drivenMachine(to: .ready), configure: {
+                $0.connectionMemoryLimit = memory
+                $0.responseHeaders = [name: value]
+            }) { _, port in
+                let client = try HTTPTestClient(port: port)
+                for path in ["/livez", "/metrics", "/nowhere"] {
+                    let response = try client.request("GET", path, headers: ["User-Agent": "Prometheus/3.0"])
+                    #expect(response.status == (path == "/nowhere" ? 404 : 200))
+                    #expect(response.header(name) == value)
+                }
+            }
+        }
+    }
+
+    /// Framing two parsers could read differently gets 400 and a closed connection before any handler
+    /// runs (RFC 9112 3.2 and 6.3): libmicrohttpd alone reads the first of two Content-Length values,
+    /// so the rest of the body would be served as a second request, and it serves HTTP/1.1 without Host.
+    @Test func ambiguousFramingGets400() throws {
+        try withServer(try drivenMachine(to: .ready)) { _, port in
+            let smuggled = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+            let refused = [
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n" + smuggled,
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: \(smuggled.utf8.count)\r\ncontent-length: 0\r\n\r\n" + smuggled,
+                "GET /livez HTTP/1.1\r\n\r\n",
+                "GET /livez HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            ]
+            for request in refused {
+                let client = try HTTPTestClient(port: port)
+                try client.send(request)
+                let response = try client.readResponse()
+                #expect(response.status == 400, "\(request.debugDescription): \(response.status)")
+                #expect(response.text.hasPrefix("400 bad request: "))
+                // Nothing more: the smuggled request is never answered.
+                #expect(client.isClosedByPeer(), "\(request.debugDescription)")
+            }
+            // What stays accepted: one length given twice, HTTP/1.0 without Host, and the ordinary request.
+            let accepted = [
+                "GET /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+                "GET /livez HTTP/1.0\r\n\r\n",
+                "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n",
+            ]
+            for request in accepted {
+                let client = try HTTPTestClient(port: port)
+                try client.send(request)
+                #expect(try client.readResponse().status == 200, "\(request.debugDescription)")
+            }
+        }
+    }
+
     @Test func startErrors() throws {
         try withServer(BootStateMachine()) { server, port in
             #expect(throws: ExporterError.alreadyStarted) { try server.start() }
