@@ -102,9 +102,10 @@ final class BootJournal: Sendable {
     /// The journal file's bytes: none when it is absent. Any other failure (a directory, no
     /// permission) is returned as one line, not taken silently for no boots.
     private static func readFile(_ path: String) -> (bytes: [UInt8], failure: String?) {
-        // lstat, not stat: a symbolic link is refused rather than followed (a FIFO would block a read).
+        // lstat, not stat: a symbolic link is refused rather than followed, and a FIFO would block
+        // the read. A directory is left to the read, which names it.
         var info = stat()
-        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+        if lstat(path, &info) == 0, ![S_IFREG, S_IFDIR].contains(info.st_mode & S_IFMT) {
             return ([], notRegular(path, info))
         }
         do {
