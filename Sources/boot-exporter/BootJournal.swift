@@ -342,7 +342,7 @@ final class BootJournal: Sendable {
         if !damagedOffsets.isEmpty {
             let offsets = damagedOffsets.prefix(5).map(String.init).joined(separator: ", ") + (damagedOffsets.count > 5 ? ", …" : "")
             let what = damagedOffsets.count == 1 ? "a torn or corrupt entry at offset" : "\(damagedOffsets.count) torn or corrupt entries at offsets"
-            warnings.append("\(path): skipped \(what) \(offsets); the valid entries around them are kept")
+            warnings.append("\(path): skipped \(what) \(offsets); the entries around the damage are kept")
         }
         return reading
     }
