@@ -42,8 +42,8 @@ struct JournalBoot: Sendable, Equatable, Codable {
 /// Each entry is a frame `length u32 | crc32c u32 | JSON`, appended and fsynced at every change of
 /// phase. A torn or damaged entry costs that entry alone: reading skips it and resynchronises on the
 /// next frame whose checksum matches, with one warning; the journal never fails a boot. A `journal`
-/// that is a symbolic link (or not a regular file) is refused: neither read nor written through. It keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically
-/// with those only.
+/// that is a symbolic link (or not a regular file) is refused: neither read nor written through. It
+/// keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically with those only.
 final class BootJournal: Sendable {
     static let fileName = WALStore.journalFileName
     static let maxBytes = 256 * 1024
@@ -288,8 +288,9 @@ final class BootJournal: Sendable {
 
     /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame costs itself alone:
     /// reading resumes at the next offset where a valid frame starts, and the damage is reported in
-    /// one warning. The entries between the damage and the next `boot` entry are left unread: they
-    /// belong to a boot whose start was maybe lost, not to the one before.
+    /// one warning. After damage, phases and ends that the last boot cannot take (it has ended) are
+    /// left unread up to the next `boot` entry: they belong to a boot whose start was lost.
+    /// Scanning is cheap: JSON holds no NUL bytes, so a plausible length (< 64 KiB) is rare inside it.
     static func parse(_ bytes: [UInt8], path: String, warnings: inout [String]) -> Reading {
         var reading = Reading()
         var damagedOffsets: [Int] = []
