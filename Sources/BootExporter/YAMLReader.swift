@@ -177,8 +177,9 @@ private struct TreeBuilder {
         default:
             throw YAMLReader.Failure(line: event.line, message: "unexpected YAML structure")
         }
-        // An alias counts as everything it stands for: that is what a consumer walks.
-        nodes += built.size
+        // Each node counts once (its children counted themselves), and an alias as everything it
+        // stands for: that is what a consumer walks.
+        if case .alias = event.kind { nodes += built.size } else { nodes += 1 }
         guard nodes <= YAMLReader.maxNodes else {
             throw YAMLReader.Failure(line: event.line, message: "more than \(YAMLReader.maxNodes) nodes with aliases expanded; not a web configuration")
         }
@@ -191,6 +192,8 @@ private struct TreeBuilder {
 
     private mutating func mapping(_ start: Event, depth: Int) throws(YAMLReader.Failure) -> Built {
         var entries: [YAMLMappingEntry] = []
+        // A set, not a search of `entries`: duplicate detection stays linear in the keys.
+        var keys: Set<String> = []
         var merged: [YAMLMappingEntry] = []
         var size = 1
         var height = 1
@@ -208,13 +211,13 @@ private struct TreeBuilder {
                 merged += try Self.mergeSources(value.node, line: keyEvent.line)
                 continue
             }
-            if entries.contains(where: { $0.key == keyScalar.text }) {
+            guard keys.insert(keyScalar.text).inserted else {
                 throw YAMLReader.Failure(line: keyEvent.line, message: "duplicate key \"\(keyScalar.text)\"")
             }
             entries.append(YAMLMappingEntry(key: keyScalar.text, value: value.node, line: keyEvent.line))
         }
         // Merged entries never override the mapping's own, and an earlier source wins over a later one.
-        for entry in merged where !entries.contains(where: { $0.key == entry.key }) {
+        for entry in merged where keys.insert(entry.key).inserted {
             entries.append(entry)
         }
         return Built(node: .mapping(entries), size: size, height: height)

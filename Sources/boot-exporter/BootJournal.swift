@@ -40,9 +40,10 @@ struct JournalBoot: Sendable, Equatable, Codable {
 /// restarts remembers why its last boots failed — what Kubernetes shows only as `CrashLoopBackOff`.
 ///
 /// Each entry is a frame `length u32 | crc32c u32 | JSON`, appended and fsynced at every change of
-/// phase. A torn or corrupt entry (a crash mid-append) is skipped with a warning; the journal never
-/// fails a boot. It keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically
-/// with those only.
+/// phase. A torn or damaged entry costs that entry alone: reading skips it and resynchronises on the
+/// next frame whose checksum matches, with one warning; the journal never fails a boot. A `journal`
+/// that is a symbolic link (or not a regular file) is refused: neither read nor written through. It
+/// keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically with those only.
 final class BootJournal: Sendable {
     static let fileName = WALStore.journalFileName
     static let maxBytes = 256 * 1024
@@ -50,6 +51,8 @@ final class BootJournal: Sendable {
 
     private struct State {
         var boots: [JournalBoot]
+        /// The highest attempt number given so far, damaged boots counted: never goes back.
+        var lastAttempt: UInt64
         var fd: Int32
         var bytes: Int
         /// Set while writing waits for ``startWriting()``.
@@ -82,10 +85,11 @@ final class BootJournal: Sendable {
         var warnings: [String] = []
         let (bytes, readFailure) = readFile(path)
         if let readFailure { warnings.append(readFailure) }
-        var goodLength = 0
-        let boots = parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
-        var state = State(boots: boots, fd: -1, bytes: goodLength, ownStart: boots.count)
-        if writable {
+        let read = parse(bytes, path: path, warnings: &warnings)
+        let goodLength = read.goodLength
+        var state = State(boots: read.boots, lastAttempt: read.lastAttempt, fd: -1, bytes: goodLength, ownStart: read.boots.count)
+        // A journal not read (refused, unreadable) is not appended to: its attempts are unknown.
+        if writable, readFailure == nil {
             if writing == .afterLock {
                 state.deferred = true
             } else if let warning = openForAppending(path: path, goodLength: goodLength, fileLength: bytes.count, into: &state) {
@@ -98,6 +102,12 @@ final class BootJournal: Sendable {
     /// The journal file's bytes: none when it is absent. Any other failure (a directory, no
     /// permission) is returned as one line, not taken silently for no boots.
     private static func readFile(_ path: String) -> (bytes: [UInt8], failure: String?) {
+        // lstat, not stat: a symbolic link is refused rather than followed, and a FIFO would block
+        // the read. A directory is left to the read, which names it.
+        var info = stat()
+        if lstat(path, &info) == 0, ![S_IFREG, S_IFDIR].contains(info.st_mode & S_IFMT) {
+            return ([], notRegular(path, info))
+        }
         do {
             return (try FileIO.read(path), nil)
         } catch {
@@ -106,10 +116,17 @@ final class BootJournal: Sendable {
         }
     }
 
+    private static func notRegular(_ path: String, _ info: stat) -> String {
+        let kind = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "not a regular file"
+        return "\(path) is \(kind): boot journal refused (not read, not written)"
+    }
+
     /// Opens `path` for appending into `state` (cutting a torn tail off); a warning if it cannot.
     private static func openForAppending(path: String, goodLength: Int, fileLength: Int, into state: inout State) -> String? {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW: a journal planted as a symbolic link must not have its target appended to or cut.
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard fd >= 0 else {
+            if errno == ELOOP { return "\(path) is a symbolic link: boot journal refused (not read, not written)" }
             return "cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled"
         }
         if goodLength < fileLength {
@@ -132,15 +149,17 @@ final class BootJournal: Sendable {
             state.deferred = false
             var warnings: [String] = []
             let (bytes, failure) = Self.readFile(path)
-            if let failure { warnings.append(failure) }
-            var goodLength = 0
-            let onDisk = Self.parse(bytes, path: path, warnings: &warnings, goodLength: &goodLength)
+            if let failure {
+                warnings.append(failure)
+                return warnings
+            }
+            let onDisk = Self.parse(bytes, path: path, warnings: &warnings)
             var own = Array(state.boots[state.ownStart...])
-            let first = (onDisk.last?.attempt ?? 0) + 1
-            for index in own.indices { own[index].attempt = first + UInt64(index) }
-            state.boots = onDisk + own
-            state.ownStart = onDisk.count
-            if let warning = Self.openForAppending(path: path, goodLength: goodLength, fileLength: bytes.count, into: &state) {
+            for index in own.indices { own[index].attempt = onDisk.lastAttempt + 1 + UInt64(index) }
+            state.boots = onDisk.boots + own
+            state.ownStart = onDisk.boots.count
+            state.lastAttempt = max(state.lastAttempt, onDisk.lastAttempt + UInt64(own.count))
+            if let warning = Self.openForAppending(path: path, goodLength: onDisk.goodLength, fileLength: bytes.count, into: &state) {
                 warnings.append(warning)
                 return warnings
             }
@@ -167,7 +186,8 @@ final class BootJournal: Sendable {
         state.withLock { state in
             var entries: [JournalEntry] = []
             if change.from == .uninitialized {
-                let attempt = (state.boots.last?.attempt ?? 0) + 1
+                let attempt = state.lastAttempt + 1
+                state.lastAttempt = attempt
                 let start = milliseconds(of: wallClock)
                 state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
                                                outcome: .running))
@@ -227,41 +247,116 @@ final class BootJournal: Sendable {
         for boot in state.boots {
             for entry in Self.entries(of: boot) { bytes.appendFrame(entry.json) }
         }
-        guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
+        guard Self.writeAtomically(path, bytes) else { return }
         close(state.fd)
-        state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
         state.bytes = bytes.count
     }
 
-    /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame ends the reading
-    /// (what follows it cannot be framed) with a warning.
-    static func parse(_ bytes: [UInt8], path: String, warnings: inout [String], goodLength: inout Int) -> [JournalBoot] {
+    /// Writes `bytes` to `path` through a fresh temporary file renamed over it. Not
+    /// `FileIO.writeAtomically`: its temporary file is opened following symbolic links, and a
+    /// `journal.tmp` planted as one would have its target truncated. `O_EXCL` creates the file or fails.
+    private static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> Bool {
+        let temporary = path + ".tmp"
+        unlink(temporary)  // a leftover of a crash, or a planted link: unlink removes the link itself
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        let written = (try? FileIO.writeAll(fd: fd, path: temporary, bytes)) != nil && fsync(fd) == 0
+        close(fd)
+        guard written, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            return false
+        }
+        // The rename is durable once the directory is synced.
+        let directory = Glibc.open(path.lastIndex(of: "/").map { String(path[..<$0]) + "/" } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            _ = fsync(directory)
+            close(directory)
+        }
+        return true
+    }
+
+    /// What ``parse(_:path:warnings:)`` reads.
+    struct Reading {
         var boots: [JournalBoot] = []
+        /// The highest attempt number the file shows: the last readable one, plus one for each boot
+        /// whose `boot` entry was damaged after it (its phases or end survive without it).
+        var lastAttempt: UInt64 = 0
+        /// Where the last valid frame ends: what follows is a torn tail, cut before appending.
+        var goodLength = 0
+    }
+
+    /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame costs itself alone:
+    /// reading resumes at the next offset where a valid frame starts, and the damage is reported in
+    /// one warning. After damage, phases and ends that the last boot cannot take (it has ended) are
+    /// left unread up to the next `boot` entry: they belong to a boot whose start was lost.
+    /// Scanning is cheap: JSON holds no NUL bytes, so a plausible length (< 64 KiB) is rare inside it.
+    static func parse(_ bytes: [UInt8], path: String, warnings: inout [String]) -> Reading {
+        var reading = Reading()
+        var damagedOffsets: [Int] = []
+        var afterDamage = false
+        var skipping = false
         var offset = 0
         while offset < bytes.count {
             guard let (entry, end) = frame(in: bytes, at: offset) else {
-                warnings.append("\(path): skipped a torn or corrupt entry at offset \(offset) and what follows it")
-                break
+                damagedOffsets.append(offset)
+                afterDamage = true
+                offset = nextFrame(in: bytes, after: offset)
+                continue
             }
+            let start = offset
+            offset = end
+            reading.goodLength = end
             switch entry.type {
             case "boot":
-                boots.append(JournalBoot(attempt: entry.attempt ?? UInt64(boots.count + 1), startUnixMilliseconds: entry.startUnixMs ?? 0,
-                                         mode: entry.mode ?? "normal", phases: [], outcome: .crashed))
-            case "phase" where !boots.isEmpty:
-                boots[boots.count - 1].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
-            case "end" where !boots.isEmpty:
-                let index = boots.count - 1
-                boots[index].outcome = JournalBoot.Outcome(rawValue: entry.outcome ?? "") ?? .failed
-                boots[index].durationMilliseconds = entry.durationMs
-                boots[index].failedPhase = boots[index].outcome == .failed ? entry.phase : nil
-                boots[index].reason = entry.reason
+                afterDamage = false
+                skipping = false
+                let attempt = entry.attempt ?? reading.lastAttempt + 1
+                reading.lastAttempt = max(reading.lastAttempt, attempt)
+                reading.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: entry.startUnixMs ?? 0,
+                                                 mode: entry.mode ?? "normal", phases: [], outcome: .crashed))
+            case "phase", "end":
+                if skipping { continue }
+                // After damage, a phase or end with no running boot to take it (the last one ended)
+                // belongs to a boot whose `boot` entry was lost: count that boot, and skip its entries
+                // rather than give them to the boot before.
+                if afterDamage, reading.boots.last.map({ $0.outcome != .crashed }) ?? true {
+                    reading.lastAttempt += 1
+                    skipping = true
+                    continue
+                }
+                guard !reading.boots.isEmpty else { continue }
+                let index = reading.boots.count - 1
+                if entry.type == "phase" {
+                    reading.boots[index].phases.append(.init(phase: entry.phase ?? "?", durationMilliseconds: entry.durationMs ?? 0))
+                } else {
+                    reading.boots[index].outcome = JournalBoot.Outcome(rawValue: entry.outcome ?? "") ?? .failed
+                    reading.boots[index].durationMilliseconds = entry.durationMs
+                    reading.boots[index].failedPhase = reading.boots[index].outcome == .failed ? entry.phase : nil
+                    reading.boots[index].reason = entry.reason
+                }
             default:
-                warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(offset)")
+                warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(start)")
             }
-            offset = end
-            goodLength = end
         }
-        return boots
+        // One warning for all the damage: a journal is read at every start, and by `history`.
+        if !damagedOffsets.isEmpty {
+            let offsets = damagedOffsets.prefix(5).map(String.init).joined(separator: ", ") + (damagedOffsets.count > 5 ? ", …" : "")
+            let what = damagedOffsets.count == 1 ? "a torn or corrupt entry at offset" : "\(damagedOffsets.count) torn or corrupt entries at offsets"
+            warnings.append("\(path): skipped \(what) \(offsets); the entries around the damage are kept")
+        }
+        return reading
+    }
+
+    /// The offset of the first valid frame after `offset`, or the end of `bytes`. Each entry is a JSON
+    /// object, so only offsets whose body starts with `{` are checksummed.
+    private static func nextFrame(in bytes: [UInt8], after offset: Int) -> Int {
+        var candidate = offset + 1
+        while candidate + 8 < bytes.count {
+            if bytes[candidate + 8] == UInt8(ascii: "{"), frame(in: bytes, at: candidate) != nil { return candidate }
+            candidate += 1
+        }
+        return bytes.count
     }
 
     /// The entry framed at `offset` (`length u32 | crc32c u32 | json`, little-endian) and the offset

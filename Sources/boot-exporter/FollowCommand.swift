@@ -31,13 +31,17 @@ struct FollowCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         let signals = await ShutdownSignalService(logger: logger)
+        guard let webConfig = try await web.loadConfigFile(stoppedBy: signals) else {
+            logger.info("stopped while reading the web configuration file")
+            return
+        }
         let fsm = boot.makeMachine(logger: logger)
         let follower = EventFollower(machine: fsm)
         // The socket first: once the server says it is listening, so is the socket.
         if let socket { try follower.listen(on: socket) }
         let server: BootExporterServer
         do {
-            server = try web.startServer(for: fsm, logger: logger)
+            server = try web.startServer(for: fsm, web: webConfig, logger: logger)
         } catch {
             follower.stop()
             throw error

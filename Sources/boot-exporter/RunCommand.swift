@@ -43,6 +43,11 @@ struct RunCommand: AsyncParsableCommand {
         let logger = log.bootstrap()
         // Before anything starts: a SIGTERM from here on shuts down gracefully, however early.
         let signals = await ShutdownSignalService(logger: logger)
+        // Before anything is opened: a SIGTERM while the file is read ends the process at once.
+        guard let webConfig = try await web.loadConfigFile(stoppedBy: signals) else {
+            logger.info("stopped while reading the web configuration file")
+            return
+        }
         // The journal outlives the process. It is read now, for the metrics of past boots, and written
         // once the directory's lock is held (by the WAL generation or the boot, whichever comes first):
         // a directory refused, or another process's, is left untouched. A read-only boot writes
@@ -56,7 +61,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The server first: a bad --web.config.file or a port in use ends the run before the data
         // directory is created.
-        let server = try web.startServer(for: fsm, logger: logger, sources: [BootHistorySource(journal: journal)])
+        let server = try web.startServer(for: fsm, web: webConfig, logger: logger, sources: [BootHistorySource(journal: journal)])
         // Quietly: what cannot be created is reported by the store, which needs it.
         if writable { try? FileIO.makeDirectories(dataDirectory.path) }
         let service = BootService(

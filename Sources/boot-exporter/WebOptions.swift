@@ -61,18 +61,21 @@ struct WebOptions: ParsableArguments {
         }
     }
 
-    /// A started server for `machine`; a bad web configuration file or a busy port is a runtime failure.
-    func startServer(for machine: BootStateMachine, logger: Logger,
+    /// The `--web.config.file` (none: the defaults), read while `signals` waits: `nil` when a signal
+    /// came first. A bad file is a runtime failure.
+    func loadConfigFile(stoppedBy signals: ShutdownSignalService) async throws -> WebConfigFile? {
+        guard let webConfigFile else { return WebConfigFile() }
+        do {
+            return try await signals.unlessSignalled { try WebConfigFile.load(webConfigFile) }
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+    }
+
+    /// A started server for `machine` with the configuration `web`; a busy port is a runtime failure.
+    func startServer(for machine: BootStateMachine, web: WebConfigFile, logger: Logger,
                      sources: [any ExpositionSource] = []) throws -> BootExporterServer {
         let address = try parsedAddress()
-        var web = WebConfigFile()
-        if let webConfigFile {
-            do {
-                web = try WebConfigFile.load(webConfigFile)
-            } catch {
-                throw RuntimeFailure("\(error)")
-            }
-        }
         let server = BootExporterServer(
             machine: machine,
             configuration: ExporterConfiguration(

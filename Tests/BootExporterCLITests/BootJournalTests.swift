@@ -185,6 +185,81 @@ struct BootJournalTests {
             #expect(!FileManager.default.fileExists(atPath: path + "/journal"))
         }
     }
+
+    /// The offsets of the frames of a journal file (`length u32 LE | crc32c u32 LE | JSON`).
+    func frameOffsets(_ bytes: [UInt8]) -> [Int] {
+        var offsets: [Int] = []
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            offsets.append(offset)
+            offset += 8 + Int(bytes[offset]) + Int(bytes[offset + 1]) << 8
+        }
+        return offsets
+    }
+
+    @Test("a flipped byte costs its entry alone: the other boots keep their outcomes, attempts never go back, one warning")
+    func aDamagedEntryCostsItselfAlone() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            do {
+                let (journal, _) = BootJournal.open(directory: path, writable: true)
+                for index in 0..<6 { try boot(journal, failing: index % 2 == 1) }
+            }
+            let journalPath = path + "/journal"
+            let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: journalPath)))
+            let (intact, _) = BootJournal.open(directory: path, writable: false)
+            let frames = frameOffsets(original)
+            #expect(frames.count == 6 * 5, "a boot entry, three phases and an end per boot")
+            // In boot 1's JSON (the offset 30), in boot 3's length, its CRC and its JSON, in a
+            // phase of boot 2, in boot 4's end, and in the last boot's `boot` entry.
+            let offsets = [30, frames[10], frames[10] + 5, frames[10] + 20, frames[7] + 12, frames[19] + 9, frames[25] + 14]
+            for offset in offsets {
+                var damaged = original
+                damaged[offset] ^= 0x20
+                try Data(damaged).write(to: URL(fileURLWithPath: journalPath))
+                let (journal, warnings) = BootJournal.open(directory: path, writable: true)
+                #expect(warnings.count == 1 && warnings[0].contains("torn or corrupt entry at offset"), "offset \(offset): \(warnings)")
+                // Only the boot whose frame was hit differs.
+                let hit = frames.lastIndex { $0 <= offset }! / 5
+                let others = intact.boots.indices.filter { $0 != hit }
+                for index in others {
+                    #expect(journal.boots.contains(intact.boots[index]), "offset \(offset): boot \(index + 1) kept as it was")
+                }
+                #expect(journal.boots.map(\.attempt) == journal.boots.map(\.attempt).sorted())
+                // The next boot is attempt 7, as without the damage: the counter never goes back.
+                try boot(journal, failing: false)
+                #expect(journal.boots.last?.attempt == 7, "offset \(offset)")
+                // Appending kept every valid entry after the damage.
+                let (again, _) = BootJournal.open(directory: path, writable: false)
+                #expect(again.boots == journal.boots, "offset \(offset)")
+            }
+        }
+    }
+
+    @Test("a symlinked journal is refused with its line, and the file it points to is untouched")
+    func aSymlinkedJournalIsRefused() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let target = path + "/precious"
+            try Data("not a journal\n".utf8).write(to: URL(fileURLWithPath: target))
+            try FileManager.default.createSymbolicLink(atPath: path + "/journal", withDestinationPath: target)
+            for writing in [BootJournal.Writing.immediately, .afterLock] {
+                let (journal, warnings) = BootJournal.open(directory: path, writable: true, writing: writing)
+                #expect(warnings == ["\(path)/journal is a symbolic link: boot journal refused (not read, not written)"])
+                #expect(journal.readFailure != nil, "history reports it as an error")
+                #expect(journal.startWriting().isEmpty)
+                try boot(journal, failing: false)
+            }
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == "not a journal\n")
+            // Compaction's temporary file is created, never followed.
+            try FileManager.default.removeItem(atPath: path + "/journal")
+            try FileManager.default.createSymbolicLink(atPath: path + "/journal.tmp", withDestinationPath: target)
+            let (journal, _) = BootJournal.open(directory: path, writable: true)
+            for index in 0..<1_200 { try boot(journal, failing: index % 3 == 0) }
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == "not a journal\n")
+            #expect(BootJournal.open(directory: path, writable: false).0.boots.last?.attempt == 1_200)
+        }
+    }
 }
 
 /// A fresh directory path under the system's temporary folder (not created), removed after `body`.

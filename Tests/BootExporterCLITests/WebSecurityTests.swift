@@ -381,3 +381,53 @@ struct WebSecurityTests {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+@Suite("Loading --web.config.file: bounded, capped, stoppable")
+struct WebConfigLoadingTests {
+    @Test("a file that never ends (a FIFO no one writes) does not make SIGTERM wait")
+    func aSignalDuringTheLoadEndsTheProcess() throws {
+        let directory = temporaryPath()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/web.yml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let server = try BinaryProcess(["run", "--data-dir", directory + "/data", "--web.listen-address", "127.0.0.1:0",
+                                        "--web.config.file", fifo])
+        usleep(500_000)  // the process is blocked opening the FIFO
+        server.signal(SIGTERM)
+        let start = ContinuousClock.now
+        // Generous: the old code never ended (the test's own bound then SIGKILLs it, status 9).
+        let status = server.wait(timeout: .seconds(10))
+        #expect(status == 0, "\(server.stderr)")
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(server.stderr.contains("msg=\"stopped while reading the web configuration file\""), "\(server.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/data"), "nothing was started")
+    }
+
+    @Test("a file past the caps is refused at once with one line naming the limit")
+    func oversizedFilesAreRefused() throws {
+        let directory = temporaryPath()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let hash = "$2y$10$" + String(repeating: "a", count: 53)
+        // 200,000 users (73 s with a linear search per key) and a 4 MB one-line flow mapping.
+        let users = "basic_auth_users:\n" + (0..<200_000).map { "  user\($0): \(hash)\n" }.joined()
+        let flow = "{" + (0..<300_000).map { "k\($0): v\($0)" }.joined(separator: ", ") + "}\n"
+        for (name, text) in [("users.yml", users), ("flow.yml", flow)] {
+            let path = directory + "/" + name
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let result = try BinaryProcess.run(["run", "--data-dir", directory + "/data", "--web.listen-address", "127.0.0.1:0",
+                                                "--web.config.file", path], timeout: .seconds(30))
+            #expect(result.status == 1)
+            #expect(result.stderr.hasSuffix("more than 10000 nodes with aliases expanded; not a web configuration\n"), "\(result.stderr)")
+            #expect(result.stderr.filter { $0 == "\n" }.count == 1, "one line: \(result.stderr)")
+        }
+        // Past 16 MiB the file is not even parsed.
+        let huge = directory + "/huge.yml"
+        try Data(("# " + String(repeating: "x", count: 17 << 20) + "\n").utf8).write(to: URL(fileURLWithPath: huge))
+        let result = try BinaryProcess.run(["run", "--data-dir", directory + "/data", "--web.listen-address", "127.0.0.1:0",
+                                            "--web.config.file", huge], timeout: .seconds(30))
+        #expect(result.status == 1)
+        #expect(result.stderr == "boot-exporter: error: cannot read web config file \(huge): larger than 16 MiB\n", "\(result.stderr)")
+    }
+}

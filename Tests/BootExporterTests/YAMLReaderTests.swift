@@ -11,6 +11,22 @@ struct YAMLReaderTests {
         YAMLMappingEntry(key: key, value: value, line: line)
     }
 
+    @Test("a large mapping is read up to the node cap, nested or not, and its last duplicate found")
+    func largeMappingsUpToTheCap() throws {
+        // Every node counts once: 2 + 2 × 4,990 nodes, under the cap of 10,000 (each level of nesting
+        // once counted its children again, refusing a third of that).
+        let users = (0..<4_990).map { "  user\($0): x\n" }.joined()
+        guard case .mapping(let root) = try read("basic_auth_users:\n" + users), case .mapping(let entries) = root[0].value else {
+            Issue.record("not a mapping")
+            return
+        }
+        #expect(entries.count == 4_990)
+        #expect(throws: YAMLReader.Failure.self) { try read("basic_auth_users:\n" + users + "  user0: y\n") }
+        // One node past the cap is refused, with the cap in the line.
+        let past = (0..<5_000).map { "  k\($0): x\n" }.joined()
+        #expect { try read("a:\n" + past) } throws: { "\($0)".contains("more than \(YAMLReader.maxNodes) nodes") }
+    }
+
     @Test func readsOrdinaryYAML() throws {
         let node = try read("""
         # comments, anchors, aliases, a flow mapping over several lines, block scalars, tags, quoted keys
