@@ -247,33 +247,13 @@ final class BootJournal: Sendable {
         for boot in state.boots {
             for entry in Self.entries(of: boot) { bytes.appendFrame(entry.json) }
         }
-        guard Self.writeAtomically(path, bytes) else { return }
+        // A leftover `journal.tmp` (a crash's, or a planted link, which FileIO would refuse to write
+        // through) is removed first, so that compaction goes on; unlink removes a link, not its target.
+        unlink(path + ".tmp")
+        guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
         close(state.fd)
         state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
         state.bytes = bytes.count
-    }
-
-    /// Writes `bytes` to `path` through a fresh temporary file renamed over it. Not
-    /// `FileIO.writeAtomically`: its temporary file is opened following symbolic links, and a
-    /// `journal.tmp` planted as one would have its target truncated. `O_EXCL` creates the file or fails.
-    private static func writeAtomically(_ path: String, _ bytes: [UInt8]) -> Bool {
-        let temporary = path + ".tmp"
-        unlink(temporary)  // a leftover of a crash, or a planted link: unlink removes the link itself
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        let written = (try? FileIO.writeAll(fd: fd, path: temporary, bytes)) != nil && fsync(fd) == 0
-        close(fd)
-        guard written, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return false
-        }
-        // The rename is durable once the directory is synced.
-        let directory = Glibc.open(path.lastIndex(of: "/").map { String(path[..<$0]) + "/" } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            _ = fsync(directory)
-            close(directory)
-        }
-        return true
     }
 
     /// What ``parse(_:path:warnings:)`` reads.
