@@ -51,8 +51,10 @@ public struct BootSnapshot: Sendable {
     public var progress: PhaseProgress
     /// ``PhaseProgress/fraction`` of ``progress``, or 1 once the machine is ready or shutting down.
     public var progressFraction: Double
-    /// Estimated time left in the current phase from the observed rate of progress; `nil` until it
-    /// can be estimated and outside booting phases.
+    /// Estimated time left in the current phase at its recent pace: `(1 − fraction) / pace`, the pace being
+    /// the progress since a report 30 to 60 s old over the time since, where silence no longer than the last
+    /// gap between reports that moved does not count (bursts leave it steady; a stall raises it). `nil`
+    /// until the phase's progress has moved, and outside booting phases; <doc:BootLifecycle> has more.
     public var phaseETA: Duration?
     /// Time spent in the current phase.
     public var phaseElapsed: Duration

@@ -70,9 +70,7 @@ public final class BootStateMachine: Sendable {
     public var recoveryMode: RecoveryMode { state.withLock { $0.mode } }
 
     /// Time left in the current phase's budget; zero outside booting phases and once exceeded.
-    public var remainingBudget: Duration {
-        observe { state, now in state.phaseBudgetRemaining(budgets, now: now) }
-    }
+    public var remainingBudget: Duration { observe { state, now in state.phaseBudgetRemaining(budgets, now: now) } }
 
     /// Time since the boot started, zero before it starts.
     public var totalElapsed: Duration { observe { state, now in state.totalElapsed(now: now) } }
@@ -87,9 +85,7 @@ public final class BootStateMachine: Sendable {
     /// Returns whether a budget is exceeded. Call it periodically from long phases that report
     /// nothing, or rely on the exporter's scrapes, which observe the machine too.
     @discardableResult
-    public func checkBudgets() -> Bool {
-        observe { state, now in state.exceeded(budgets, now: now).any }
-    }
+    public func checkBudgets() -> Bool { observe { state, now in state.exceeded(budgets, now: now).any } }
 
     /// Everything about the machine at this moment, as one consistent value.
     public func snapshot() -> BootSnapshot {
@@ -97,9 +93,7 @@ public final class BootStateMachine: Sendable {
     }
 
     /// The health report for probes and people: `HealthStatus(snapshot())`.
-    public func healthStatus() -> HealthStatus {
-        HealthStatus(snapshot())
-    }
+    public func healthStatus() -> HealthStatus { HealthStatus(snapshot()) }
 
     // MARK: Changes
 
@@ -143,12 +137,16 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress (its `elapsed` is ignored: the machine measures it).
-    /// The phase's first report starts measuring its rate of progress, from which the ETA comes.
+    /// The phase's first report starts measuring its pace of progress, from which the ETA comes.
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
-            if state.rateStart == nil {
-                // A first report that already shows progress was made by the work since the phase began.
-                state.rateStart = progress.fraction > 0 ? state.phaseStart : clock.monotonicNow()
+            let now = clock.monotonicNow(), fraction = progress.fraction
+            // A first report that already shows progress was made by the work since the phase began.
+            let next = state.paceNext ?? (fraction > 0 ? state.phaseStart : now, 0)
+            if state.paceNext == nil { (state.paceFrom, state.paceNext, state.lastMove) = (next, next, next.time) }
+            if fraction > state.progress.fraction {
+                (state.lastMove, state.moveGap) = (now, now - state.lastMove)
+                if now - next.time >= State.paceWindow { (state.paceFrom, state.paceNext) = (next, (now, fraction)) }
             }
             state.progress = progress
         }

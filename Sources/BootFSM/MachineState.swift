@@ -14,8 +14,11 @@ extension BootStateMachine {
         /// Monotonic time the boot first reached `ready` or `failed`: the total budget stops there.
         var bootEnd: Duration?
         var progress = PhaseProgress()
-        /// When the current phase's rate of progress is measured from (its progress then being 0).
-        var rateStart: Duration?
+        /// The phase's pace (``BootSnapshot/phaseETA``) is measured from `paceFrom`, which `paceNext` replaces at
+        /// the first move a `paceWindow` after it; `lastMove` is the last report that moved, `moveGap` before it.
+        var paceFrom, paceNext: (time: Duration, fraction: Double)?
+        var lastMove = Duration.zero, moveGap = Duration.zero
+        static let paceWindow = Duration.seconds(30)
         var failureReason: String?
         var failedPhase: BootPhase?
         /// The budgets' exceeded flags as they stood when the machine failed.
@@ -78,7 +81,7 @@ extension BootStateMachine {
             phase = next
             phaseStart = now
             progress = PhaseProgress()
-            rateStart = nil
+            (paceFrom, paceNext, moveGap) = (nil, nil, .zero)
             if next == .ready || next == .failed, bootEnd == nil, bootStart != nil { bootEnd = now }
             return change
         }
@@ -147,12 +150,13 @@ extension BootStateMachine {
             )
         }
 
-        /// Time left in the phase at the rate observed since `rateStart`, or `nil` when no rate can
-        /// be measured yet.
+        /// Time left in the phase at the pace since `paceFrom`, or `nil` while progress has not moved.
         private func eta(fraction: Double, now: Duration) -> Duration? {
             if fraction >= 1 { return .zero }
-            guard let rateStart, fraction > 0, now > rateStart else { return nil }
-            let rate = fraction / (Double(Int64(clamping: (now - rateStart).attoseconds / 1_000_000_000)) / 1e9)
+            // Silence up to the last gap between moves is the rhythm of the reports (bursts); past it, a stall.
+            guard let paceFrom, fraction > paceFrom.fraction,
+                  case let spent = now - paceFrom.time - min(now - lastMove, moveGap), spent > .zero else { return nil }
+            let rate = (fraction - paceFrom.fraction) / (Double(Int64(clamping: spent.attoseconds / 1_000_000_000)) / 1e9)
             let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
             // An estimate past ~292 years is no estimate.
             guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }
