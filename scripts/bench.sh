@@ -175,6 +175,11 @@ finish_build() {
     fi
 }
 for name in exporter benchmarks native; do finish_build "$name"; done
+# e. The alert backtest (scripts/alert-backtest) takes about 5 minutes of real time, nearly all of it waiting
+# (17 idle exporters, one Prometheus scraping every 5 s): beside phases a to d, not after them.
+log "e. alert backtest: started in the background (about 5 minutes)"
+start backtest nice -n 10 python3 "$ROOT/scripts/alert-backtest/backtest.py" --binary "$EXPORTER" \
+    --title "After (this tree, the release build)" --markdown "$WORK/backtest.md"
 SEED_BENCH=$BIN/seed-target/release/seed-bench
 if wait "${PIDS[build-seed]}"; then
     log "built seed"
@@ -484,6 +489,18 @@ record settings "wrk ${WRK_SECONDS}s x $ROUNDS rounds; paced ${PACED_SECONDS}s; 
 record overlapped "${overlapped[*]:-}"
 record elapsed_seconds "$((SECONDS - STARTED))"
 
+if [ -n "${PIDS[backtest]:-}" ]; then
+    log "e. waiting for the alert backtest"
+    wait "${PIDS[backtest]}" || log "e. the alert backtest failed: $(tail -n 3 "$WORK/backtest.log")"
+    unset "PIDS[backtest]"
+fi
+
 python3 "$BENCH/Tools/bench_report.py" report "$RESULTS" "$REPORT"
+{
+    printf '\n## Alert backtest\n\n'
+    cat "$WORK/backtest.md" 2>/dev/null || printf 'The backtest did not finish: see Benchmarks/.build-peers/last-run/backtest.log.\n'
+    printf '\n'
+    cat "$ROOT/scripts/alert-backtest/measured.md"
+} >> "$REPORT"
 cat "$REPORT"
 log "done in $((SECONDS - STARTED)) s; report in $REPORT"

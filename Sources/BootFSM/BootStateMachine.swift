@@ -137,16 +137,22 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress (its `elapsed` is ignored: the machine measures it).
-    /// The phase's first report starts measuring its pace of progress, from which the ETA comes.
+    /// The phase's first report starts the pace the ETA comes from (at the phase's start if it shows progress).
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
-            let now = clock.monotonicNow(), fraction = progress.fraction
-            // A first report that already shows progress was made by the work since the phase began.
-            let next = state.paceNext ?? (fraction > 0 ? state.phaseStart : now, 0)
-            if state.paceNext == nil { (state.paceFrom, state.paceNext, state.lastMove) = (next, next, next.time) }
-            if fraction > state.progress.fraction {
-                (state.lastMove, state.moveGap) = (now, now - state.lastMove)
-                if now - next.time >= State.paceWindow { (state.paceFrom, state.paceNext) = (next, (now, fraction)) }
+            let fraction = progress.fraction, was = state.progress.fraction
+            // Progress is timed per 0.1%: reading the clock at every report would more than double its cost.
+            if state.paceNext == nil || (fraction * 1000).rounded(.down) > (was * 1000).rounded(.down) {
+                let now = clock.monotonicNow()
+                let start = (time: fraction > 0 ? state.phaseStart : now, fraction: 0.0)
+                if state.paceNext == nil { (state.paceFrom, state.paceNext, state.lastMove) = (start, start, start) }
+                if fraction > was, var from = state.paceFrom, var next = state.paceNext {
+                    // Once progress resumes, silence past the last gap between moves (a stall) stops counting.
+                    let gap = now - state.lastMove.time, stall = state.moveGap > .zero ? max(gap - state.moveGap, .zero) : .zero
+                    (from.time, next.time) = (from.time + stall, next.time + stall)
+                    if now - next.time >= State.paceWindow { (from, next) = (next, (now, fraction)) }
+                    (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (from, next, (now, fraction), gap)
+                }
             }
             state.progress = progress
         }

@@ -17,7 +17,7 @@ extension BootStateMachine {
         /// The phase's pace (``BootSnapshot/phaseETA``) is measured from `paceFrom`, which `paceNext` replaces at
         /// the first move a `paceWindow` after it; `lastMove` is the last report that moved, `moveGap` before it.
         var paceFrom, paceNext: (time: Duration, fraction: Double)?
-        var lastMove = Duration.zero, moveGap = Duration.zero
+        var lastMove = (time: Duration.zero, fraction: 0.0), moveGap = Duration.zero
         static let paceWindow = Duration.seconds(30)
         var failureReason: String?
         var failedPhase: BootPhase?
@@ -31,19 +31,14 @@ extension BootStateMachine {
         }
 
         struct Exceeded {
-            var phase = false
-            var total = false
+            var phase = false, total = false
             var any: Bool { phase || total }
         }
 
-        func totalElapsed(now: Duration) -> Duration {
-            bootStart.map { now - $0 } ?? .zero
-        }
+        func totalElapsed(now: Duration) -> Duration { bootStart.map { now - $0 } ?? .zero }
 
         /// Time spent on the whole boot at `now`; it stops counting once the boot ended.
-        private func totalSpent(now: Duration) -> Duration? {
-            bootStart.map { (bootEnd ?? now) - $0 }
-        }
+        private func totalSpent(now: Duration) -> Duration? { bootStart.map { (bootEnd ?? now) - $0 } }
 
         /// Whether the phase's budget and the total budget have run out at `now`. As in the seed, a
         /// budget is spent when nothing of it remains; only booting phases can exceed the total. A
@@ -150,13 +145,13 @@ extension BootStateMachine {
             )
         }
 
-        /// Time left in the phase at the pace since `paceFrom`, or `nil` while progress has not moved.
+        /// Time left at the pace since `paceFrom`, silence within the last gap between moves (the rhythm of bursty
+        /// reports) not counted; past it, a stall slows the pace. `nil` while progress has not moved.
         private func eta(fraction: Double, now: Duration) -> Duration? {
             if fraction >= 1 { return .zero }
-            // Silence up to the last gap between moves is the rhythm of the reports (bursts); past it, a stall.
-            guard let paceFrom, fraction > paceFrom.fraction,
-                  case let spent = now - paceFrom.time - min(now - lastMove, moveGap), spent > .zero else { return nil }
-            let rate = (fraction - paceFrom.fraction) / (Double(Int64(clamping: spent.attoseconds / 1_000_000_000)) / 1e9)
+            guard let paceFrom, lastMove.fraction > paceFrom.fraction,
+                  case let spent = now - paceFrom.time - min(now - lastMove.time, moveGap), spent > .zero else { return nil }
+            let rate = (lastMove.fraction - paceFrom.fraction) / (Double(Int64(clamping: spent.attoseconds / 1_000_000_000)) / 1e9)
             let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
             // An estimate past ~292 years is no estimate.
             guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }

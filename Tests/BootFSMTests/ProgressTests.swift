@@ -130,7 +130,19 @@ struct ProgressTests {
         #expect(abs(try #require(etaSeconds(fsm)) - 20) < 0.001)
     }
 
-    @Test("a stall raises the ETA with every second past the reports' rhythm")
+    @Test("reports finer than 0.1% are timed at each 0.1% they cross")
+    func etaFromFineReports() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        // 0.02% a second, reported every second: timed every 5 s, when a 0.1% is crossed.
+        report(fsm, clock, from: 0, to: 100, every: 1) { t in Double(t) / 5000 }
+        #expect(abs(try #require(etaSeconds(fsm)) - 4900) < 0.01)
+        report(fsm, clock, from: 100, to: 103, every: 1) { t in Double(t) / 5000 }
+        // 3 s after the last crossing: the pace is the one measured up to it, the fraction the latest.
+        #expect(abs(try #require(etaSeconds(fsm)) - 4897) < 0.01)
+    }
+
+    @Test("a stall raises the ETA with every second past the reports' rhythm, until progress resumes")
     func etaRisesDuringAStall() throws {
         let clock = ManualBootClock()
         let fsm = try machine(in: .recovering, clock: clock)
@@ -145,6 +157,10 @@ struct ProgressTests {
             last = eta
         }
         #expect(last > 3 * atStall)
+        // Progress resumes at its old pace: the stall no longer counts against it.
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 310_000, itemsTotal: 1_000_000))
+        #expect(abs(try #require(etaSeconds(fsm)) - 138) < 0.001)
     }
 
     @Test("reports in bursts every 30 s keep the ETA steady between them")
