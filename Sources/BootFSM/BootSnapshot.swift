@@ -52,9 +52,9 @@ public struct BootSnapshot: Sendable {
     /// ``PhaseProgress/fraction`` of ``progress``, or 1 once the machine is ready or shutting down.
     public var progressFraction: Double
     /// Estimated time left in the current phase at its recent pace: `(1 − fraction) / pace`, the pace being
-    /// the progress since a report 30 to 60 s old over the time since, where silence no longer than the last
-    /// gap between reports that moved does not count (bursts leave it steady; a stall raises it). `nil`
-    /// until the phase's progress has moved, and outside booting phases; <doc:BootLifecycle> has more.
+    /// the progress since a sample 30 to 60 s old over the time since, silence within the last gap between
+    /// moves not counted (bursts leave it steady; a stall raises it until progress resumes). `nil` until the
+    /// phase's progress has moved, and outside booting phases; <doc:BootLifecycle> has more.
     public var phaseETA: Duration?
     /// Time spent in the current phase.
     public var phaseElapsed: Duration
