@@ -15,8 +15,9 @@ raw ALERTS samples say when each alert fired, and the set is scored:
     backtest.py [RULES] [--set full|short] [--budget 240] [--scrape-interval 5] [--eval-interval 15]
                 [--binary .build/debug/boot-exporter] [--markdown FILE] [--json FILE] [--check]
 
---eval-interval other than the rules group's own writes a copy of the rules with that group interval
-(only to measure what the interval costs). --check exits 1 on a false page or a miss. Needs `prometheus`.
+--eval-interval writes a copy of the rules with that group interval (only to measure what the interval costs).
+--check exits 1 on a false page, a miss, or a BootBudgetExhausted missing or later than a scrape interval plus
+an evaluation interval plus 1 s after the exhaustion. Needs `prometheus`.
 """
 import argparse
 import json
@@ -302,7 +303,9 @@ def score(boots, fired, args, evaluation):
         "median_lead": statistics.median(leads) if leads else None,
         "min_progress_lead": min(progress_leads) if progress_leads else None,
         "max_exhausted_delay": max(delays) if delays else None,
-        "exhausted_missing": sum(1 for r in rows if r["late"] and r["exhausted_delay"] is None),
+        # BootBudgetExhausted missing, or later than a scrape and an evaluation (and 1 s) after the exhaustion.
+        "exhausted_late": sum(1 for r in rows if r["late"] and (r["exhausted_delay"] is None or r["exhausted_delay"]
+                                                                  > args.scrape_interval + evaluation + 1)),
     }
     return {"summary": summary, "rows": rows}
 
@@ -362,8 +365,10 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
-    if args.check and (result["summary"]["false_pages"] or result["summary"]["misses"]):
-        print("backtest: FAIL (false pages or misses)", file=sys.stderr)
+    summary = result["summary"]
+    if args.check and (summary["false_pages"] or summary["misses"] or summary["exhausted_late"]):
+        print(f"backtest: FAIL ({summary['false_pages']} false pages, {summary['misses']} misses, "
+              f"{summary['exhausted_late']} BootBudgetExhausted missing or late)", file=sys.stderr)
         sys.exit(1)
 
 
