@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Checks the operations kit (dashboards/, alerts/, docker/, deploy/kubernetes/) against the real tools and a
-# real boot: promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
+# Checks the operations kit (mixin/ and what it renders: dashboards/, alerts/, deploy/kubernetes/; docker/)
+# against the real tools and a real boot: the committed files against mixin/'s render, a render with another
+# _config, promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
 # compose, Grafana and Kubernetes files, then Debian's Prometheus scraping two running boot-exporters (one
 # booting a throttled WAL, one failing its budget) to evaluate every dashboard query and watch the alerts fire.
 #
 # Run from anywhere after `swift build --build-tests`; the binary is $BOOT_EXPORTER, else
-# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, curl, PyYAML).
+# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, jsonnet, curl, PyYAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -72,6 +73,7 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v jsonnet >/dev/null 2>&1 || missing+=(jsonnet)
 if [ ${#missing[@]} -gt 0 ]; then install_packages $(printf '%s\n' "${missing[@]}" | sort -u); fi
 if ! python3 -c 'import yaml' 2>/dev/null; then
     install_packages python3-yaml || true
@@ -79,12 +81,18 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
 fi
 echo "  $(promtool --version 2>&1 | head -1)"
 echo "  $(amtool --version 2>&1 | head -1)"
+echo "  $(jsonnet --version 2>&1 | head -1)"
 echo "  $(python3 --version 2>&1), PyYAML $(python3 -c 'import yaml; print(yaml.__version__)')"
 if [ -x "$BIN" ]; then
     echo "  boot-exporter $("$BIN" --version 2>&1 | head -1): $BIN"
 else
     echo "  boot-exporter: none at $BIN (run 'swift build --build-tests' first, or set BOOT_EXPORTER)"
 fi
+
+section "Monitoring mixin (mixin/ renders the dashboards, the rules and the PrometheusRule)"
+check "the committed dashboards/, alerts/boot-alerts.yml and PrometheusRule equal what mixin/ renders" \
+    scripts/render-mixin.sh --check
+run_python check_mixin.py "$ROOT"
 
 section "Prometheus configuration, alert rules and Alertmanager configuration"
 # docker/prometheus.yml loads rules/boot-alerts.yml relative to itself, as the compose mounts lay it out.

@@ -5,7 +5,8 @@
 // one section per alert, are docs/runbooks.md.
 local runbook(config, alert) = config.runbookURLPattern % std.asciiLower(alert);
 // 'a minute', '5 minutes', for texts that read as today's for the default thresholds.
-local minutesText(seconds) = if seconds == 60 then 'a minute' else '%d minutes' % (seconds / 60);
+local minutesText(seconds) =
+  if seconds == 60 then 'a minute' else if seconds % 60 == 0 then '%d minutes' % (seconds / 60) else '%d seconds' % seconds;
 local promDuration(seconds) = if seconds % 60 == 0 then '%dm' % (seconds / 60) else '%ds' % seconds;
 local fractionText(f) = if f == 0.5 then 'half' else '%g%% of' % (100 * f);
 local text(lines) = std.join(' ', lines);
