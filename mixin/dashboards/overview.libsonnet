@@ -8,6 +8,9 @@ local p = import 'panels.libsonnet';
     'boot-overview.json':
       local config = $._config;
       local s = { sel: config.bootExporterSelector + ', job="$job", instance="$instance"' };
+      // Issue 26 adds the histograms boot_duration_seconds (whole boots that reached ready) and
+      // boot_completed_phase_duration_seconds{phase}; this instance's panels for them go here, at y 81.
+      local bootDurationHistogramPanels = [];
       p.dashboard(config, 'overview', 'BootFSM / Boot overview', 'One boot-exporter instance: the phase and its timeline, budgets, progress and ETA, WAL replay and recovery counters, failure reason, readiness.', config.dashboardRefresh.overview, [
         p.row(1, 'Boot now', 0),
         p.panel(2,
@@ -491,6 +494,6 @@ local p = import 'panels.libsonnet';
           fieldConfig: { defaults: { unit: 's', thresholds: p.thresholds('blue') }, overrides: [] },
           options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'horizontal', displayMode: 'gradient', showUnfilled: true },
         },
-      ]),
+      ] + bootDurationHistogramPanels),
   },
 }
