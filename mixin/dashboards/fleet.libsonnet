@@ -64,8 +64,9 @@ local p = import 'panels.libsonnet';
         count(8, 'Exporters down', 'Scrape targets of the selected jobs that Prometheus cannot reach (up == 0).', 21, 3,
               'count(up{%(sel)s} == 0) or vector(0)', 'green', 'red'),
 
-        timeseries(9, 'Instances per phase', 'How many instances are in each phase over time (sum by phase of boot_phase).',
-                   p.grid(0, 5, 12, 9), 'short', [p.target('A', 'sum by (phase) (boot_phase{%(sel)s})' % s, '{{phase}}')]) + {
+        timeseries(9, 'Instances per phase',
+                   'How many instances are in each phase over time (count by phase of the recording rule instance:boot_phase:current).',
+                   p.grid(0, 5, 12, 9), 'short', [p.target('A', 'count by (phase) (instance:boot_phase:current{%(sel)s})' % s, '{{phase}}')]) + {
           fieldConfig+: { defaults+: { decimals: 0, custom+: { fillOpacity: 60, stacking: { mode: 'normal', group: 'A' } } } },
           options+: { legend+: { displayMode: 'table', placement: 'right', calcs: ['lastNotNull'] } },
         },
@@ -82,7 +83,7 @@ local p = import 'panels.libsonnet';
         table(12, 'Boots at risk',
               'The instances whose boot is at risk of running out of a budget (1), with their phase; when fewer than %(k)d are, other instances (0) fill the table. Click an instance for its boot overview.' % s,
               p.grid(0, 15, 12, 8), 'none',
-              'topk(%(k)d, instance:boot_budget_at_risk:bool{%(sel)s} * on (job, instance) group_left (phase) (boot_phase{%(sel)s} == 1))',
+              'topk(%(k)d, instance:boot_budget_at_risk:bool{%(sel)s})',
               'At risk', ['instance', 'job', 'phase']) + {
           fieldConfig+: { defaults+: { mappings: [{ type: 'value', options: {
             '0': { text: 'no', color: 'green', index: 0 },
@@ -90,18 +91,9 @@ local p = import 'panels.libsonnet';
           } }] } },
         },
         table(13, 'Slowest boots now',
-              'The %(k)d slowest boots: a booting instance by the time since its boot started (boot_elapsed_seconds), a finished one by how long its phases took (sum of boot_phase_duration_seconds); the phase is the current one. Click an instance for its boot overview.' % s,
+              'The %(k)d slowest boots (the recording rule instance:boot_time:seconds): a booting instance by the time since its boot started, a finished one by how long its phases took; the phase is the current one. Click an instance for its boot overview.' % s,
               p.grid(12, 15, 12, 8), 's',
-              |||
-                topk(%(k)d,
-                    (
-                        (boot_elapsed_seconds{%(sel)s} and on (job, instance) (boot_booting{%(sel)s} == 1))
-                      or on (job, instance)
-                        sum by (job, instance) (boot_phase_duration_seconds{%(sel)s})
-                    )
-                  * on (job, instance) group_left (phase) (boot_phase{%(sel)s} == 1)
-                )
-              |||,
+              'topk(%(k)d, instance:boot_time:seconds{%(sel)s})',
               'Boot time', ['instance', 'job', 'phase']),
 
         p.panel(14, 'bargauge', 'Failures by reason',

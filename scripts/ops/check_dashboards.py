@@ -172,8 +172,8 @@ def main():
     report.check(tables and not unlinked, f"fleet: every table row links to the overview ({len(tables)} tables)",
                  f"without a link: {unlinked}")
     fexprs = "\n".join(t["expr"] for _, t in dq.targets(fleet))
-    for what, needle in [("instances per phase", "sum by (phase) (boot_phase{"), ("not ready", "boot_ready{"),
-                         ("boots at risk", "instance:boot_budget_at_risk:bool{"), ("slowest boots", "boot_elapsed_seconds{"),
+    for what, needle in [("instances per phase", "count by (phase) (instance:boot_phase:current{"), ("not ready", "boot_ready{"),
+                         ("boots at risk", "instance:boot_budget_at_risk:bool{"), ("slowest boots", "instance:boot_time:seconds{"),
                          ("failures by reason", "count by (phase, reason) (boot_failure_info{")]:
         report.check(needle in fexprs, f"fleet: shows {what}")
     # At 1,000 instances a series or a row per instance is unreadable and slow: every query aggregates or is a top-k.
