@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The fleet dashboard at 1,000 instances (make bench; several minutes, so not in ./scripts/test.sh).
 
-1. Runs a real boot-exporter: a data directory booted twice to ready, another failing its recover budget twice;
-   keeps the second boots' expositions while recovering, once ready and once failed.
+1. Runs a real boot-exporter and keeps its exposition while recovering (a first boot), once ready (the second
+   boot of that data directory: with the boot journal's metrics of the first) and once failed (the second boot
+   of another, failing its recover budget).
 2. Series per instance: the samples of each exposition.
 3. Memory: Debian's Prometheus scrapes 1,000 targets every 15 s for a few minutes, each serving one of those
    expositions relabelled with its own instance (a small HTTP server here): Prometheus' resident memory and
@@ -95,26 +96,26 @@ def samples(text):
 
 
 def expositions(binary, work):
-    """Real scrapes of boot-exporter, each on a data directory's second boot (so that the boot journal's
-    metrics of the previous boot are there, as on a fleet that has run for a while): recovering, ready, failed."""
-    first, url = start_exporter(binary, work, "healthy-first", "--data-dir", os.path.join(work, "data-healthy"),
-                                "--generate.records", "60000")
-    wait(lambda: re.search(r"^boot_ready 1", get(url), re.M), 60, "ready")
-    first.terminate()
-    first.wait()
-    healthy, url = start_exporter(binary, work, "healthy", "--recover.max-records-per-second", "4000")
+    """Real scrapes of boot-exporter: recovering (a first boot), ready (the second boot of that data directory,
+    so with the boot journal's metrics of the first), failed (the second failing boot of another)."""
+    data = ("--data-dir", os.path.join(work, "data-healthy"))
+    first, url = start_exporter(binary, work, "healthy-first", *data, "--generate.records", "60000",
+                                "--recover.max-records-per-second", "4000")
     wait(lambda: re.search(r"^boot_phase_code 3", get(url), re.M), 30, "recover")
     time.sleep(2)
     recovering = get(url)
     wait(lambda: re.search(r"^boot_ready 1", get(url), re.M), 60, "ready")
+    first.terminate()
+    first.wait()
+    second, url = start_exporter(binary, work, "healthy", *data)
+    wait(lambda: re.search(r"^boot_ready 1", get(url), re.M), 60, "ready")
     ready = get(url)
-    healthy.terminate()
-    healthy.wait()
-    failing_args = ["--generate.records", "20000", "--recover.max-records-per-second", "1000",
-                    "--boot.budget.recover", "1s"]
+    second.terminate()
+    second.wait()
+    data = ("--data-dir", os.path.join(work, "data-failing"))
     for name in ("failing-first", "failing"):
-        failing, url = start_exporter(binary, work, name, "--data-dir", os.path.join(work, "data-failing"),
-                                      *failing_args)
+        failing, url = start_exporter(binary, work, name, *data, "--generate.records", "20000",
+                                      "--recover.max-records-per-second", "1000", "--boot.budget.recover", "1s")
         wait(lambda: re.search(r"^boot_phase_code 9", get(url), re.M), 30, "failed")
         failed = get(url)
         failing.terminate()
