@@ -7,10 +7,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// Tells systemd how a ``BootFSM/BootStateMachine``'s boot goes, with the `sd_notify` protocol of a
+/// Tells systemd how a `BootStateMachine`'s boot goes, with the `sd_notify` protocol of a
 /// `Type=notify` service.
 ///
-/// Each ``poll()`` reads the machine's ``BootFSM/BootStateMachine/snapshot()`` and sends, in one
+/// Each ``poll()`` reads the machine's `snapshot()` and sends, in one
 /// datagram, whatever is due:
 ///
 /// - `EXTEND_TIMEOUT_USEC=` while the boot is within its budgets: what is left of the current phase's
