@@ -10,8 +10,7 @@ import Glibc
 /// Tells systemd how a `BootStateMachine`'s boot goes, with the `sd_notify` protocol of a
 /// `Type=notify` service.
 ///
-/// Each ``poll()`` reads the machine's `snapshot()` and sends, in one
-/// datagram, whatever is due:
+/// Each ``poll()`` reads the machine's `snapshot()` and sends, in one datagram, whatever is due:
 ///
 /// - `EXTEND_TIMEOUT_USEC=` while the boot is within its budgets: what is left of the current phase's
 ///   budget, capped by what is left of the total budget, plus ``extensionGrace``. It is sent when a
