@@ -82,6 +82,23 @@ struct RunUnderSystemdTests {
         #expect(!after.contains("STOPPING=1"), "STOPPING=1 once: \(after)")
     }
 
+    @Test("a failed boot: its reason as the status, no READY=1, and STOPPING=1 as it exits (--boot.exit-after-failure)")
+    func failedBoot() throws {
+        let listener = try NotifyListener()
+        // 20,000 records at 1,000 a second against a 1 s recover budget.
+        let exporter = try Exporter(["--generate.records", "20000", "--recover.max-records-per-second", "1000",
+                                     "--boot.budget.recover", "1s", "--boot.exit-after-failure", "1s"],
+                                    environment: ["NOTIFY_SOCKET": listener.address])
+        let datagrams = listener.receive(until: "STOPPING=1")
+        let lines = datagrams.flatMap(\.assignments)
+        #expect(lines.last == "STOPPING=1", "\(datagrams)\n\(exporter.log)")
+        #expect(!lines.contains("READY=1"))
+        #expect(lines.contains("STATUS=Failed in recover: budget exceeded in phase recover (budget 1 s)"), "\(lines)")
+        let failedAt = lines.firstIndex { $0.hasPrefix("STATUS=Failed") } ?? lines.endIndex
+        #expect(!lines[failedAt...].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") }, "no extension after the failure")
+        #expect(exporter.terminate() == 1, "\(exporter.log)")
+    }
+
     @Test("a bad NOTIFY_SOCKET is one warning, and the boot goes on")
     func badSocket() throws {
         let exporter = try Exporter(["--generate.records", "1000"], environment: ["NOTIFY_SOCKET": "relative/notify"])
