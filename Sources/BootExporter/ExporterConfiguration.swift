@@ -114,7 +114,7 @@ public struct ExporterConfiguration: Sendable {
             throw .invalidConfiguration("port \(port) is out of range 0-65535")
         }
         guard metricsPath.hasPrefix("/"), metricsPath.count > 1, !metricsPath.contains("?"),
-              !["/health", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
+              !["/health", "/boot.json", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
             throw .invalidConfiguration("telemetry path \"\(metricsPath)\" must start with / and not be / or another endpoint's path")
         }
         guard (1...256).contains(threads) else { throw .invalidConfiguration("threads must be 1-256, not \(threads)") }
