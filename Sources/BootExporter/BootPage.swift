@@ -36,21 +36,20 @@ enum BootPage {
         <span>Bytes <b id="bytes">\(BootPageFormat.ofTotal(state.progress.bytesProcessed, state.progress.bytesTotal, BootPageFormat.bytes))</b></span>
         <span>Boot time <b id="elapsed">\(BootPageFormat.duration(h.bootDurationMs ?? h.totalElapsedMs))</b></span>
         </div>
-        <p id="failure" class="failure"\(hidden(!failed))>Failed in <span id="failed-phase">\(h.failedPhase?.name ?? "unknown")</span>: <span id="reason">\(h.failureReason ?? "")</span></p>
+        <p id="failure" class="failure"\(hidden(!failed))><span id="reason">\(h.failureReason ?? "")</span> <span class="muted">(failed phase: <span id="failed-phase">\(h.failedPhase?.name ?? "unknown")</span>)</span></p>
         </section>
-        <div class="grid">
         <section>
         <h2>Budgets</h2>
         <table><thead><tr><th>budget</th><th>used</th><th>time</th><th>status</th></tr></thead>
         <tbody id="budgets">\(budgetRows(state.budgetUses))</tbody></table>
         </section>
+        <div class="grid">
         <section>
         <h2>This boot</h2>
         <svg id="timeline" viewBox="0 0 1000 30" preserveAspectRatio="none" role="img" aria-label="the phases of this boot over time">\(timelineBars(state.timeline))</svg>
         <table><thead><tr><th>phase</th><th>start</th><th>duration</th></tr></thead>
         <tbody id="phases">\(timelineRows(state.timeline))</tbody></table>
         </section>
-        </div>
         <section>
         <h2>Recovery</h2>
         <div class="facts">
@@ -62,6 +61,7 @@ enum BootPage {
         <span>Transactions rolled back <b id="rollbacks">\(h.txnsRolledBack)</b></span>
         </div>
         </section>
+        </div>
         <section>
         <h2>Boots of this data directory</h2>
         <p id="no-journal" class="muted"\(hidden(state.boots != nil))>No boot journal: <code>boot-exporter run</code> keeps one in its data directory; <code>follow</code> does not.</p>
@@ -164,7 +164,8 @@ enum BootPage {
 
 /// How the page writes durations and sizes; the script writes them the same way.
 enum BootPageFormat {
-    /// `12.3 s` under a minute, `4 min 05 s` under an hour, `1 h 02 min` beyond; `—` for none.
+    /// `12.3 s` under a minute, `4 min 05 s` under an hour, `1 h 02 min` beyond (`30 min`, `1 h` when
+    /// whole); `—` for none.
     static func duration(_ ms: UInt64?) -> String {
         guard let ms else { return "\u{2014}" }
         if ms < 60_000 {
@@ -172,8 +173,8 @@ enum BootPageFormat {
             return "\(tenths / 10).\(tenths % 10) s"
         }
         let seconds = ms / 1000
-        if seconds < 3600 { return "\(seconds / 60) min \(twoDigits(seconds % 60)) s" }
-        return "\(seconds / 3600) h \(twoDigits(seconds / 60 % 60)) min"
+        if seconds < 3600 { return seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds / 60) min \(twoDigits(seconds % 60)) s" }
+        return seconds / 60 % 60 == 0 ? "\(seconds / 3600) h" : "\(seconds / 3600) h \(twoDigits(seconds / 60 % 60)) min"
     }
 
     /// `512 B`, then one decimal of the largest binary unit that fits: `4.0 KiB`, `1.5 GiB`.

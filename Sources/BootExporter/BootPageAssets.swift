@@ -15,7 +15,8 @@ enum BootPageAssets {
     h1{font-size:1.1rem;margin:0}
     h2{font-size:.8rem;margin:0 0 .6rem;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
     section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin:1rem 0}
-    .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(26rem,1fr));gap:0 1rem}
+    .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(24rem,1fr));gap:0 1rem}
+    .grid .facts{display:grid;grid-template-columns:1fr auto}.grid .facts span{display:contents}
     .muted,footer{color:var(--muted)}
     footer{padding-bottom:1rem}
     a{color:inherit}
@@ -31,7 +32,7 @@ enum BootPageAssets {
     .facts b,td{font-variant-numeric:tabular-nums}
     .failure{color:var(--over);font-weight:600;overflow-wrap:anywhere}
     table{width:100%;border-collapse:collapse}
-    th,td{text-align:left;padding:.3rem .6rem .3rem 0;border-bottom:1px solid var(--line);vertical-align:middle}
+    th,td{text-align:left;padding:.3rem .8rem .3rem 0;border-bottom:1px solid var(--line);vertical-align:middle;white-space:nowrap}
     th{font-weight:600}
     td.bar{width:40%}
     tr.pending{--c:var(--line)}tr.running,tr.done{--c:var(--ok)}tr.risk{--c:var(--risk)}tr.over,tr.failed{--c:var(--over)}
@@ -39,7 +40,7 @@ enum BootPageAssets {
     svg{width:100%;height:30px;display:block;background:var(--line);border-radius:4px;margin-bottom:.5rem}
     rect{fill:var(--c)}
     .swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;background:var(--c);margin-right:.4em}
-    td.reason{overflow-wrap:anywhere}
+    td.reason{white-space:normal;overflow-wrap:anywhere}
     .o-failed,.o-crashed{color:var(--over);font-weight:600}.o-ready{color:var(--ok)}
     .p-uninitialized{--c:#8f8f8f}.p-init{--c:#5794f2}.p-migrate{--c:#3274d9}.p-recover{--c:#a352cc}
     .p-warmup{--c:#e0b400}.p-ready{--c:#37872d}.p-readonly_recovery{--c:#7c2eb0}.p-force_recovery{--c:#ff780a}
@@ -63,8 +64,9 @@ enum BootPageAssets {
         if (ms === null || ms === undefined) return "\u2014";
         if (ms < 60000) { const t = Math.round(ms / 100); return Math.floor(t / 10) + "." + (t % 10) + " s"; }
         const s = Math.floor(ms / 1000), pad = (n) => String(n).padStart(2, "0");
-        if (s < 3600) return Math.floor(s / 60) + " min " + pad(s % 60) + " s";
-        return Math.floor(s / 3600) + " h " + pad(Math.floor(s / 60) % 60) + " min";
+        if (s < 3600) return Math.floor(s / 60) + " min" + (s % 60 ? " " + pad(s % 60) + " s" : "");
+        const m = Math.floor(s / 60) % 60;
+        return Math.floor(s / 3600) + " h" + (m ? " " + pad(m) + " min" : "");
       }
       function bytes(n) {
         const units = ["B", "KiB", "MiB", "GiB", "TiB"];
