@@ -12,6 +12,8 @@ import Synchronization
 /// ```swift
 /// let history = BootHistorySource(previousAttempt: bootLog.attempts().last?.attempt) { bootLog.attempts() }
 /// ```
+///
+/// The page at `/` lists the latest of these boots (that of the first such source).
 public final class BootHistorySource: ExpositionSource {
     private let previousAttempt: UInt64?
     /// Every boot remembered, oldest first (the boot page lists the latest).

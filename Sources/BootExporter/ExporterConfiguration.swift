@@ -49,7 +49,8 @@ public struct ExporterConfiguration: Sendable {
     /// ``ResponseHeaders/problem(name:value:)`` accepts), taking together at most a quarter of
     /// ``connectionMemoryLimit``.
     public var responseHeaders: [String: String]
-    /// Other metrics served on the same `/metrics`, after the boot's.
+    /// Other metrics served on the same `/metrics`, after the boot's. The boots of a
+    /// ``BootHistorySource`` among them are also listed on the page at `/`.
     public var additionalSources: [any ExpositionSource]
 
     public init(
