@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Checks the operations kit (mixin/ and what it renders: dashboards/, alerts/, deploy/kubernetes/; docker/)
-# against the real tools and a real boot: the committed files against mixin/'s render, a render with another
-# _config, promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
+# Checks the operations kit (mixin/ and what it renders: dashboards/, alerts/, deploy/kubernetes/; docker/,
+# deploy/systemd/) against the real tools and a real boot: the committed files against mixin/'s render, a render
+# with another _config, promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
 # compose, Grafana and Kubernetes files, then Debian's Prometheus scraping two running boot-exporters (one
 # booting a throttled WAL, one failing its budget) to evaluate every dashboard query and watch the alerts fire.
 #
 # Run from anywhere after `swift build --build-tests`; the binary is $BOOT_EXPORTER, else
-# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, jsonnet, curl, PyYAML).
+# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, jsonnet, curl, systemd, PyYAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -72,6 +72,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v jsonnet >/dev/null 2>&1 || missing+=(jsonnet)
 if [ ${#missing[@]} -gt 0 ]; then install_packages $(printf '%s\n' "${missing[@]}" | sort -u); fi
@@ -131,6 +132,9 @@ if "$BIN" probes --startup-probe-seconds 600 >"$WORK/probes.yaml" 2>/dev/null &&
 fi  # else check_kubernetes.py says it skips the comparison
 
 run_python check_kubernetes.py "$ROOT" "${PROBES[@]}"
+
+section "systemd"
+run_python check_systemd.py "$ROOT" "$BIN"
 
 section "Live: Debian's Prometheus scraping boot-exporter"
 if [ ! -x "$BIN" ]; then
