@@ -19,10 +19,7 @@ local totalLeft = lookup('boot_total_budget_remaining_seconds{job=%q,instance=%q
 {
   prometheusAlerts+:: {
     local config = $._config,
-    local alert(rule) = rule {
-      labels: rule.labels,
-      annotations+: { runbook_url: runbook(config, rule.alert) },
-    },
+    local alert(rule) = rule { annotations+: { runbook_url: runbook(config, rule.alert) } },
     groups+: [
       {
         name: 'boot-exporter',
