@@ -146,7 +146,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_exporter() {
     local name=$1
     shift
-    "$BIN" run --web.listen-address 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" 2>"$WORK/$name.log" &
+    # The log exists before the loop reads it: the background shell may not have opened it yet.
+    : >"$WORK/$name.log"
+    "$BIN" run --web.listen-address 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" 2>>"$WORK/$name.log" &
     PIDS+=($!)
     local port="" i
     for i in $(seq 1 100); do
