@@ -16,6 +16,10 @@
 #      machine, no exporter); vs reading the same bytes from the page cache
 #   d. footprint: idle RSS vs node_exporter (median of 5 starts each), growth after 1M requests,
 #      start to first answer, size
+#   e. the fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py, after the time limit; BENCH_FLEET=0
+#      skips it): series per instance, Prometheus' memory, every fleet query over an hour
+#   f. the alert backtest (scripts/alert-backtest/backtest.py, about 5 minutes, in the background beside a-d):
+#      17 boots with known outcomes against a real Prometheus evaluating alerts/boot-alerts.yml
 #
 # From a clean state the builds take most of the budget: the Hummingbird peer (SwiftNIO in release)
 # builds at idle CPU priority (SCHED_IDLE) while phases a, c and d, which do not need it, run; /metrics
@@ -175,9 +179,9 @@ finish_build() {
     fi
 }
 for name in exporter benchmarks native; do finish_build "$name"; done
-# e. The alert backtest (scripts/alert-backtest) takes about 5 minutes of real time, nearly all of it waiting
+# f. The alert backtest (scripts/alert-backtest) takes about 5 minutes of real time, nearly all of it waiting
 # (17 idle exporters, one Prometheus scraping every 5 s): beside phases a to d, not after them.
-log "e. alert backtest: started in the background (about 5 minutes)"
+log "f. alert backtest: started in the background (about 5 minutes)"
 start backtest nice -n 10 python3 "$ROOT/scripts/alert-backtest/backtest.py" --binary "$EXPORTER" \
     --title "After (this tree, the release build)" --markdown "$WORK/backtest.md"
 SEED_BENCH=$BIN/seed-target/release/seed-bench
@@ -490,8 +494,8 @@ record overlapped "${overlapped[*]:-}"
 record elapsed_seconds "$((SECONDS - STARTED))"
 
 if [ -n "${PIDS[backtest]:-}" ]; then
-    log "e. waiting for the alert backtest"
-    wait "${PIDS[backtest]}" || log "e. the alert backtest failed: $(tail -n 3 "$WORK/backtest.log")"
+    log "f. waiting for the alert backtest"
+    wait "${PIDS[backtest]}" || log "f. the alert backtest failed: $(tail -n 3 "$WORK/backtest.log")"
     unset "PIDS[backtest]"
 fi
 
@@ -502,5 +506,13 @@ python3 "$BENCH/Tools/bench_report.py" report "$RESULTS" "$REPORT"
     printf '\n'
     cat "$ROOT/scripts/alert-backtest/measured.md"
 } >> "$REPORT"
+
+# e. The fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py: about 5 minutes, after the time limit
+#    above, BENCH_FLEET=0 skips it): its section is appended to the report.
+if [ "${BENCH_FLEET:-1}" != 0 ]; then
+    log "e. the fleet dashboard at 1,000 instances: Prometheus memory, every fleet query over an hour"
+    python3 "$ROOT/scripts/ops/bench_fleet.py" --binary "$EXPORTER" --report "$WORK/fleet.md"
+    { echo; cat "$WORK/fleet.md"; } >> "$REPORT"
+fi
 cat "$REPORT"
 log "done in $((SECONDS - STARTED)) s; report in $REPORT"

@@ -196,9 +196,10 @@ def rules_copy(rules, eval_interval, work):
         return os.path.abspath(rules)
     with open(rules) as f:
         text = f.read()
-    text, n = re.subn(r"(?m)^(\s+)interval: *\S+", rf"\g<1>interval: {eval_interval}s", text)
+    # A group's `interval: 15s` or, rendered from the mixin, `- interval: "15s"`.
+    text, n = re.subn(r"(?m)^(\s+(?:- )?)interval: *\S+", rf"\g<1>interval: {eval_interval}s", text)
     if n == 0:
-        text = re.sub(r"(?m)^(\s+)- name: (.*)$", rf"\g<1>- name: \2\n\g<1>  interval: {eval_interval}s", text)
+        raise SystemExit(f"backtest: {rules} sets no group interval to replace")
     path = os.path.join(work, "rules.yml")
     with open(path, "w") as f:
         f.write(text)
@@ -207,7 +208,7 @@ def rules_copy(rules, eval_interval, work):
 
 def group_interval(rules_path):
     with open(rules_path) as f:
-        match = re.search(r"(?m)^\s+interval: *(\d+)s", f.read())
+        match = re.search(r"(?m)^\s+(?:- )?interval: *\"?(\d+)s\"?$", f.read())
     return int(match.group(1)) if match else None
 
 
