@@ -142,10 +142,11 @@ public final class BootStateMachine: Sendable {
         state.withLock { state in
             let fraction = progress.fraction, was = state.progress.fraction
             // Progress is timed per 0.1%: reading the clock at every report would more than double its cost.
-            if state.paceNext == nil || (fraction * 1000).rounded(.down) > (was * 1000).rounded(.down) {
-                let now = clock.monotonicNow()
-                let start = (time: fraction > 0 ? state.phaseStart : now, fraction: 0.0)
-                if state.paceNext == nil { (state.paceFrom, state.paceNext, state.lastMove) = (start, start, start) }
+            // Progress that goes back (a count started over) starts the pace over, from that report.
+            if state.paceNext == nil || fraction < was || (fraction * 1000).rounded(.down) > (was * 1000).rounded(.down) {
+                let now = clock.monotonicNow(), restart = state.paceNext == nil || fraction < was
+                let start = fraction < was ? (now, fraction) : (time: fraction > 0 ? state.phaseStart : now, fraction: 0.0)
+                if restart { (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (start, start, start, .zero) }
                 if fraction > was, var from = state.paceFrom, var next = state.paceNext {
                     // Once progress resumes, silence past the last gap between moves (a stall) stops counting.
                     let gap = now - state.lastMove.time, stall = state.moveGap > .zero ? max(gap - state.moveGap, .zero) : .zero

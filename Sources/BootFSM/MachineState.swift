@@ -145,8 +145,7 @@ extension BootStateMachine {
             )
         }
 
-        /// Time left at the pace since `paceFrom`, silence within the last gap between moves (the rhythm of bursty
-        /// reports) not counted; past it, a stall slows the pace. `nil` while progress has not moved.
+        /// Time left at the pace since `paceFrom`, silence within the last gap between moves not counted.
         private func eta(fraction: Double, now: Duration) -> Duration? {
             if fraction >= 1 { return .zero }
             guard let paceFrom, lastMove.fraction > paceFrom.fraction,

@@ -142,6 +142,22 @@ struct ProgressTests {
         #expect(abs(try #require(etaSeconds(fsm)) - 4897) < 0.01)
     }
 
+    @Test("progress that goes back starts the pace over, from that report")
+    func etaStartsOverWhenProgressGoesBack() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 100))
+        #expect(fsm.snapshot().phaseETA == .seconds(10))
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 250)) // more to do than was known
+        #expect(fsm.snapshot().phaseETA == nil, "no pace yet since the count went back")
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 75, itemsTotal: 250))
+        // 10% in 10 s since it went back (not 30% in 30 s): 70% left.
+        #expect(abs(try #require(etaSeconds(fsm)) - 70) < 0.001)
+    }
+
     @Test("a stall raises the ETA with every second past the reports' rhythm, until progress resumes")
     func etaRisesDuringAStall() throws {
         let clock = ManualBootClock()
