@@ -49,7 +49,7 @@ public struct BootTimeHistograms: Sendable, Equatable {
         }
 
         /// Counts `milliseconds` in the first bucket whose bound it does not pass.
-        mutating func observe(milliseconds: UInt64) {
+        public mutating func observe(milliseconds: UInt64) {
             // ms × 256 ≤ budget × fraction, in integers: the comparison is exact.
             let scaled = milliseconds.multipliedReportingOverflow(by: BootTimeHistograms.fractionDenominator)
             let index = scaled.overflow ? nil : BootTimeHistograms.boundFractions.firstIndex {
