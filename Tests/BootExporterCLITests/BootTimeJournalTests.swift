@@ -39,6 +39,24 @@ struct BootTimeJournalTests {
 
     func fileBytes(_ path: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) }
 
+    @Test("a histograms entry reads back as written; one with a count or a field missing is unreadable")
+    func histogramsEntries() throws {
+        var histograms = BootTimeHistograms(budgets: BootBudgets())
+        histograms.add(.boot(milliseconds: 6_000))
+        histograms.add(.phase(.forceRecovery, milliseconds: 12))
+        let entry = JournalEntry(type: "histograms", histograms: ["boot": histograms.boot, "force_recovery": histograms.phases[.forceRecovery]!])
+        let json = String(decoding: entry.json, as: UTF8.self)
+        #expect(json == #"{"type":"histograms","boot_budget_ms":3600000,"boot_sum_ms":6000,"boot_buckets":[1,0,0,0,0,0,0,0,0,0,0,0,0],"#
+            + #""force_recovery_budget_ms":1800000,"force_recovery_sum_ms":12,"force_recovery_buckets":[1,0,0,0,0,0,0,0,0,0,0,0,0]}"#)
+        #expect(JournalEntry(json: entry.json) == entry)
+        for broken in [json.replacingOccurrences(of: "[1,0,0,0,0,0,0,0,0,0,0,0,0]}", with: "[1,0,0,0,0,0,0,0,0,0,0,0]}"),
+                       json.replacingOccurrences(of: #""boot_sum_ms":6000,"#, with: ""),
+                       json.replacingOccurrences(of: "[1,0,", with: "[-1,0,"),
+                       json.replacingOccurrences(of: "[1,0,", with: "[null,0,")] {
+            #expect(JournalEntry(json: Array(broken.utf8)) == nil, "\(broken)")
+        }
+    }
+
     @Test("restarts accumulate: each process counts on from what the last one published")
     func restartsAccumulate() throws {
         try withTemporaryDirectory { path in
