@@ -7,10 +7,11 @@ import Testing
 
 @Suite("Boot journal")
 struct BootJournalTests {
-    /// Drives a machine with a manual clock through a boot that ends `ready` or fails, journaling it.
-    func boot(_ journal: BootJournal, failing: Bool) throws {
+    /// Drives a machine with a manual clock through a boot (init 1 s, migrate 2 s, recover 3 s) that
+    /// ends `ready` or fails in recover, journaling it.
+    func boot(_ journal: BootJournal, failing: Bool, budgets: BootBudgets = BootBudgets()) throws {
         let clock = ManualBootClock()
-        let fsm = BootStateMachine(clock: clock, onPhaseChange: { change in
+        let fsm = BootStateMachine(budgets: budgets, clock: clock, onPhaseChange: { change in
             journal.record(change, mode: .normal, wallClock: .seconds(1_800_000_000))
         })
         try fsm.startBoot()

@@ -9,19 +9,9 @@ import Testing
 /// The boot-time histograms kept in the boot journal: real files, reopened as a restarted process would.
 @Suite("Boot-time histograms in the journal")
 struct BootTimeJournalTests {
-    /// Boots through init, migrate and recover (1, 2 and 3 s) to ready, or fails in recover.
+    /// A boot of ``BootJournalTests/boot(_:failing:budgets:)``: init 1 s, migrate 2 s, recover 3 s.
     func boot(_ journal: BootJournal, failing: Bool, budgets: BootBudgets = BootBudgets()) throws {
-        let clock = ManualBootClock()
-        let fsm = BootStateMachine(budgets: budgets, clock: clock, onPhaseChange: { change in
-            journal.record(change, mode: .normal, wallClock: .seconds(1_800_000_000))
-        })
-        try fsm.startBoot()
-        clock.advance(by: .seconds(1))
-        try fsm.transition(to: .migrating)
-        clock.advance(by: .seconds(2))
-        try fsm.transition(to: .recovering)
-        clock.advance(by: .seconds(3))
-        if failing { fsm.fail(reason: "disk gone") } else { try fsm.transition(to: .ready) }
+        try BootJournalTests().boot(journal, failing: failing, budgets: budgets)
     }
 
     /// Every count of `histograms`, by histogram and bucket: what must never go down.
