@@ -30,7 +30,7 @@ public final class BootTimeHistogramSource: ExpositionSource {
         out.header(families.boot, v)
         out.histogram("boot_duration_seconds", label: nil, histograms.boot)
         // A phase appears once it has completed: most boots never see readonly or force recovery.
-        let phases = BootTimeHistograms.phases.filter { (histograms.phases[$0]?.count ?? 0) > 0 }
+        let phases = BootTimeHistograms.countedPhases.filter { (histograms.phases[$0]?.count ?? 0) > 0 }
         if !phases.isEmpty {
             out.header(families.phase, v)
             for phase in phases {

@@ -18,7 +18,7 @@ public struct BootTimeHistograms: Sendable, Equatable {
     static let fractionDenominator: UInt64 = 256
 
     /// The phases whose durations are counted: those with a budget.
-    public static let phases: [BootPhase] = [.initializing, .migrating, .recovering, .readOnlyRecovery, .forceRecovery, .warmingUp]
+    public static let countedPhases: [BootPhase] = [.initializing, .migrating, .recovering, .readOnlyRecovery, .forceRecovery, .warmingUp]
 
     /// One histogram: the budget its bounds are fractions of, and its counts.
     public struct Histogram: Sendable, Equatable {
@@ -71,14 +71,14 @@ public struct BootTimeHistograms: Sendable, Equatable {
 
     /// Whole boots that reached `ready`.
     public var boot: Histogram
-    /// Each phase of ``phases`` that completed.
+    /// Each phase of ``countedPhases`` that completed.
     public var phases: [BootPhase: Histogram]
 
     /// Empty histograms whose bounds come from `budgets`.
     public init(budgets: BootBudgets) {
         boot = Histogram(budgetMilliseconds: Self.milliseconds(budgets.totalBudget))!
         phases = [:]
-        for phase in Self.phases {
+        for phase in Self.countedPhases {
             phases[phase] = Histogram(budgetMilliseconds: Self.milliseconds(budgets.budget(for: phase) ?? .zero))!
         }
     }
@@ -87,7 +87,7 @@ public struct BootTimeHistograms: Sendable, Equatable {
     /// the whole boot when it reaches `ready`.
     public static func observations(of change: PhaseChange) -> [Observation] {
         var observations: [Observation] = []
-        if phases.contains(change.from), change.to != .failed, change.to != .shuttingDown {
+        if countedPhases.contains(change.from), change.to != .failed, change.to != .shuttingDown {
             observations.append(.phase(change.from, milliseconds: milliseconds(change.duration)))
         }
         if change.to == .ready {
@@ -110,7 +110,7 @@ public struct BootTimeHistograms: Sendable, Equatable {
         let fresh = BootTimeHistograms(budgets: budgets)
         var result = self
         if boot.count == 0 { result.boot = fresh.boot }
-        for phase in Self.phases where (phases[phase]?.count ?? 0) == 0 { result.phases[phase] = fresh.phases[phase] }
+        for phase in Self.countedPhases where (phases[phase]?.count ?? 0) == 0 { result.phases[phase] = fresh.phases[phase] }
         return result
     }
 
@@ -118,7 +118,7 @@ public struct BootTimeHistograms: Sendable, Equatable {
     public func keptBounds(differingFrom budgets: BootBudgets) -> [String] {
         let fresh = BootTimeHistograms(budgets: budgets)
         return (boot.budgetMilliseconds != fresh.boot.budgetMilliseconds ? ["boot"] : [])
-            + Self.phases.filter { phases[$0]?.budgetMilliseconds != fresh.phases[$0]?.budgetMilliseconds }.map(\.name)
+            + Self.countedPhases.filter { phases[$0]?.budgetMilliseconds != fresh.phases[$0]?.budgetMilliseconds }.map(\.name)
     }
 
     /// `duration` in whole milliseconds, rounded down; negative durations count as 0.

@@ -333,7 +333,7 @@ final class BootJournal: Sendable {
                 flushPendingPhase()
             case "phase":
                 flushPendingPhase()
-                if let phase = entry.phase.flatMap(BootPhase.init(name:)), BootTimeHistograms.phases.contains(phase) {
+                if let phase = entry.phase.flatMap(BootPhase.init(name:)), BootTimeHistograms.countedPhases.contains(phase) {
                     pendingPhase = .phase(phase, milliseconds: entry.durationMs ?? 0)
                 }
             case "end" where entry.outcome == JournalBoot.Outcome.ready.rawValue:

@@ -28,7 +28,7 @@ struct JournalEntry: Equatable {
     var histograms: [String: BootTimeHistograms.Histogram]?
 
     /// The names a `histograms` entry may hold, in the order they are written.
-    static let histogramNames = ["boot"] + BootTimeHistograms.phases.map(\.name)
+    static let histogramNames = ["boot"] + BootTimeHistograms.countedPhases.map(\.name)
 
     init(type: String, attempt: UInt64? = nil, startUnixMs: UInt64? = nil, mode: String? = nil, phase: String? = nil,
          durationMs: UInt64? = nil, outcome: String? = nil, reason: String? = nil,
