@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BootFSM", targets: ["BootFSM"]),
         .library(name: "BootExporter", targets: ["BootExporter"]),
         .library(name: "WALStore", targets: ["WALStore"]),
+        .library(name: "BootSystemd", targets: ["BootSystemd"]),
         .executable(name: "boot-exporter", targets: ["boot-exporter"]),
     ],
     dependencies: [
@@ -47,11 +48,13 @@ let package = Package(
         // instruction (WALStore falls back on its own tables without it) and prefetch hints.
         .target(name: "CWALStore"),
         .target(name: "WALStore", dependencies: ["CWALStore"]),
+        // systemd's sd_notify protocol for a machine's boot: a datagram socket, no libsystemd.
+        .target(name: "BootSystemd", dependencies: ["BootFSM"]),
         // Flags and wiring.
         .executableTarget(
             name: "boot-exporter",
             dependencies: [
-                "BootFSM", "BootExporter", "WALStore",
+                "BootFSM", "BootExporter", "BootSystemd", "WALStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +68,7 @@ let package = Package(
             name: "CombinedMetricsTests",
             dependencies: ["BootExporter", "BootFSM", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        .testTarget(name: "BootSystemdTests", dependencies: ["BootSystemd", "BootFSM", "boot-exporter"]),
         .testTarget(name: "WALStoreTests", dependencies: ["WALStore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Checks the operations kit (dashboards/, alerts/, docker/, deploy/kubernetes/) against the real tools and a
+# Checks the operations kit (dashboards/, alerts/, docker/, deploy/kubernetes/, deploy/systemd/) against the real tools and a
 # real boot: promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
 # compose, Grafana and Kubernetes files, then Debian's Prometheus scraping two running boot-exporters (one
 # booting a throttled WAL, one failing its budget) to evaluate every dashboard query and watch the alerts fire.
 #
 # Run from anywhere after `swift build --build-tests`; the binary is $BOOT_EXPORTER, else
-# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, curl, PyYAML).
+# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, curl, systemd, PyYAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -71,6 +71,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then install_packages $(printf '%s\n' "${missing[@]}" | sort -u); fi
 if ! python3 -c 'import yaml' 2>/dev/null; then
@@ -123,6 +124,9 @@ if "$BIN" probes --startup-probe-seconds 600 >"$WORK/probes.yaml" 2>/dev/null &&
 fi  # else check_kubernetes.py says it skips the comparison
 
 run_python check_kubernetes.py "$ROOT" "${PROBES[@]}"
+
+section "systemd"
+run_python check_systemd.py "$ROOT" "$BIN"
 
 section "Live: Debian's Prometheus scraping boot-exporter"
 if [ ! -x "$BIN" ]; then

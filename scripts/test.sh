@@ -13,7 +13,7 @@ swift test --skip-build
 python3 scripts/web-config/compare.py
 python3 scripts/ops/check_docs.py --binary .build/debug/boot-exporter
 # The DocC catalogs and every public doc comment: a renamed symbol fails here, not in the published docs.
-swift package generate-documentation --target BootFSM --target BootExporter --warnings-as-errors
+swift package generate-documentation --target BootFSM --target BootExporter --target BootSystemd --warnings-as-errors
 if [ -x scripts/check-ops.sh ]; then ./scripts/check-ops.sh; fi
 ./scripts/sanitizers.sh
 ./scripts/soak.sh

@@ -38,6 +38,41 @@ struct WALSegment {
         return segments.sorted { $0.index < $1.index }
     }
 
+    /// `wal/last-segment`: the index of the newest segment a writer created (16 hex digits and a
+    /// newline), replaced atomically once that segment is durable. Nothing else on disk shows how far
+    /// the log reached, so without it a lost last segment looks like a shorter log. Lowered before a
+    /// torn tail's segments are removed and removed before a checkpoint removes them all, so that it
+    /// never names a segment removed on purpose. Directories older than it have none: no check then.
+    static let lastSegmentFile = "last-segment"
+
+    /// What `wal/last-segment` says.
+    enum LastCreated: Equatable {
+        case absent
+        case index(UInt64)
+        /// Not 16 hex digits and a newline, or an index out of range.
+        case unreadable
+    }
+
+    static func lastCreated(in walDirectory: String) throws(StoreError) -> LastCreated {
+        let path = FileIO.join(walDirectory, lastSegmentFile)
+        guard FileIO.exists(path) else { return .absent }
+        guard try FileIO.size(path) == 17 else { return .unreadable }
+        let bytes = try FileIO.read(path)
+        guard bytes.count == 17, bytes[16] == UInt8(ascii: "\n"),
+              let index = UInt64(String(decoding: bytes[..<16], as: UTF8.self), radix: 16),
+              index < WALRecord.maxSequence else { return .unreadable }
+        return .index(index)
+    }
+
+    static func recordLastCreated(_ index: UInt64, in walDirectory: String) throws(StoreError) {
+        let name = String(name(index: index).dropLast(4))
+        try FileIO.writeAtomically(FileIO.join(walDirectory, lastSegmentFile), Array((name + "\n").utf8))
+    }
+
+    static func forgetLastCreated(in walDirectory: String) throws(StoreError) {
+        try FileIO.remove(FileIO.join(walDirectory, lastSegmentFile))
+    }
+
     /// Reads the segment and hands its bytes to `body`. Read, not mapped: an I/O error (or a file
     /// truncated under us) is then an error with a path, where a mapping would kill the process with
     /// SIGBUS.
@@ -107,8 +142,6 @@ final class WALWriter {
     private var size = 0
     private var nextIndex: UInt64
     private var buffer: [UInt8] = []
-    /// Whether a segment was created since the last sync (its directory entry needs an fsync).
-    private var createdSegment = false
 
     /// A writer appending to the last of `segments` (or starting the first).
     init(directory: String, segments: [WALSegment], segmentSize: Int = 4 << 20) throws(StoreError) {
@@ -120,6 +153,9 @@ final class WALWriter {
             fd = try FileIO.openWithoutFollowing(last.path, O_WRONLY | O_APPEND)
             path = last.path
             size = try FileIO.size(last.path)
+            // A directory older than wal/last-segment gets one here.
+            let recorded: UInt64? = if case .index(let index) = try WALSegment.lastCreated(in: directory) { index } else { nil }
+            if recorded.map({ $0 < last.index }) ?? true { try WALSegment.recordLastCreated(last.index, in: directory) }
         }
     }
 
@@ -143,15 +179,11 @@ final class WALWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Writes and fsyncs everything appended (and the directory, after a new segment).
+    /// Writes and fsyncs everything appended.
     func sync() throws(StoreError) {
         try flush()
         guard fd >= 0 else { return }
         try FileIO.fsync(fd: fd, path: path)
-        if createdSegment {
-            try FileIO.fsyncDirectory(directory)
-            createdSegment = false
-        }
     }
 
     private func startSegment() throws(StoreError) {
@@ -165,6 +197,10 @@ final class WALWriter {
         let header = WALSegment.header(index: nextIndex - 1)
         try FileIO.writeAll(fd: fd, path: path, header)
         size = header.count
-        createdSegment = true
+        // The segment is durable before wal/last-segment names it: a crash in between leaves a
+        // segment it does not name yet, never a name without its segment.
+        try FileIO.fsync(fd: fd, path: path)
+        try FileIO.fsyncDirectory(directory)
+        try WALSegment.recordLastCreated(nextIndex - 1, in: directory)
     }
 }

@@ -151,6 +151,25 @@ public final class WALStore {
         if let missingSegment, options.mode == .normal {
             throw .corrupt(path: path, reason: "its WAL segment wal/\(missingSegment) is missing, with any transaction committed in it: restore it, or boot with --recovery-mode force to go on without it (readonly to inspect)")
         }
+        // The end: segments past the last one present that wal/last-segment says were made are lost,
+        // with the transactions committed in them (the LSNs cannot show it: nothing follows them).
+        let newestPresent = segments.last?.index ?? 0
+        let lostLast: (missing: String, refusal: String)?
+        switch try WALSegment.lastCreated(in: directory.walDirectory) {
+        case .index(let recorded) where recorded > newestPresent:
+            let marker = "wal/\(WALSegment.lastSegmentFile) names wal/\(WALSegment.name(index: recorded))"
+            let first = "wal/" + WALSegment.name(index: newestPresent + 1)
+            let (lost, them) = recorded == newestPresent + 1
+                ? ("\(first) is", "it") : ("\(first) to wal/\(WALSegment.name(index: recorded)) are", "them")
+            lostLast = ("\(lost) missing (\(marker))",
+                        "its last WAL segment\(them == "it" ? "" : "s") \(lost) missing (\(marker)), with any transaction committed in \(them): restore \(them), or boot with --recovery-mode force to go on without \(them) (readonly to inspect)")
+        case .unreadable:
+            lostLast = ("wal/\(WALSegment.lastSegmentFile) is unreadable: whether the last segments are missing cannot be told",
+                        "its wal/\(WALSegment.lastSegmentFile) is unreadable (16 hex digits and a newline expected): whether the last WAL segments are missing cannot be told: restore it, or boot with --recovery-mode force to go on with the segments there (readonly to inspect)")
+        default:
+            lostLast = nil
+        }
+        if let lostLast, options.mode == .normal { throw .corrupt(path: path, reason: lostLast.refusal) }
         var walBytes: UInt64 = 0
         for segment in segments { walBytes += UInt64(try FileIO.size(segment.path)) }
         options.onProgress(RecoveryProgress(message: "analysing \(segments.count) WAL segments", bytesTotal: walBytes))
@@ -196,6 +215,8 @@ public final class WALStore {
             missing = "\(directory.walDirectory) is missing\(options.mode == .force ? " (made anew, empty)" : "")"
         } else if let missingSegment {
             missing = "\(FileIO.join(directory.walDirectory, missingSegment)) is missing"
+        } else if let lostLast {
+            missing = "\(path)/\(lostLast.missing)"
         } else if endsEarly {
             missing = "\(directory.walDirectory) ends at LSN \(analysis.lastFrameLSN), before the checkpoint's \(checkpointState.lsn): its last segments are missing"
         } else {
@@ -243,6 +264,15 @@ public final class WALStore {
     /// left in it) and the empty segments after it are removed.
     private func truncate(segments: [WALSegment], at tail: WALAnalysis.Tail, removing later: [Int]) throws(StoreError) {
         let segment = segments[tail.segment]
+        // wal/last-segment stops naming the segments removed here before they go.
+        let kept = tail.offset <= WALSegment.headerSize ? tail.segment - 1 : tail.segment
+        if kept < segments.count - 1 {
+            if kept >= 0 {
+                try WALSegment.recordLastCreated(segments[kept].index, in: directory.walDirectory)
+            } else {
+                try WALSegment.forgetLastCreated(in: directory.walDirectory)
+            }
+        }
         if tail.offset <= WALSegment.headerSize {
             try FileIO.remove(segment.path)
         } else {
@@ -326,6 +356,7 @@ public final class WALStore {
         for page in pool.values { page.isDirty = false }
         try FileIO.remove(directory.pageFile(generation: oldGeneration))
         if lastLSN == appliedLSN {
+            try WALSegment.forgetLastCreated(in: directory.walDirectory)
             for segment in try WALSegment.list(directory.walDirectory) { try FileIO.remove(segment.path) }
             try FileIO.fsyncDirectory(directory.walDirectory)
         }

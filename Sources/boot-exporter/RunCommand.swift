@@ -83,9 +83,11 @@ struct RunCommand: AsyncParsableCommand {
         ])
         // Services stop in reverse order: the boot (shutting_down, checkpoint) before the server. The
         // signal service returns at SIGTERM or SIGINT, the boot service early only after a failed boot
-        // (--boot.exit-after-failure); either return stops the others gracefully.
+        // (--boot.exit-after-failure); either return stops the others gracefully. The systemd notifier
+        // (under NOTIFY_SOCKET) stops after the boot, so that it tells systemd the boot's shutdown.
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
+                       .init(service: SystemdNotifierService(machine: fsm, logger: logger)),
                        .init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger
         ))

@@ -412,7 +412,7 @@ struct BootExporterCLITests {
         let data = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: data) }
         #expect(try BinaryProcess.run(["generate", "--data-dir", data, "--records", "2000"]).status == 0)
-        let segments = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").sorted()
+        let segments = try FileManager.default.contentsOfDirectory(atPath: data + "/wal").filter { $0.hasSuffix(".wal") }.sorted()
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: data + "/wal/" + segments.last!))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data([0x40, 0, 0, 0, 1, 2, 3]))  // a torn frame
@@ -577,7 +577,8 @@ struct BootExporterCLITests {
 
     private func walSize(_ data: String) throws -> Int {
         let wal = data + "/wal"
-        return try FileManager.default.contentsOfDirectory(atPath: wal).map {
+        // The segments: wal/last-segment is not log.
+        return try FileManager.default.contentsOfDirectory(atPath: wal).filter { $0.hasSuffix(".wal") }.map {
             (try FileManager.default.attributesOfItem(atPath: wal + "/" + $0)[.size] as? Int) ?? 0
         }.reduce(0, +)
     }

@@ -112,6 +112,37 @@ struct WebSecurityTests {
         #expect(!server.stderr.contains("s3cret") && !server.stderr.contains(hash), "no password or hash is ever logged")
     }
 
+    @Test("a flood of wrong passwords takes one core at most, and the right one still gets in")
+    func aFloodTakesOneCoreAtMost() throws {
+        let pki = try TestPKI.shared.get()
+        let config = try pki.write("web.yml", "basic_auth_users:\n  prometheus: \(try bcryptHash("s3cret"))\n")
+        let server = try BinaryProcess(["--data-dir", pki.dataDirectory(), "--generate.records", "100",
+                                        "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let port = try server.listeningPort()
+        let pid = server.process.processIdentifier
+        // utime + stime of the process, in clock ticks (/proc/PID/stat fields 14 and 15, after the name).
+        func cpuSeconds() -> Double {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let fields = stat[(stat.lastIndex(of: ")") ?? stat.startIndex)...].split(separator: " ")
+            let ticks = (Double(fields.count > 13 ? fields[12] : "0") ?? 0) + (Double(fields.count > 13 ? fields[13] : "0") ?? 0)
+            return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        // Six clients from another address send wrong passwords as fast as they are answered, for 4 s.
+        let flood = "end=$(($(date +%s) + 4)); while [ $(date +%s) -lt $end ]; do curl -s -o /dev/null --max-time 5 --interface 127.0.0.2 -u prometheus:wrong http://127.0.0.1:\(port)/livez; done"
+        let flooders = try (0..<6).map { _ in try BinaryProcess(["-c", flood], executable: "/bin/sh") }
+        let startedCPU = cpuSeconds(), started = ContinuousClock.now
+        usleep(1_000_000)
+        #expect(try curl(["-u", "prometheus:s3cret", "http://127.0.0.1:\(port)/livez"]).code == 200, "the right password gets in")
+        for flooder in flooders { flooder.wait(timeout: .seconds(15)) }
+        let cores = (cpuSeconds() - startedCPU) / ((ContinuousClock.now - started) / .seconds(1))
+        // bcrypt runs one check at a time: one core, and a little for HTTP.
+        #expect(cores < 1.15, "the flood took \(cores) cores")
+        let refused = try curl(["-u", "prometheus:wrong", "http://127.0.0.1:\(port)/livez"]).code
+        #expect(refused == 401, "the flood was answered with 401, not dropped")
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+    }
+
     @Test func clientCertificatesAreVerified() throws {
         let pki = try TestPKI.shared.get()
         let config = try pki.write("web.yml", """

@@ -442,7 +442,7 @@ struct RecoveryTests {
         }
     }
 
-    @Test("a missing last segment the checkpoint shows: refused in normal mode, reported in readonly (nothing written) and in force")
+    @Test("a missing last segment the checkpoint shows (in a directory without wal/last-segment): refused in normal mode, reported in readonly (nothing written) and in force")
     func aMissingLastSegment() throws {
         try withTemporaryDirectory { path in
             let first = try generateStore(at: path, records: 1_500)
@@ -459,6 +459,7 @@ struct RecoveryTests {
             let lastKept = try Self.firstLSN(last) - 1
             try #require(lastKept < 1_500, "the last segment holds the checkpoint's LSN")
             try FileManager.default.removeItem(atPath: last.path)
+            try FileManager.default.removeItem(atPath: path + "/wal/last-segment")
             try FileManager.default.removeItem(atPath: path + "/LOCK")
             let before = try directoryImage(path)
             let checkpointed = ExpectedState(first.log).tuples
@@ -478,6 +479,101 @@ struct RecoveryTests {
             #expect(force.tornTail == reported)
             #expect(force.lastLSN == 1_500)
             #expect(try forced.contents() == checkpointed)
+            forced.close()
+        }
+    }
+
+    @Test("a missing last segment that only wal/last-segment shows (a generated store: its checkpoint is at LSN 0): refused in normal mode, reported in readonly and force")
+    func aMissingLastSegmentAfterGenerate() throws {
+        try withTemporaryDirectory { path in
+            let summary = try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            #expect(segments.count >= 3)
+            let last = try #require(segments.last)
+            let lostFrom = try Self.firstLSN(last)
+            try FileManager.default.removeItem(atPath: last.path)
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let name = WALSegment.name(index: last.index)
+            let before = try directoryImage(path)
+            // Normal: refused (it booted to ready without the last segment's commits, and said nothing).
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description == "\(path) is corrupt: its last WAL segment wal/\(name) is missing (wal/last-segment names wal/\(name)), with any transaction committed in it: restore it, or boot with --recovery-mode force to go on without it (readonly to inspect)")
+            let reported = "\(path)/wal/\(name) is missing (wal/last-segment names wal/\(name))"
+            let survivors = ExpectedState(summary.log.filter { $0.lsn < lostFrom }).tuples
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (reader, readOnly) = try recoverStore(at: path, mode: .readOnly)
+            #expect(readOnly.tornTail == reported && !readOnly.tailTruncated)
+            #expect(readOnly.lastLSN == lostFrom - 1)
+            #expect(try reader.contents() == survivors)
+            reader.close()
+            #expect(try directoryImage(path) == before)
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == reported)
+            #expect(try forced.contents() == survivors)
+            // The checkpoint that ends a forced boot takes the loss in: the next normal boot is clean.
+            try forced.checkpoint()
+            forced.close()
+            let (clean, report) = try recoverStore(at: path, mode: .normal)
+            #expect(report.tornTail == nil)
+            #expect(try clean.contents() == survivors)
+            clean.close()
+        }
+        // Two segments gone: both named.
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 1_500)
+            let segments = try WALSegment.list(path + "/wal")
+            for segment in segments.suffix(2) { try FileManager.default.removeItem(atPath: segment.path) }
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let first = WALSegment.name(index: segments[segments.count - 2].index)
+            let last = WALSegment.name(index: segments[segments.count - 1].index)
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description == "\(path) is corrupt: its last WAL segments wal/\(first) to wal/\(last) are missing (wal/last-segment names wal/\(last)), with any transaction committed in them: restore them, or boot with --recovery-mode force to go on without them (readonly to inspect)")
+        }
+    }
+
+    @Test("wal/last-segment never names a segment removed on purpose: a torn tail's, a checkpoint's; a directory without one boots and gets one; an unreadable one is refused in normal mode")
+    func lastSegmentRecord() throws {
+        try withTemporaryDirectory { path in
+            try generateStore(at: path, records: 1_500)
+            let marker = path + "/wal/last-segment"
+            let segments = try WALSegment.list(path + "/wal")
+            #expect(try String(contentsOfFile: marker, encoding: .utf8) == String(WALSegment.name(index: segments.last!.index).dropLast(4)) + "\n")
+            // A crash as the last segment was made: only its header, torn. The tail is cut (the segment
+            // removed) and wal/last-segment lowered first: the next boot in normal mode is clean.
+            let torn = WALSegment.name(index: segments.last!.index + 1)
+            #expect(FileManager.default.createFile(atPath: path + "/wal/" + torn, contents: Data("BFWALS".utf8)))
+            try WALSegment.recordLastCreated(segments.last!.index + 1, in: path + "/wal")
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            do {
+                let (store, report) = try recoverStore(at: path, mode: .normal)
+                #expect(report.tailTruncated)
+                store.close()
+            }
+            #expect(!FileManager.default.fileExists(atPath: path + "/wal/" + torn))
+            let (again, clean) = try recoverStore(at: path, mode: .normal)
+            #expect(clean.tornTail == nil)
+            // A directory older than the record: none, no check; the next writer writes one.
+            try FileManager.default.removeItem(atPath: marker)
+            _ = try WALGenerator.generate(into: again, options: .init(records: 10, seed: 5, segmentSize: 16 * 1024))
+            #expect(try WALSegment.lastCreated(in: path + "/wal") == .index(try WALSegment.list(path + "/wal").last!.index))
+            again.close()
+            // A checkpoint that removes every segment removes the record first; the numbers start again.
+            let (recovered, _) = try recoverStore(at: path, mode: .normal)
+            try recovered.checkpoint()
+            recovered.close()
+            #expect(try WALSegment.list(path + "/wal").isEmpty && !FileManager.default.fileExists(atPath: marker))
+            let (reopened, afterCheckpoint) = try recoverStore(at: path, mode: .normal)
+            #expect(afterCheckpoint.tornTail == nil)
+            _ = try WALGenerator.generate(into: reopened, options: .init(records: 10, seed: 6, segmentSize: 16 * 1024))
+            reopened.close()
+            #expect(try WALSegment.lastCreated(in: path + "/wal") == .index(1))
+            // Unreadable: refused in normal mode, reported in force.
+            try Data("not a segment\n".utf8).write(to: URL(fileURLWithPath: marker))
+            let error = #expect(throws: StoreError.self) { try recoverStore(at: path, mode: .normal) }
+            #expect(error?.description == "\(path) is corrupt: its wal/last-segment is unreadable (16 hex digits and a newline expected): whether the last WAL segments are missing cannot be told: restore it, or boot with --recovery-mode force to go on with the segments there (readonly to inspect)")
+            try FileManager.default.removeItem(atPath: path + "/LOCK")
+            let (forced, force) = try recoverStore(at: path, mode: .force)
+            #expect(force.tornTail == "\(path)/wal/last-segment is unreadable: whether the last segments are missing cannot be told")
             forced.close()
         }
     }
