@@ -62,7 +62,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The server first: a bad --web.config.file or a port in use ends the run before the data
         // directory is created.
-        let server = try web.startServer(for: fsm, web: webConfig, logger: logger, sources: [BootHistorySource(journal: journal), BootTimeHistogramSource(journal: journal)])
+        let server = try web.startServer(for: fsm, web: webConfig, logger: logger,
+                                         sources: [BootHistorySource(journal: journal), BootTimeHistogramSource(journal: journal)])
         // Quietly: what cannot be created is reported by the store, which needs it.
         if writable { try? FileIO.makeDirectories(dataDirectory.path) }
         let service = BootService(
