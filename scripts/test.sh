@@ -12,6 +12,8 @@ swift build --build-tests
 swift test --skip-build
 python3 scripts/web-config/compare.py
 python3 scripts/ops/check_docs.py --binary .build/debug/boot-exporter
+# The boot page at / in headless chromium: during a boot, ready and failed, under follow and run.
+python3 scripts/boot-page/browser_test.py
 # The DocC catalogs and every public doc comment: a renamed symbol fails here, not in the published docs.
 swift package generate-documentation --target BootFSM --target BootExporter --target BootSystemd --warnings-as-errors
 if [ -x scripts/check-ops.sh ]; then ./scripts/check-ops.sh; fi

@@ -11,7 +11,7 @@ import Glibc
 #endif
 
 /// Serves one `BootStateMachine` (BootFSM) over HTTP with libmicrohttpd: `/metrics`, `/health`, `/livez`,
-/// `/readyz`, `/startupz` and a landing page at `/`.
+/// `/readyz`, `/startupz`, and at `/` a live page of the boot (its data at `/boot.json`).
 ///
 /// Embed it in any Swift process: ``start()`` binds and returns (port 0 picks a free port, which
 /// ``port`` reports), ``stop()`` stops accepting, lets in-flight requests finish and closes every
@@ -381,6 +381,7 @@ private func queue(_ response: consuming Response, on connection: OpaquePointer,
     let varies = response.varies
     let allow = response.allow
     let challenge = response.challenge
+    let contentSecurityPolicy = response.contentSecurityPolicy
     let (body, count) = response.body.take()
     guard let mhdResponse = MHD_create_response_from_buffer(count, body, .RESPMEM_MUST_FREE) else {
         free(body)
@@ -397,6 +398,7 @@ private func queue(_ response: consuming Response, on connection: OpaquePointer,
     }
     if allow { addHeader(mhdResponse, "Allow", "GET, HEAD") }
     if challenge { addHeader(mhdResponse, "WWW-Authenticate", "Basic realm=\"boot-exporter\", charset=\"UTF-8\"") }
+    if let contentSecurityPolicy { _ = MHD_add_response_header(mhdResponse, "Content-Security-Policy", contentSecurityPolicy) }
     for (name, value) in headers { _ = MHD_add_response_header(mhdResponse, name, value) }
     return MHD_queue_response(connection, status, mhdResponse)
 }

@@ -12,9 +12,12 @@ import Synchronization
 /// ```swift
 /// let history = BootHistorySource(previousAttempt: bootLog.attempts().last?.attempt) { bootLog.attempts() }
 /// ```
+///
+/// The page at `/` lists the latest of these boots (that of the first such source).
 public final class BootHistorySource: ExpositionSource {
     private let previousAttempt: UInt64?
-    private let boots: @Sendable () -> [BootAttempt]
+    /// Every boot remembered, oldest first (the boot page lists the latest).
+    let boots: @Sendable () -> [BootAttempt]
     private let text = Families(format: .prometheusText)
     private let openMetrics = Families(format: .openMetrics)
     /// The last exposition, rendered again only when the boots change.

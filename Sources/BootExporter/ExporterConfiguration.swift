@@ -49,7 +49,8 @@ public struct ExporterConfiguration: Sendable {
     /// ``ResponseHeaders/problem(name:value:)`` accepts), taking together at most a quarter of
     /// ``connectionMemoryLimit``.
     public var responseHeaders: [String: String]
-    /// Other metrics served on the same `/metrics`, after the boot's.
+    /// Other metrics served on the same `/metrics`, after the boot's. The boots of a
+    /// ``BootHistorySource`` among them are also listed on the page at `/`.
     public var additionalSources: [any ExpositionSource]
 
     public init(
@@ -114,7 +115,7 @@ public struct ExporterConfiguration: Sendable {
             throw .invalidConfiguration("port \(port) is out of range 0-65535")
         }
         guard metricsPath.hasPrefix("/"), metricsPath.count > 1, !metricsPath.contains("?"),
-              !["/health", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
+              !["/health", "/boot.json", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
             throw .invalidConfiguration("telemetry path \"\(metricsPath)\" must start with / and not be / or another endpoint's path")
         }
         guard (1...256).contains(threads) else { throw .invalidConfiguration("threads must be 1-256, not \(threads)") }

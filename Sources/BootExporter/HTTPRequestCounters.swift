@@ -12,6 +12,8 @@ public enum Handler: String, Sendable, CaseIterable {
     case startupz = "/startupz"
     /// Any path the exporter does not serve.
     case other = "other"
+    /// The boot page's data (last, so that the others keep their places in the exposition).
+    case bootState = "/boot.json"
 }
 
 /// Requests answered, by handler and status code: `boot_exporter_http_requests_total`. One relaxed
@@ -57,6 +59,7 @@ final class HTTPRequestCounters: Sendable {
         case .readyz: 4
         case .startupz: 5
         case .other: 6
+        case .bootState: 7
         }
     }
 }

@@ -50,6 +50,8 @@ struct Response: ~Copyable {
     var counted = false
     /// Whether to ask for basic authentication (`WWW-Authenticate`, with a 401).
     var challenge = false
+    /// The `Content-Security-Policy` of a page (the boot page's).
+    var contentSecurityPolicy: String?
 }
 
 /// Maps a request to its response: the endpoints of the exporter. No I/O of its own beyond
@@ -61,7 +63,9 @@ final class RequestRouter: Sendable {
     let requests: HTTPRequestCounters
     private let gzip = GzipEncoder()
     private let processMetrics: @Sendable () -> ProcessMetrics?
-    private let landingPage: [UInt8]
+    private let version: String
+    /// The boots the page at `/` lists: those of the first ``BootHistorySource`` among the sources.
+    private let history: BootHistorySource?
     /// Set once shutdown begins: readiness fails from then on.
     let draining = Atomic<Bool>(false)
     /// The size of the last exposition, to allocate the next one's buffer at once.
@@ -83,7 +87,8 @@ final class RequestRouter: Sendable {
         self.writer = ExpositionWriter(version: version)
         self.requests = HTTPRequestCounters()
         self.processMetrics = processMetrics
-        self.landingPage = LandingPage.html(version: version, metricsPath: metricsPath)
+        self.version = version
+        self.history = sources.lazy.compactMap { $0 as? BootHistorySource }.first
     }
 
     func handler(for path: String) -> Handler {
@@ -91,6 +96,7 @@ final class RequestRouter: Sendable {
         case metricsPath: .metrics
         case "/": .root
         case "/health": .health
+        case "/boot.json": .bootState
         case "/livez": .livez
         case "/readyz": .readyz
         case "/startupz": .startupz
@@ -133,14 +139,29 @@ final class RequestRouter: Sendable {
         switch handler {
         case .metrics: return metrics(request)
         case .health: return health()
+        case .bootState: return bootState()
         case .livez: return probe(.livez, request)
         case .readyz: return probe(.readyz, request)
         case .startupz: return probe(.startupz, request)
-        case .root, .other:
-            var body = OutputBuffer(capacity: landingPage.count)
-            body.append(landingPage)
-            return Response(status: 200, contentType: "text/html; charset=utf-8", body: body)
+        case .root, .other: return bootPage()
         }
+    }
+
+    private func bootPage() -> Response {
+        let page = BootPage.html(BootPageState(machine.snapshot(), boots: history?.boots()), version: version, metricsPath: metricsPath)
+        var body = OutputBuffer(capacity: page.count)
+        body.append(page)
+        return Response(status: 200, contentType: "text/html; charset=utf-8", body: body,
+                        contentSecurityPolicy: BootPage.contentSecurityPolicy)
+    }
+
+    /// What the boot page's script reads: always 200, whatever the boot's state.
+    private func bootState() -> Response {
+        let json = BootPageState(machine.snapshot(), boots: history?.boots()).json()
+        var body = OutputBuffer(capacity: json.utf8.count + 1)
+        body.append(json)
+        body.append(UInt8(ascii: "\n"))
+        return Response(status: 200, contentType: "application/json", body: body)
     }
 
     private func metrics(_ request: Request) -> Response {

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
 /// A log sink for libmicrohttpd's messages, already formatted.

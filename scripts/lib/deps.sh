@@ -25,8 +25,9 @@ ensure_build_deps() {
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
 
-# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk, and node_exporter
-# (prometheus-node-exporter: the exporter toolkit that scripts/web-config/compare.py compares against).
+# What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk, node_exporter
+# (prometheus-node-exporter: the exporter toolkit that scripts/web-config/compare.py compares against), and
+# chromium (headless: scripts/boot-page/browser_test.py loads the boot page in it).
 ensure_test_deps() {
     ensure_build_deps
     local missing=()
@@ -35,5 +36,6 @@ ensure_test_deps() {
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }
