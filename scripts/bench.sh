@@ -16,6 +16,8 @@
 #      machine, no exporter); vs reading the same bytes from the page cache
 #   d. footprint: idle RSS vs node_exporter (median of 5 starts each), growth after 1M requests,
 #      start to first answer, size
+#   e. the fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py, after the time limit; BENCH_FLEET=0
+#      skips it): series per instance, Prometheus' memory, every fleet query over an hour
 #
 # From a clean state the builds take most of the budget: the Hummingbird peer (SwiftNIO in release)
 # builds at idle CPU priority (SCHED_IDLE) while phases a, c and d, which do not need it, run; /metrics
@@ -485,5 +487,13 @@ record overlapped "${overlapped[*]:-}"
 record elapsed_seconds "$((SECONDS - STARTED))"
 
 python3 "$BENCH/Tools/bench_report.py" report "$RESULTS" "$REPORT"
+
+# e. The fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py: about 5 minutes, after the time limit
+#    above, BENCH_FLEET=0 skips it): its section is appended to the report.
+if [ "${BENCH_FLEET:-1}" != 0 ]; then
+    log "e. the fleet dashboard at 1,000 instances: Prometheus memory, every fleet query over an hour"
+    python3 "$ROOT/scripts/ops/bench_fleet.py" --binary "$EXPORTER" --report "$WORK/fleet.md"
+    { echo; cat "$WORK/fleet.md"; } >> "$REPORT"
+fi
 cat "$REPORT"
 log "done in $((SECONDS - STARTED)) s; report in $REPORT"

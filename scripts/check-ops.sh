@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
-# Checks the operations kit (dashboards/, alerts/, docker/, deploy/kubernetes/, deploy/systemd/) against the real tools and a
-# real boot: promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
+# Checks the operations kit (mixin/ and what it renders: dashboards/, alerts/, deploy/kubernetes/; docker/,
+# deploy/systemd/) against the real tools and a real boot: the committed files against mixin/'s render, a render
+# with another _config, promtool and amtool on the configuration and rules, structural checks of the dashboards and of the
 # compose, Grafana and Kubernetes files, then Debian's Prometheus scraping two running boot-exporters (one
 # booting a throttled WAL, one failing its budget) to evaluate every dashboard query and watch the alerts fire.
 #
 # Run from anywhere after `swift build --build-tests`; the binary is $BOOT_EXPORTER, else
-# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, curl, systemd, PyYAML).
+# .build/debug/boot-exporter. Installs what it needs (prometheus, prometheus-alertmanager, jsonnet, curl, systemd, PyYAML).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,6 +74,7 @@ command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v jsonnet >/dev/null 2>&1 || missing+=(jsonnet)
 if [ ${#missing[@]} -gt 0 ]; then install_packages $(printf '%s\n' "${missing[@]}" | sort -u); fi
 if ! python3 -c 'import yaml' 2>/dev/null; then
     install_packages python3-yaml || true
@@ -80,12 +82,18 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
 fi
 echo "  $(promtool --version 2>&1 | head -1)"
 echo "  $(amtool --version 2>&1 | head -1)"
+echo "  $(jsonnet --version 2>&1 | head -1)"
 echo "  $(python3 --version 2>&1), PyYAML $(python3 -c 'import yaml; print(yaml.__version__)')"
 if [ -x "$BIN" ]; then
     echo "  boot-exporter $("$BIN" --version 2>&1 | head -1): $BIN"
 else
     echo "  boot-exporter: none at $BIN (run 'swift build --build-tests' first, or set BOOT_EXPORTER)"
 fi
+
+section "Monitoring mixin (mixin/ renders the dashboards, the rules and the PrometheusRule)"
+check "the committed dashboards/, alerts/boot-alerts.yml and PrometheusRule equal what mixin/ renders" \
+    scripts/render-mixin.sh --check
+run_python check_mixin.py "$ROOT"
 
 section "Prometheus configuration, alert rules and Alertmanager configuration"
 # docker/prometheus.yml loads rules/boot-alerts.yml relative to itself, as the compose mounts lay it out.
@@ -95,8 +103,8 @@ cp alerts/boot-alerts.yml "$WORK/etc-prometheus/rules/"
 check "promtool check config docker/prometheus.yml (with the compose layout)" \
     promtool check config "$WORK/etc-prometheus/prometheus.yml"
 check "promtool check rules alerts/boot-alerts.yml" promtool check rules alerts/boot-alerts.yml
-check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml" \
-    promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml
+check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml" \
+    promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml
 check "amtool check-config docker/alertmanager.yml" amtool check-config docker/alertmanager.yml
 AM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 prometheus-alertmanager --config.file=docker/alertmanager.yml --storage.path="$WORK/alertmanager" \
@@ -138,7 +146,9 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 start_exporter() {
     local name=$1
     shift
-    "$BIN" run --web.listen-address 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" 2>"$WORK/$name.log" &
+    # The log exists before the loop reads it: the background shell may not have opened it yet.
+    : >"$WORK/$name.log"
+    "$BIN" run --web.listen-address 127.0.0.1:0 --data-dir "$WORK/data-$name" "$@" 2>>"$WORK/$name.log" &
     PIDS+=($!)
     local port="" i
     for i in $(seq 1 100); do

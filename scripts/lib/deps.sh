@@ -26,8 +26,9 @@ ensure_build_deps() {
 }
 
 # What the tests need besides: promtool and Prometheus (prometheus), curl, openssl, wrk, node_exporter
-# (prometheus-node-exporter: the exporter toolkit that scripts/web-config/compare.py compares against), and
-# chromium (headless: scripts/boot-page/browser_test.py loads the boot page in it).
+# (prometheus-node-exporter: the exporter toolkit that scripts/web-config/compare.py compares against),
+# chromium (headless: scripts/boot-page/browser_test.py loads the boot page in it), and jsonnet (renders mixin/,
+# scripts/render-mixin.sh).
 ensure_test_deps() {
     ensure_build_deps
     local missing=()
@@ -37,5 +38,6 @@ ensure_test_deps() {
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     command -v prometheus-node-exporter >/dev/null 2>&1 || missing+=(prometheus-node-exporter)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v jsonnet >/dev/null 2>&1 || missing+=(jsonnet)
     if [ ${#missing[@]} -gt 0 ]; then install_packages "${missing[@]}"; fi
 }

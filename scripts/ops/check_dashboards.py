@@ -172,10 +172,15 @@ def main():
     report.check(tables and not unlinked, f"fleet: every table row links to the overview ({len(tables)} tables)",
                  f"without a link: {unlinked}")
     fexprs = "\n".join(t["expr"] for _, t in dq.targets(fleet))
-    for what, needle in [("instances per phase", "sum by (phase) (boot_phase{"), ("not ready", "boot_ready{"),
-                         ("boots at risk", "boot_phase_eta_seconds{"), ("slowest recoveries", "topk("),
-                         ("failures", "boot_failure_info{")]:
+    for what, needle in [("instances per phase", "count by (phase) (instance:boot_phase:current{"), ("not ready", "boot_ready{"),
+                         ("boots at risk", "instance:boot_budget_at_risk:bool{"), ("slowest boots", "instance:boot_time:seconds{"),
+                         ("failures by reason", "count by (phase, reason) (boot_failure_info{")]:
         report.check(needle in fexprs, f"fleet: shows {what}")
+    # At 1,000 instances a series or a row per instance is unreadable and slow: every query aggregates or is a top-k.
+    per_instance = [f"{p.get('title')}/{t.get('refId')}" for p, t in dq.targets(fleet)
+                    if not re.match(r"\s*(sum|count|topk|bottomk|sort_desc|sort)\b", t["expr"])]
+    report.check(not per_instance, "fleet: every query aggregates or is a top-k (no series or row per instance)",
+                 f"per instance: {per_instance}")
     report.exit()
 
 

@@ -128,7 +128,7 @@ def main():
     same = rule.get("spec", {}).get("groups") == groups
     count = sum(len(g["rules"]) for g in groups)
     report.check(same, f"PrometheusRule: exactly the {count} rules of alerts/boot-alerts.yml",
-                 "run python3 scripts/ops/sync_prometheusrule.py")
+                 "both are rendered from mixin/: run make mixin")
     report.exit()
 
 
