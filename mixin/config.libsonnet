@@ -32,6 +32,15 @@
     // docs/runbooks.md, one section per alert).
     runbookURLPattern: 'https://github.com/bootfsm/bootfsm/blob/main/docs/runbooks.md#%s',
 
+    // The boot-time histograms (boot_duration_seconds, boot_completed_phase_duration_seconds): quantiles and the
+    // share within budget over this window, recorded per job at bootTimeRuleInterval (a day of buckets per
+    // instance is read at each evaluation: at 1,000 instances, 1m costs far less than 15s).
+    bootTimeWindow: '1d',
+    bootTimeRuleInterval: self.ruleGroupInterval,
+    // --boot.budget.total in whole seconds, as the fleet is configured: its `le` bucket is "within budget".
+    // Instances with another total budget have other buckets; they are left out of the share.
+    bootTotalBudgetSeconds: 3600,
+
     dashboardTags: ['bootfsm', 'boot-exporter'],
     // The dashboards' uids are this prefix and overview / fleet; the fleet's links follow it.
     dashboardUIDPrefix: 'bootfsm-',

@@ -20,6 +20,7 @@ public enum ExpositionFormat: Sendable, Hashable, CaseIterable {
 enum MetricType: String, Sendable {
     case counter
     case gauge
+    case histogram
 }
 
 /// A run of bytes in a ``TextTemplate``: two integers, so handing one around costs no reference

@@ -44,6 +44,13 @@ struct JournalBoot: Sendable, Equatable, Codable {
 /// next frame whose checksum matches, with one warning; the journal never fails a boot. A `journal`
 /// that is a symbolic link (or not a regular file) is refused: neither read nor written through. It
 /// keeps the last ``keptBoots`` boots: past ``maxBytes`` it is rewritten atomically with those only.
+///
+/// It also keeps the boot-time histograms, which count every boot ever journaled and so outlive the
+/// boots it keeps: each change of phase that counts something is followed, in the same append, by a
+/// `histograms` entry with the counts as they then stand. Reading takes the last valid one and adds
+/// what the entries after it count: one damaged entry, whichever it is, loses no count. Compaction
+/// writes the counts twice at the end of the file, for the same reason. Counts are published only
+/// once written: a count shown is never taken back by a restart.
 final class BootJournal: Sendable {
     static let fileName = WALStore.journalFileName
     static let maxBytes = 256 * 1024
@@ -59,9 +66,16 @@ final class BootJournal: Sendable {
         var deferred = false
         /// The boots recorded by this process start at this index of `boots`.
         var ownStart = 0
+        /// The boot-time histograms as the file holds them: what is published.
+        var histograms: BootTimeHistograms
+        /// What this process counted that is not written yet (before ``startWriting()``, or after a
+        /// failed write): written with the next append.
+        var unwritten: [BootTimeHistograms.Observation] = []
     }
 
     private let path: String
+    /// The budgets the histograms' empty buckets follow (`nil`: those in the file, else the defaults).
+    private let budgets: BootBudgets?
     private let state: Mutex<State>
     /// Why the file could not be read when the journal was opened (it exists but is a directory, or
     /// is not readable), or `nil`: the journal then reads as empty, which is not the same as no boots.
@@ -79,15 +93,22 @@ final class BootJournal: Sendable {
 
     /// Reads the journal of `directory` (absent: empty). With `writable`, the file is opened for
     /// appending (and created) as `writing` says; otherwise nothing is ever written. Returns the
-    /// journal and the warnings about entries it skipped.
-    static func open(directory: String, writable: Bool, writing: Writing = .immediately) -> (BootJournal, warnings: [String]) {
+    /// journal and the warnings about entries it skipped. The histograms not counted yet take their
+    /// bounds from `budgets`; with `budgets`, a histogram that keeps other bounds is warned about.
+    static func open(directory: String, writable: Bool, writing: Writing = .immediately,
+                     budgets: BootBudgets? = nil) -> (BootJournal, warnings: [String]) {
         let path = FileIO.join(directory, fileName)
         var warnings: [String] = []
         let (bytes, readFailure) = readFile(path)
         if let readFailure { warnings.append(readFailure) }
         let read = parse(bytes, path: path, warnings: &warnings)
         let goodLength = read.goodLength
-        var state = State(boots: read.boots, lastAttempt: read.lastAttempt, fd: -1, bytes: goodLength, ownStart: read.boots.count)
+        let histograms = read.histograms(following: budgets)
+        if let budgets, case let kept = histograms.keptBounds(differingFrom: budgets), !kept.isEmpty {
+            warnings.append("\(path): the boot-time histograms of \(kept.joined(separator: ", ")) keep the buckets of the budgets they first counted with, not the budgets configured now")
+        }
+        var state = State(boots: read.boots, lastAttempt: read.lastAttempt, fd: -1, bytes: goodLength, ownStart: read.boots.count,
+                          histograms: histograms)
         // A journal not read (refused, unreadable) is not appended to: its attempts are unknown.
         if writable, readFailure == nil {
             if writing == .afterLock {
@@ -96,7 +117,7 @@ final class BootJournal: Sendable {
                 warnings.append(warning)
             }
         }
-        return (BootJournal(path: path, state: state, readFailure: readFailure), warnings)
+        return (BootJournal(path: path, budgets: budgets, state: state, readFailure: readFailure), warnings)
     }
 
     /// The journal file's bytes: none when it is absent. Any other failure (a directory, no
@@ -159,6 +180,7 @@ final class BootJournal: Sendable {
             state.boots = onDisk.boots + own
             state.ownStart = onDisk.boots.count
             state.lastAttempt = max(state.lastAttempt, onDisk.lastAttempt + UInt64(own.count))
+            state.histograms = onDisk.histograms(following: budgets)
             if let warning = Self.openForAppending(path: path, goodLength: onDisk.goodLength, fileLength: bytes.count, into: &state) {
                 warnings.append(warning)
                 return warnings
@@ -168,8 +190,9 @@ final class BootJournal: Sendable {
         }
     }
 
-    private init(path: String, state: State, readFailure: String?) {
+    private init(path: String, budgets: BootBudgets?, state: State, readFailure: String?) {
         self.path = path
+        self.budgets = budgets
         self.state = Mutex(state)
         self.readFailure = readFailure
     }
@@ -180,6 +203,9 @@ final class BootJournal: Sendable {
 
     /// Every boot remembered, oldest first (the running one last, once started).
     var boots: [JournalBoot] { state.withLock { $0.boots } }
+
+    /// The boot-time histograms of every boot journaled, this process's once written.
+    var histograms: BootTimeHistograms { state.withLock { $0.histograms } }
 
     /// Records a change of phase of the running boot: its start, each completed phase, its end.
     func record(_ change: PhaseChange, mode: RecoveryMode, wallClock: Duration) {
@@ -211,20 +237,41 @@ final class BootJournal: Sendable {
                                      durationMs: milliseconds(of: change.totalElapsed), outcome: outcome.rawValue,
                                      reason: outcome == .ready ? nil : change.failureReason))
             }
+            state.unwritten += BootTimeHistograms.observations(of: change)
             append(entries, to: &state)
         }
     }
 
+    /// Appends `entries`, and the histograms after them when there is something to count; they are
+    /// published once written.
     private func append(_ entries: [JournalEntry], to state: inout State) {
-        guard state.fd >= 0, !entries.isEmpty else { return }
+        guard state.fd >= 0, !entries.isEmpty || !state.unwritten.isEmpty else { return }
+        var histograms = state.histograms
+        for observation in state.unwritten { histograms.add(observation) }
         var frames: [UInt8] = []
         for entry in entries { frames.appendFrame(entry.json) }
+        if !state.unwritten.isEmpty { frames.appendFrame(Self.entry(of: histograms).json) }
+        let written: Bool
         if state.bytes + frames.count > Self.maxBytes {
-            compact(&state)
+            written = compact(&state, histograms: histograms)
         } else if (try? FileIO.writeAll(fd: state.fd, path: path, frames)) != nil {
-            _ = fdatasync(state.fd)
+            // Published only once on disk: a count shown must survive a crash right after.
+            written = fdatasync(state.fd) == 0
             state.bytes += frames.count
+        } else {
+            written = false
         }
+        if written {
+            state.histograms = histograms
+            state.unwritten = []
+        }
+    }
+
+    /// The `histograms` entry of `histograms`: `boot` always, a phase once it has counted something.
+    private static func entry(of histograms: BootTimeHistograms) -> JournalEntry {
+        var named = ["boot": histograms.boot]
+        for (phase, histogram) in histograms.phases where histogram.count > 0 { named[phase.name] = histogram }
+        return JournalEntry(type: "histograms", histograms: named)
     }
 
     /// The entries that write `boot` as it stands.
@@ -238,8 +285,8 @@ final class BootJournal: Sendable {
         return entries
     }
 
-    /// Rewrites the file with the last ``keptBoots`` boots, atomically.
-    private func compact(_ state: inout State) {
+    /// Rewrites the file with the last ``keptBoots`` boots and `histograms`, atomically; whether it did.
+    private func compact(_ state: inout State, histograms: BootTimeHistograms) -> Bool {
         let dropped = max(0, state.boots.count - Self.keptBoots)
         state.boots = Array(state.boots.suffix(Self.keptBoots))
         state.ownStart = max(0, state.ownStart - dropped)
@@ -247,13 +294,16 @@ final class BootJournal: Sendable {
         for boot in state.boots {
             for entry in Self.entries(of: boot) { bytes.appendFrame(entry.json) }
         }
+        // Twice: the counts of the boots dropped are nowhere else, and one damaged entry must not lose them.
+        for _ in 0..<2 { bytes.appendFrame(Self.entry(of: histograms).json) }
         // A leftover `journal.tmp` (a crash's, or a planted link, which FileIO would refuse to write
         // through) is removed first, so that compaction goes on; unlink removes a link, not its target.
         unlink(path + ".tmp")
-        guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return }
+        guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return false }
         close(state.fd)
         state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
         state.bytes = bytes.count
+        return true
     }
 
     /// What ``parse(_:path:warnings:)`` reads.
@@ -264,6 +314,54 @@ final class BootJournal: Sendable {
         var lastAttempt: UInt64 = 0
         /// Where the last valid frame ends: what follows is a torn tail, cut before appending.
         var goodLength = 0
+        /// The histograms of the last valid `histograms` entry (none: no such entry).
+        var snapshot: [String: BootTimeHistograms.Histogram] = [:]
+        /// What the entries after it count, but for ``pendingPhase``.
+        var observations: [BootTimeHistograms.Observation] = []
+        /// The last phase read, counted unless the next entry ends the boot without `ready`: the
+        /// phase that failed or was stopped is written just before that end.
+        var pendingPhase: BootTimeHistograms.Observation?
+
+        /// Follows the histograms through `entry`.
+        mutating func count(_ entry: JournalEntry) {
+            switch entry.type {
+            case "histograms":
+                snapshot = entry.histograms ?? [:]
+                observations = []
+                pendingPhase = nil
+            case "boot":
+                flushPendingPhase()
+            case "phase":
+                flushPendingPhase()
+                if let phase = entry.phase.flatMap(BootPhase.init(name:)), BootTimeHistograms.countedPhases.contains(phase) {
+                    pendingPhase = .phase(phase, milliseconds: entry.durationMs ?? 0)
+                }
+            case "end" where entry.outcome == JournalBoot.Outcome.ready.rawValue:
+                flushPendingPhase()
+                observations.append(.boot(milliseconds: entry.durationMs ?? 0))
+            case "end":
+                pendingPhase = nil
+            default:
+                break
+            }
+        }
+
+        private mutating func flushPendingPhase() {
+            if let pendingPhase { observations.append(pendingPhase) }
+            pendingPhase = nil
+        }
+
+        /// The histograms the file holds: the last snapshot and what follows it, those empty with
+        /// bounds from `budgets` (or the defaults).
+        func histograms(following budgets: BootBudgets?) -> BootTimeHistograms {
+            var histograms = BootTimeHistograms(budgets: budgets ?? BootBudgets())
+            for (name, histogram) in snapshot {
+                if name == "boot" { histograms.boot = histogram } else if let phase = BootPhase(name: name) { histograms.phases[phase] = histogram }
+            }
+            histograms = histograms.following(budgets ?? BootBudgets())
+            for observation in observations + (pendingPhase.map { [$0] } ?? []) { histograms.add(observation) }
+            return histograms
+        }
     }
 
     /// The boots in `bytes`; a boot without an end is `crashed`. A bad frame costs itself alone:
@@ -287,6 +385,8 @@ final class BootJournal: Sendable {
             let start = offset
             offset = end
             reading.goodLength = end
+            // Counted whatever boot the entry belongs to, even one whose start was lost.
+            reading.count(entry)
             switch entry.type {
             case "boot":
                 afterDamage = false
@@ -315,6 +415,8 @@ final class BootJournal: Sendable {
                     reading.boots[index].failedPhase = reading.boots[index].outcome == .failed ? entry.phase : nil
                     reading.boots[index].reason = entry.reason
                 }
+            case "histograms":
+                break
             default:
                 warnings.append("\(path): skipped an entry of unknown type \"\(entry.type)\" at offset \(start)")
             }
@@ -373,6 +475,13 @@ extension BootHistorySource {
         self.init(previousAttempt: journal.boots.last?.attempt) {
             journal.boots.map(\.bootAttempt)
         }
+    }
+}
+
+extension BootTimeHistogramSource {
+    /// The histograms of every boot the journal counted, across restarts.
+    convenience init(journal: BootJournal) {
+        self.init { journal.histograms }
     }
 }
 

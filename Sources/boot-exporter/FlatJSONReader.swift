@@ -35,6 +35,22 @@ struct FlatJSONReader {
         return true
     }
 
+    /// An array of whole numbers as ``unsigned(into:)`` reads them: `[1,0,2]`.
+    mutating func unsignedArray() -> [UInt64]? {
+        guard take(UInt8(ascii: "[")) else { return nil }
+        var values: [UInt64] = []
+        skipSpace()
+        if take(UInt8(ascii: "]")) { return values }
+        repeat {
+            skipSpace()
+            var value: UInt64?
+            guard !takeLiteral("null"), unsigned(into: &value), let value else { return nil }
+            values.append(value)
+            skipSpace()
+        } while take(UInt8(ascii: ","))
+        return take(UInt8(ascii: "]")) ? values : nil
+    }
+
     /// `null` (leaving `value` nil) or a string.
     mutating func optionalString(into value: inout String?) -> Bool {
         if takeLiteral("null") { value = nil; return true }

@@ -35,13 +35,16 @@ struct FollowCommand: AsyncParsableCommand {
             logger.info("stopped while reading the web configuration file")
             return
         }
-        let fsm = boot.makeMachine(logger: logger)
+        // No journal here: the histograms count the boots this process follows.
+        let bootTimes = FollowedBootTimes(budgets: boot.budgets)
+        let fsm = boot.makeMachine(logger: logger, also: bootTimes.record)
         let follower = EventFollower(machine: fsm)
         // The socket first: once the server says it is listening, so is the socket.
         if let socket { try follower.listen(on: socket) }
         let server: BootExporterServer
         do {
-            server = try web.startServer(for: fsm, web: webConfig, logger: logger)
+            server = try web.startServer(for: fsm, web: webConfig, logger: logger,
+                                         sources: [BootTimeHistogramSource { bootTimes.histograms }])
         } catch {
             follower.stop()
             throw error
@@ -58,6 +61,23 @@ struct FollowCommand: AsyncParsableCommand {
             logger: logger))
         defer { follower.stop() }
         try await group.run()
+    }
+}
+
+/// The boot-time histograms of the boots a `follow` process sees, in memory: they start empty at
+/// each start, which Prometheus takes as a counter reset.
+final class FollowedBootTimes: Sendable {
+    private let counts: Mutex<BootTimeHistograms>
+
+    init(budgets: BootBudgets) {
+        counts = Mutex(BootTimeHistograms(budgets: budgets))
+    }
+
+    var histograms: BootTimeHistograms { counts.withLock { $0 } }
+
+    @Sendable func record(_ change: PhaseChange) {
+        let observations = BootTimeHistograms.observations(of: change)
+        counts.withLock { for observation in observations { $0.add(observation) } }
     }
 }
 

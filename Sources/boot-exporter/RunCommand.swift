@@ -53,7 +53,8 @@ struct RunCommand: AsyncParsableCommand {
         // a directory refused, or another process's, is left untouched. A read-only boot writes
         // nothing, not even there.
         let writable = recoveryMode != .readOnly
-        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable, writing: .afterLock)
+        let (journal, warnings) = BootJournal.open(directory: dataDirectory.path, writable: writable, writing: .afterLock,
+                                                     budgets: boot.budgets)
         for warning in warnings { logger.warning("boot journal", metadata: ["problem": "\(warning)"]) }
         let mode = recoveryMode
         let fsm = boot.makeMachine(logger: logger) { change in
@@ -61,7 +62,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         // The server first: a bad --web.config.file or a port in use ends the run before the data
         // directory is created.
-        let server = try web.startServer(for: fsm, web: webConfig, logger: logger, sources: [BootHistorySource(journal: journal)])
+        let server = try web.startServer(for: fsm, web: webConfig, logger: logger,
+                                         sources: [BootHistorySource(journal: journal), BootTimeHistogramSource(journal: journal)])
         // Quietly: what cannot be created is reported by the store, which needs it.
         if writable { try? FileIO.makeDirectories(dataDirectory.path) }
         let service = BootService(

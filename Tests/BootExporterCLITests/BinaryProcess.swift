@@ -82,8 +82,8 @@ struct Failure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A GET on 127.0.0.1 with URLSession-free plain sockets: status and body.
-func httpGet(port: Int, _ path: String) throws -> (status: Int, body: String) {
+/// A GET on 127.0.0.1 with URLSession-free plain sockets (and `headers`, such as `Accept`): status and body.
+func httpGet(port: Int, _ path: String, headers: [String: String] = [:]) throws -> (status: Int, body: String) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Failure("socket") }
     defer { close(fd) }
@@ -97,7 +97,8 @@ func httpGet(port: Int, _ path: String) throws -> (status: Int, body: String) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard connected == 0 else { throw Failure("connect: errno \(errno)") }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    let extra = headers.map { "\($0): \($1)\r\n" }.joined()
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var response: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65_536)

@@ -7,10 +7,11 @@ import Testing
 
 @Suite("Boot journal")
 struct BootJournalTests {
-    /// Drives a machine with a manual clock through a boot that ends `ready` or fails, journaling it.
-    func boot(_ journal: BootJournal, failing: Bool) throws {
+    /// Drives a machine with a manual clock through a boot (init 1 s, migrate 2 s, recover 3 s) that
+    /// ends `ready` or fails in recover, journaling it.
+    func boot(_ journal: BootJournal, failing: Bool, budgets: BootBudgets = BootBudgets()) throws {
         let clock = ManualBootClock()
-        let fsm = BootStateMachine(clock: clock, onPhaseChange: { change in
+        let fsm = BootStateMachine(budgets: budgets, clock: clock, onPhaseChange: { change in
             journal.record(change, mode: .normal, wallClock: .seconds(1_800_000_000))
         })
         try fsm.startBoot()
@@ -209,10 +210,22 @@ struct BootJournalTests {
             let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: journalPath)))
             let (intact, _) = BootJournal.open(directory: path, writable: false)
             let frames = frameOffsets(original)
-            #expect(frames.count == 6 * 5, "a boot entry, three phases and an end per boot")
+            let types = frames.map { offset in
+                let length = Int(original[offset]) | Int(original[offset + 1]) << 8
+                return JournalEntry(json: original[offset + 8..<offset + 8 + length])?.type ?? "?"
+            }
+            #expect(types.filter { $0 != "histograms" }.count == 6 * 5, "a boot entry, three phases and an end per boot")
+            // The boot each frame belongs to (the histograms entries to the boot they follow).
+            var bootOf: [Int] = []
+            for type in types { bootOf.append((bootOf.last ?? -1) + (type == "boot" ? 1 : 0)) }
+            func frame(ofBoot boot: Int, _ type: String, _ nth: Int = 0) -> Int {
+                frames[frames.indices.filter { bootOf[$0] == boot && types[$0] == type }[nth]]
+            }
             // In boot 1's JSON (the offset 30), in boot 3's length, its CRC and its JSON, in a
             // phase of boot 2, in boot 4's end, and in the last boot's `boot` entry.
-            let offsets = [30, frames[10], frames[10] + 5, frames[10] + 20, frames[7] + 12, frames[19] + 9, frames[25] + 14]
+            let boot3 = frame(ofBoot: 2, "boot")
+            let offsets = [30, boot3, boot3 + 5, boot3 + 20, frame(ofBoot: 1, "phase", 1) + 12, frame(ofBoot: 3, "end") + 9,
+                           frame(ofBoot: 5, "boot") + 14]
             for offset in offsets {
                 var damaged = original
                 damaged[offset] ^= 0x20
@@ -220,7 +233,7 @@ struct BootJournalTests {
                 let (journal, warnings) = BootJournal.open(directory: path, writable: true)
                 #expect(warnings.count == 1 && warnings[0].contains("torn or corrupt entry at offset"), "offset \(offset): \(warnings)")
                 // Only the boot whose frame was hit differs.
-                let hit = frames.lastIndex { $0 <= offset }! / 5
+                let hit = bootOf[frames.lastIndex { $0 <= offset }!]
                 let others = intact.boots.indices.filter { $0 != hit }
                 for index in others {
                     #expect(journal.boots.contains(intact.boots[index]), "offset \(offset): boot \(index + 1) kept as it was")
@@ -263,7 +276,7 @@ struct BootJournalTests {
 }
 
 /// A fresh directory path under the system's temporary folder (not created), removed after `body`.
-private func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = temporaryPath()
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try body(path)

@@ -40,9 +40,28 @@ local p = import 'panels.libsonnet';
             },
           }],
         };
-      // Issue 26 adds the histograms boot_duration_seconds (whole boots that reached ready) and
-      // boot_completed_phase_duration_seconds{phase}; their fleet panels (quantiles over the fleet) go here, at y 39.
-      local bootDurationHistogramPanels = [];
+      // The boot-time histograms (boot_duration_seconds: whole boots that reached ready;
+      // boot_completed_phase_duration_seconds: each completed phase), over bootTimeWindow. The quantiles and the
+      // share within budget are recording rules per job: they follow the job filter, not the instance one.
+      local perJob = config { sel: config.bootExporterSelector + ', job=~"$job"' };
+      local bootDurationHistogramPanels = [
+        p.row(19, 'Boot time across the fleet (histograms, over %(bootTimeWindow)s)' % config, 39),
+        timeseries(20, 'Boot time p50 / p95 / p99',
+                   'How long boots took to reach ready across the fleet, over the last %(bootTimeWindow)s: quantiles of boot_duration_seconds summed over every instance of the job (the recording rule job:boot_duration_seconds:quantile%(bootTimeWindow)s). The counts persist across restarts, so every boot counts. Empty until a boot reaches ready in the window.' % config,
+                   p.grid(0, 40, 12, 8), 's',
+                   [p.target('A', 'sum by (job, quantile) (job:boot_duration_seconds:quantile%(bootTimeWindow)s{%(sel)s})' % perJob, 'p{{quantile}} {{job}}')]),
+        timeseries(21, 'Boots within budget',
+                   'The share of the boots that reached ready in the last %(bootTimeWindow)s that did so within the total budget of %(bootTotalBudgetSeconds)d s (the bucket le="%(bootTotalBudgetSeconds)d" of boot_duration_seconds; the recording rule job:boot_duration_seconds_within_budget:ratio%(bootTimeWindow)s). Under fail-fast a boot past its budget fails and is not counted here: see Failed.' % config,
+                   p.grid(12, 40, 12, 8), 'percentunit',
+                   [p.target('A', 'sum by (job) (job:boot_duration_seconds_within_budget:ratio%(bootTimeWindow)s{%(sel)s})' % perJob, '{{job}}')])
+        + { fieldConfig+: { defaults+: { max: 1 } } },
+        timeseries(22, 'Mean boot and phase time',
+                   'The mean time of the boots that reached ready (boot_duration_seconds_sum / _count) and of each completed phase (boot_completed_phase_duration_seconds), over the last %(bootTimeWindow)s, across the selected instances.' % config,
+                   p.grid(0, 48, 24, 8), 's', [
+          p.target('A', 'sum(increase(boot_duration_seconds_sum{%(sel)s}[%(bootTimeWindow)s])) / sum(increase(boot_duration_seconds_count{%(sel)s}[%(bootTimeWindow)s]))' % s { bootTimeWindow: config.bootTimeWindow }, 'whole boot'),
+          p.target('B', 'sum by (phase) (increase(boot_completed_phase_duration_seconds_sum{%(sel)s}[%(bootTimeWindow)s])) / sum by (phase) (increase(boot_completed_phase_duration_seconds_count{%(sel)s}[%(bootTimeWindow)s]))' % s { bootTimeWindow: config.bootTimeWindow }, '{{phase}}'),
+        ]),
+      ];
 
       p.dashboard(config, 'fleet', 'BootFSM / Fleet',
                   'Many boot-exporter instances: how many are in each phase, ready, at risk or failed; the boots at risk, the slowest boots and the failures by reason, top %d each; every instance in a table links to its boot overview.' % config.fleetTopK,

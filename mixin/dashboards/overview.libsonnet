@@ -8,9 +8,24 @@ local p = import 'panels.libsonnet';
     'boot-overview.json':
       local config = $._config;
       local s = { sel: config.bootExporterSelector + ', job="$job", instance="$instance"' };
-      // Issue 26 adds the histograms boot_duration_seconds (whole boots that reached ready) and
-      // boot_completed_phase_duration_seconds{phase}; this instance's panels for them go here, at y 81.
-      local bootDurationHistogramPanels = [];
+      // The boot-time histograms of this instance: every boot counted, across restarts (the boot journal).
+      local bootDurationHistogramPanels = [
+        p.row(47, 'Boot times across restarts (histograms)', 81),
+        p.panel(48, 'bargauge', 'Boots by boot time',
+                'How many of the boots that reached ready took up to each bound (boot_duration_seconds, per bucket: the bounds are fractions of the total budget, the budget itself one of them), every boot of the data directory counted.',
+                p.grid(0, 82, 12, 8),
+                [p.target('A', 'sum by (le) (boot_duration_seconds_bucket{%(sel)s})' % s, '{{le}}') { format: 'heatmap', instant: true, range: false }]) + {
+          fieldConfig: { defaults: { unit: 'none', decimals: 0, thresholds: p.thresholds('blue') }, overrides: [] },
+          options: p.barGaugeOptions { displayMode: 'basic' },
+        },
+        p.panel(49, 'bargauge', 'Phase time p95, all boots',
+                'The 95th percentile of each completed phase over every boot of the data directory (boot_completed_phase_duration_seconds); a phase appears once one completed.',
+                p.grid(12, 82, 12, 8),
+                [p.target('A', 'histogram_quantile(0.95, sum by (phase, le) (boot_completed_phase_duration_seconds_bucket{%(sel)s}))' % s, '{{phase}}') { instant: true, range: false }]) + {
+          fieldConfig: { defaults: { unit: 's', thresholds: p.thresholds('blue') }, overrides: [] },
+          options: p.barGaugeOptions { displayMode: 'basic' },
+        },
+      ];
       p.dashboard(config, 'overview', 'BootFSM / Boot overview', 'One boot-exporter instance: the phase and its timeline, budgets, progress and ETA, WAL replay and recovery counters, failure reason, readiness.', config.dashboardRefresh.overview, [
         p.row(1, 'Boot now', 0),
         p.panel(2,

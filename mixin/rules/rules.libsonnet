@@ -61,6 +61,47 @@
           },
         ],
       },
+      {
+        // The fleet's boot time from the boot-time histograms, per job (and the selector's labels), over
+        // bootTimeWindow: the buckets summed across instances (the counts persist across restarts, so
+        // increase() sees every boot), p50/p95/p99, and the share of boots within the total budget.
+        local c = config {
+          by: std.join(', ', std.set(['job'] + [
+            std.stripChars(std.split(std.split(std.split(m, '=')[0], '!')[0], '~')[0], ' ')
+            for m in std.split(config.bootExporterSelector, ',')
+          ])),
+          le: std.toString(config.bootTotalBudgetSeconds),
+        },
+        name: 'boot-exporter.boot-time',
+        interval: config.bootTimeRuleInterval,
+        rules: [
+          {
+            record: 'job_le:boot_duration_seconds_bucket:increase%(bootTimeWindow)s' % c,
+            expr: 'sum by (%(by)s, le) (increase(boot_duration_seconds_bucket{%(bootExporterSelector)s}[%(bootTimeWindow)s]))' % c,
+          },
+        ] + [
+          {
+            record: 'job:boot_duration_seconds:quantile%(bootTimeWindow)s' % c,
+            labels: { quantile: q },
+            expr: 'histogram_quantile(%s, job_le:boot_duration_seconds_bucket:increase%s{%s})' % [q, c.bootTimeWindow, c.bootExporterSelector],
+          }
+          for q in ['0.5', '0.95', '0.99']
+        ] + [
+          {
+            // Prometheus 3 writes a whole `le` as "3600.0", earlier versions as the exporter does ("3600").
+            record: 'job:boot_duration_seconds_within_budget:ratio%(bootTimeWindow)s' % c,
+            expr: |||
+              sum by (%(by)s) (increase(boot_duration_seconds_bucket{%(bootExporterSelector)s, le=~"%(le)s(\\.0)?"}[%(bootTimeWindow)s]))
+                /
+              sum by (%(by)s) (
+                  increase(boot_duration_seconds_count{%(bootExporterSelector)s}[%(bootTimeWindow)s])
+                and on (job, instance)
+                  increase(boot_duration_seconds_bucket{%(bootExporterSelector)s, le=~"%(le)s(\\.0)?"}[%(bootTimeWindow)s])
+              )
+            ||| % c,
+          },
+        ],
+      },
     ],
   },
 }

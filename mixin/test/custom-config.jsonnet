@@ -19,5 +19,8 @@
     dashboardUIDPrefix: 'db-',
     dashboardRefresh: { overview: '1m', fleet: '2m' },
     fleetTopK: 25,
+    bootTimeWindow: '12h',
+    bootTimeRuleInterval: '30s',
+    bootTotalBudgetSeconds: 1800,
   },
 }

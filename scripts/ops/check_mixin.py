@@ -116,6 +116,9 @@ def check_settings(report, out):
     for name, needles in expect.items():
         missing = [n for n in needles if n not in rules[name]["expr"]]
         report.check(not missing, f"custom: {name} uses the configured thresholds", f"missing {missing}")
+    within = rules.get("job:boot_duration_seconds_within_budget:ratio12h", {}).get("expr", "")
+    report.check('le=~"1800(\\\\.0)?"' in within and "[12h]" in within and "job:boot_duration_seconds:quantile12h" in rules,
+                 "custom: the boot-time rules use bootTimeWindow and bootTotalBudgetSeconds", within)
     report.check(rules["BootBudgetAtRisk"].get("for") == "45s" and rules["BootExporterDown"].get("for") == "150s",
                  "custom: the configured `for` durations (BootBudgetAtRisk 45s, BootExporterDown 150s)")
     texts = json.dumps([r.get("annotations", {}) for r in rules.values()])
