@@ -18,6 +18,8 @@
 #      start to first answer, size
 #   e. the fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py, after the time limit; BENCH_FLEET=0
 #      skips it): series per instance, Prometheus' memory, every fleet query over an hour
+#   f. the alert backtest (scripts/alert-backtest/backtest.py, about 5 minutes, in the background beside a-d):
+#      17 boots with known outcomes against a real Prometheus evaluating alerts/boot-alerts.yml
 #
 # From a clean state the builds take most of the budget: the Hummingbird peer (SwiftNIO in release)
 # builds at idle CPU priority (SCHED_IDLE) while phases a, c and d, which do not need it, run; /metrics
@@ -177,6 +179,11 @@ finish_build() {
     fi
 }
 for name in exporter benchmarks native; do finish_build "$name"; done
+# f. The alert backtest (scripts/alert-backtest) takes about 5 minutes of real time, nearly all of it waiting
+# (17 idle exporters, one Prometheus scraping every 5 s): beside phases a to d, not after them.
+log "f. alert backtest: started in the background (about 5 minutes)"
+start backtest nice -n 10 python3 "$ROOT/scripts/alert-backtest/backtest.py" --binary "$EXPORTER" \
+    --title "After (this tree, the release build)" --markdown "$WORK/backtest.md"
 SEED_BENCH=$BIN/seed-target/release/seed-bench
 if wait "${PIDS[build-seed]}"; then
     log "built seed"
@@ -486,7 +493,19 @@ record settings "wrk ${WRK_SECONDS}s x $ROUNDS rounds; paced ${PACED_SECONDS}s; 
 record overlapped "${overlapped[*]:-}"
 record elapsed_seconds "$((SECONDS - STARTED))"
 
+if [ -n "${PIDS[backtest]:-}" ]; then
+    log "f. waiting for the alert backtest"
+    wait "${PIDS[backtest]}" || log "f. the alert backtest failed: $(tail -n 3 "$WORK/backtest.log")"
+    unset "PIDS[backtest]"
+fi
+
 python3 "$BENCH/Tools/bench_report.py" report "$RESULTS" "$REPORT"
+{
+    printf '\n## Alert backtest\n\n'
+    cat "$WORK/backtest.md" 2>/dev/null || printf 'The backtest did not finish: see Benchmarks/.build-peers/last-run/backtest.log.\n'
+    printf '\n'
+    cat "$ROOT/scripts/alert-backtest/measured.md"
+} >> "$REPORT"
 
 # e. The fleet dashboard at 1,000 instances (scripts/ops/bench_fleet.py: about 5 minutes, after the time limit
 #    above, BENCH_FLEET=0 skips it): its section is appended to the report.

@@ -103,8 +103,9 @@ cp alerts/boot-alerts.yml "$WORK/etc-prometheus/rules/"
 check "promtool check config docker/prometheus.yml (with the compose layout)" \
     promtool check config "$WORK/etc-prometheus/prometheus.yml"
 check "promtool check rules alerts/boot-alerts.yml" promtool check rules alerts/boot-alerts.yml
-check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml alerts/boot-time.test.yml" \
-    promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml alerts/boot-time.test.yml
+check "promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml alerts/boot-time.test.yml alerts/boot-alerts-backtest.test.yml" \
+    promtool test rules alerts/boot-alerts.test.yml alerts/boot-alerts-kubernetes.test.yml alerts/boot-rules.test.yml \
+        alerts/boot-time.test.yml alerts/boot-alerts-backtest.test.yml
 check "amtool check-config docker/alertmanager.yml" amtool check-config docker/alertmanager.yml
 AM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 prometheus-alertmanager --config.file=docker/alertmanager.yml --storage.path="$WORK/alertmanager" \

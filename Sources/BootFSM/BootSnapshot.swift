@@ -51,8 +51,9 @@ public struct BootSnapshot: Sendable {
     public var progress: PhaseProgress
     /// ``PhaseProgress/fraction`` of ``progress``, or 1 once the machine is ready or shutting down.
     public var progressFraction: Double
-    /// Estimated time left in the current phase from the observed rate of progress; `nil` until it
-    /// can be estimated and outside booting phases.
+    /// Estimated time left in the current phase at its recent pace (a 30 to 60 s window; steady between bursts
+    /// of reports, rising in a stall until progress resumes: <doc:BootLifecycle>). `nil` until the phase's
+    /// progress has moved, and outside booting phases.
     public var phaseETA: Duration?
     /// Time spent in the current phase.
     public var phaseElapsed: Duration

@@ -70,9 +70,7 @@ public final class BootStateMachine: Sendable {
     public var recoveryMode: RecoveryMode { state.withLock { $0.mode } }
 
     /// Time left in the current phase's budget; zero outside booting phases and once exceeded.
-    public var remainingBudget: Duration {
-        observe { state, now in state.phaseBudgetRemaining(budgets, now: now) }
-    }
+    public var remainingBudget: Duration { observe { state, now in state.phaseBudgetRemaining(budgets, now: now) } }
 
     /// Time since the boot started, zero before it starts.
     public var totalElapsed: Duration { observe { state, now in state.totalElapsed(now: now) } }
@@ -87,9 +85,7 @@ public final class BootStateMachine: Sendable {
     /// Returns whether a budget is exceeded. Call it periodically from long phases that report
     /// nothing, or rely on the exporter's scrapes, which observe the machine too.
     @discardableResult
-    public func checkBudgets() -> Bool {
-        observe { state, now in state.exceeded(budgets, now: now).any }
-    }
+    public func checkBudgets() -> Bool { observe { state, now in state.exceeded(budgets, now: now).any } }
 
     /// Everything about the machine at this moment, as one consistent value.
     public func snapshot() -> BootSnapshot {
@@ -97,9 +93,7 @@ public final class BootStateMachine: Sendable {
     }
 
     /// The health report for probes and people: `HealthStatus(snapshot())`.
-    public func healthStatus() -> HealthStatus {
-        HealthStatus(snapshot())
-    }
+    public func healthStatus() -> HealthStatus { HealthStatus(snapshot()) }
 
     // MARK: Changes
 
@@ -143,12 +137,23 @@ public final class BootStateMachine: Sendable {
     }
 
     /// Replaces the current phase's progress (its `elapsed` is ignored: the machine measures it).
-    /// The phase's first report starts measuring its rate of progress, from which the ETA comes.
+    /// The phase's first report starts the pace the ETA comes from (at the phase's start if it shows progress).
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
-            if state.rateStart == nil {
-                // A first report that already shows progress was made by the work since the phase began.
-                state.rateStart = progress.fraction > 0 ? state.phaseStart : clock.monotonicNow()
+            let fraction = progress.fraction, was = state.progress.fraction
+            // Progress is timed per 0.1%: reading the clock at every report would more than double its cost.
+            // Progress that goes back (a count started over) starts the pace over, from that report.
+            if state.paceNext == nil || fraction < was || (fraction * 1000).rounded(.down) > (was * 1000).rounded(.down) {
+                let now = clock.monotonicNow(), restart = state.paceNext == nil || fraction < was
+                let start = fraction < was ? (now, fraction) : (time: fraction > 0 ? state.phaseStart : now, fraction: 0.0)
+                if restart { (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (start, start, start, .zero) }
+                if fraction > was, var from = state.paceFrom, var next = state.paceNext {
+                    // Once progress resumes, silence past the last gap between moves (a stall) stops counting.
+                    let gap = now - state.lastMove.time, stall = state.moveGap > .zero ? max(gap - state.moveGap, .zero) : .zero
+                    (from.time, next.time) = (from.time + stall, next.time + stall)
+                    if now - next.time >= State.paceWindow { (from, next) = (next, (now, fraction)) }
+                    (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (from, next, (now, fraction), gap)
+                }
             }
             state.progress = progress
         }

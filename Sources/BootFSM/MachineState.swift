@@ -14,8 +14,11 @@ extension BootStateMachine {
         /// Monotonic time the boot first reached `ready` or `failed`: the total budget stops there.
         var bootEnd: Duration?
         var progress = PhaseProgress()
-        /// When the current phase's rate of progress is measured from (its progress then being 0).
-        var rateStart: Duration?
+        /// The phase's pace (``BootSnapshot/phaseETA``) is measured from `paceFrom`, which `paceNext` replaces at
+        /// the first move a `paceWindow` after it; `lastMove` is the last report that moved, `moveGap` before it.
+        var paceFrom, paceNext: (time: Duration, fraction: Double)?
+        var lastMove = (time: Duration.zero, fraction: 0.0), moveGap = Duration.zero
+        static let paceWindow = Duration.seconds(30)
         var failureReason: String?
         var failedPhase: BootPhase?
         /// The budgets' exceeded flags as they stood when the machine failed.
@@ -28,19 +31,14 @@ extension BootStateMachine {
         }
 
         struct Exceeded {
-            var phase = false
-            var total = false
+            var phase = false, total = false
             var any: Bool { phase || total }
         }
 
-        func totalElapsed(now: Duration) -> Duration {
-            bootStart.map { now - $0 } ?? .zero
-        }
+        func totalElapsed(now: Duration) -> Duration { bootStart.map { now - $0 } ?? .zero }
 
         /// Time spent on the whole boot at `now`; it stops counting once the boot ended.
-        private func totalSpent(now: Duration) -> Duration? {
-            bootStart.map { (bootEnd ?? now) - $0 }
-        }
+        private func totalSpent(now: Duration) -> Duration? { bootStart.map { (bootEnd ?? now) - $0 } }
 
         /// Whether the phase's budget and the total budget have run out at `now`. As in the seed, a
         /// budget is spent when nothing of it remains; only booting phases can exceed the total. A
@@ -78,7 +76,7 @@ extension BootStateMachine {
             phase = next
             phaseStart = now
             progress = PhaseProgress()
-            rateStart = nil
+            (paceFrom, paceNext, moveGap) = (nil, nil, .zero)
             if next == .ready || next == .failed, bootEnd == nil, bootStart != nil { bootEnd = now }
             return change
         }
@@ -147,12 +145,12 @@ extension BootStateMachine {
             )
         }
 
-        /// Time left in the phase at the rate observed since `rateStart`, or `nil` when no rate can
-        /// be measured yet.
+        /// Time left at the pace since `paceFrom`, silence within the last gap between moves not counted.
         private func eta(fraction: Double, now: Duration) -> Duration? {
             if fraction >= 1 { return .zero }
-            guard let rateStart, fraction > 0, now > rateStart else { return nil }
-            let rate = fraction / (Double(Int64(clamping: (now - rateStart).attoseconds / 1_000_000_000)) / 1e9)
+            guard let paceFrom, lastMove.fraction > paceFrom.fraction,
+                  case let spent = now - paceFrom.time - min(now - lastMove.time, moveGap), spent > .zero else { return nil }
+            let rate = (lastMove.fraction - paceFrom.fraction) / (Double(Int64(clamping: spent.attoseconds / 1_000_000_000)) / 1e9)
             let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
             // An estimate past ~292 years is no estimate.
             guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }

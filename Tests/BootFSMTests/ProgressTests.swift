@@ -73,7 +73,10 @@ struct ProgressTests {
         var snapshot = fsm.snapshot()
         #expect(snapshot.progressFraction == 0.25)
         #expect(snapshot.phaseETA == .seconds(30))
-        // A stall lowers the observed rate and so raises the estimate.
+        // Silence as long as the last gap between reports (10 s) is their rhythm; past it, a stall lowers
+        // the observed pace and so raises the estimate.
+        clock.advance(by: .seconds(10))
+        #expect(fsm.snapshot().phaseETA == .seconds(30))
         clock.advance(by: .seconds(10))
         snapshot = fsm.snapshot()
         #expect(snapshot.phaseETA == .seconds(60))
@@ -87,6 +90,109 @@ struct ProgressTests {
         clock.advance(by: .seconds(4))
         fsm.updateProgress(PhaseProgress(percent: 50))
         #expect(fsm.snapshot().phaseETA == .seconds(4))
+    }
+
+    /// Reports `done(t)` (a fraction) every `every` seconds from `from` to `to` seconds into the phase.
+    private func report(_ fsm: BootStateMachine, _ clock: ManualBootClock, from: Int, to: Int, every: Int = 2,
+                        _ done: (Int) -> Double) {
+        for t in stride(from: from, through: to, by: every) {
+            if t > from { clock.advance(by: .seconds(every)) }
+            fsm.updateProgress(PhaseProgress(itemsProcessed: UInt64((done(t) * 1_000_000).rounded()), itemsTotal: 1_000_000))
+        }
+    }
+
+    private func etaSeconds(_ fsm: BootStateMachine) -> Double? {
+        fsm.snapshot().phaseETA.map { Double($0.attoseconds) / 1e18 }
+    }
+
+    @Test("the ETA is unknown until progress moves, however long the phase reports none")
+    func etaUnknownUntilProgressMoves() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        report(fsm, clock, from: 0, to: 120) { _ in 0 }
+        #expect(fsm.snapshot().phaseETA == nil)
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 10, itemsTotal: 100))
+        // Measured from the first report (0 at 0 s): 10% in 122 s.
+        #expect(abs(try #require(etaSeconds(fsm)) - 1098) < 0.001)
+    }
+
+    @Test("after a slowdown the ETA follows the recent pace, not the phase's average")
+    func etaFollowsTheRecentPace() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        // 1% a second for 60 s (the cache is warm), then 0.25% a second (the disk is the limit).
+        report(fsm, clock, from: 0, to: 120) { t in t <= 60 ? Double(t) / 100 : 0.6 + Double(t - 60) / 400 }
+        // 25% left at 0.25% a second; the phase's average (0.75 in 120 s) would say 40 s.
+        #expect(abs(try #require(etaSeconds(fsm)) - 100) < 0.001)
+        // Twice as fast again: a window later the ETA follows that too (10% left at 0.5% a second).
+        report(fsm, clock, from: 120, to: 150) { t in 0.75 + Double(t - 120) / 200 }
+        #expect(abs(try #require(etaSeconds(fsm)) - 20) < 0.001)
+    }
+
+    @Test("reports finer than 0.1% are timed at each 0.1% they cross")
+    func etaFromFineReports() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        // 0.02% a second, reported every second: timed every 5 s, when a 0.1% is crossed.
+        report(fsm, clock, from: 0, to: 100, every: 1) { t in Double(t) / 5000 }
+        #expect(abs(try #require(etaSeconds(fsm)) - 4900) < 0.01)
+        report(fsm, clock, from: 100, to: 103, every: 1) { t in Double(t) / 5000 }
+        // 3 s after the last crossing: the pace is the one measured up to it, the fraction the latest.
+        #expect(abs(try #require(etaSeconds(fsm)) - 4897) < 0.01)
+    }
+
+    @Test("progress that goes back starts the pace over, from that report")
+    func etaStartsOverWhenProgressGoesBack() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 100))
+        #expect(fsm.snapshot().phaseETA == .seconds(10))
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 250)) // more to do than was known
+        #expect(fsm.snapshot().phaseETA == nil, "no pace yet since the count went back")
+        clock.advance(by: .seconds(10))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 75, itemsTotal: 250))
+        // 10% in 10 s since it went back (not 30% in 30 s): 70% left.
+        #expect(abs(try #require(etaSeconds(fsm)) - 70) < 0.001)
+    }
+
+    @Test("a stall raises the ETA with every second past the reports' rhythm, until progress resumes")
+    func etaRisesDuringAStall() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        report(fsm, clock, from: 0, to: 60) { t in Double(t) / 200 }
+        let atStall = try #require(etaSeconds(fsm))
+        #expect(abs(atStall - 140) < 0.001)
+        var last = atStall
+        for second in 1...120 {
+            clock.advance(by: .seconds(1))
+            let eta = try #require(etaSeconds(fsm), "still an estimate after \(second) s")
+            if second <= 2 { #expect(eta == atStall, "within the rhythm of the reports") } else { #expect(eta > last) }
+            last = eta
+        }
+        #expect(last > 3 * atStall)
+        // Progress resumes at its old pace: the stall no longer counts against it.
+        clock.advance(by: .seconds(2))
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 310_000, itemsTotal: 1_000_000))
+        #expect(abs(try #require(etaSeconds(fsm)) - 138) < 0.001)
+    }
+
+    @Test("reports in bursts every 30 s keep the ETA steady between them")
+    func etaSteadyOnBursts() throws {
+        let clock = ManualBootClock()
+        let fsm = try machine(in: .recovering, clock: clock)
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 0, itemsTotal: 300))
+        // 30 items every 30 s: 300 s in all. Between bursts the ETA is what the last burst said.
+        clock.advance(by: .seconds(30))
+        for burst in 1...8 {
+            fsm.updateProgress(PhaseProgress(itemsProcessed: UInt64(30 * burst), itemsTotal: 300))
+            for _ in 0..<30 {
+                #expect(abs(try #require(etaSeconds(fsm)) - Double(300 - 30 * burst)) < 0.001, "burst \(burst)")
+                clock.advance(by: .seconds(1))
+            }
+        }
     }
 
     @Test func etaIsResetByATransitionAndAbsentOutsideBooting() throws {
