@@ -141,20 +141,19 @@ public final class BootStateMachine: Sendable {
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
             let fraction = progress.fraction, was = state.progress.fraction
-            // Progress is timed per 0.1%: reading the clock at every report would more than double its cost.
-            // Progress that goes back (a count started over) starts the pace over, from that report.
-            if state.paceNext == nil || fraction < was || (fraction * 1000).rounded(.down) > (was * 1000).rounded(.down) {
-                let now = clock.monotonicNow(), restart = state.paceNext == nil || fraction < was
-                let start = fraction < was ? (now, fraction) : (time: fraction > 0 ? state.phaseStart : now, fraction: 0.0)
-                if restart { (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (start, start, start, .zero) }
-                if fraction > was, var from = state.paceFrom, var next = state.paceNext {
-                    // Once progress resumes, silence past the last gap between moves (a stall) stops counting.
-                    let gap = now - state.lastMove.time, stall = state.moveGap > .zero ? max(gap - state.moveGap, .zero) : .zero
-                    (from.time, next.time) = (from.time + stall, next.time + stall)
-                    if now - next.time >= State.paceWindow { (from, next) = (next, (now, fraction)) }
-                    (state.paceFrom, state.paceNext, state.lastMove, state.moveGap) = (from, next, (now, fraction), gap)
-                }
+            guard state.pace == nil || ProgressPace.isTimed(from: was, to: fraction) else {
+                state.progress = progress
+                return
             }
+            let now = clock.monotonicNow()
+            if state.pace == nil {
+                // A first report that already shows progress was made by the work since the phase began.
+                state.pace = ProgressPace(from: fraction > 0 ? (state.phaseStart, 0) : (now, 0))
+            } else if fraction < was {
+                // Progress that went back (a count started over) starts the pace over from here.
+                state.pace = ProgressPace(from: (now, fraction))
+            }
+            if fraction > was { state.pace?.moved(to: fraction, at: now) }
             state.progress = progress
         }
     }

@@ -14,11 +14,8 @@ extension BootStateMachine {
         /// Monotonic time the boot first reached `ready` or `failed`: the total budget stops there.
         var bootEnd: Duration?
         var progress = PhaseProgress()
-        /// The phase's pace (``BootSnapshot/phaseETA``) is measured from `paceFrom`, which `paceNext` replaces at
-        /// the first move a `paceWindow` after it; `lastMove` is the last report that moved, `moveGap` before it.
-        var paceFrom, paceNext: (time: Duration, fraction: Double)?
-        var lastMove = (time: Duration.zero, fraction: 0.0), moveGap = Duration.zero
-        static let paceWindow = Duration.seconds(30)
+        /// The current phase's pace, from its first progress report on.
+        var pace: ProgressPace?
         var failureReason: String?
         var failedPhase: BootPhase?
         /// The budgets' exceeded flags as they stood when the machine failed.
@@ -76,7 +73,7 @@ extension BootStateMachine {
             phase = next
             phaseStart = now
             progress = PhaseProgress()
-            (paceFrom, paceNext, moveGap) = (nil, nil, .zero)
+            pace = nil
             if next == .ready || next == .failed, bootEnd == nil, bootStart != nil { bootEnd = now }
             return change
         }
@@ -145,16 +142,8 @@ extension BootStateMachine {
             )
         }
 
-        /// Time left at the pace since `paceFrom`, silence within the last gap between moves not counted.
         private func eta(fraction: Double, now: Duration) -> Duration? {
-            if fraction >= 1 { return .zero }
-            guard let paceFrom, lastMove.fraction > paceFrom.fraction,
-                  case let spent = now - paceFrom.time - min(now - lastMove.time, moveGap), spent > .zero else { return nil }
-            let rate = (lastMove.fraction - paceFrom.fraction) / (Double(Int64(clamping: spent.attoseconds / 1_000_000_000)) / 1e9)
-            let nanoseconds = ((1 - fraction) / rate * 1e9).rounded()
-            // An estimate past ~292 years is no estimate.
-            guard nanoseconds.isFinite, nanoseconds < 9.2e18 else { return nil }
-            return .nanoseconds(Int64(nanoseconds))
+            fraction >= 1 ? .zero : pace?.timeLeft(from: fraction, at: now)
         }
     }
 }
