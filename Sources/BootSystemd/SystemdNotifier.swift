@@ -17,10 +17,13 @@ import Glibc
 ///   booting phase begins and again once half of it has passed, so systemd's start timeout follows the
 ///   budgets: a long boot within them is not killed, one past them is. (systemd never shortens a
 ///   timeout, and applies an extension only past `TimeoutStartSec=`.)
-/// - `READY=1` once the boot is `ready`; never for a failed boot.
+/// - `READY=1` once the boot is `ready`; never for a failed boot. A failed boot gets one last extension,
+///   ``failureGrace`` (plus ``extensionGrace``), when the program keeps serving it that long before it exits:
+///   otherwise the start timeout, which a budget failure leaves about ``extensionGrace`` away, would end it
+///   before Prometheus scraped the failure.
 /// - `STOPPING=1` once the machine is `shutting_down`, or at ``stop()``.
 /// - `STATUS=` with the phase, its progress and ETA (or the failure reason) when it changed, at most
-///   once a second.
+///   once a second while booting (`ready`, `failed` and `shutting_down` go out at once).
 /// - `WATCHDOG=1` every half ``watchdogInterval`` while the machine is alive: a failed boot stops the
 ///   pings, so systemd's watchdog ends the process as a failed liveness probe would.
 ///
@@ -36,6 +39,9 @@ public final class SystemdNotifier: Sendable {
     /// Added to every extension of the start timeout, so that a phase that ends just before its
     /// budget is not killed before the next extension is sent.
     public let extensionGrace: Duration
+    /// How long the program keeps serving a failed boot before it exits (`--boot.exit-after-failure`), or
+    /// `nil` when it does not exit on its own (systemd's start timeout then ends it).
+    public let failureGrace: Duration?
 
     private let clock: any BootClock
     private let onSendFailure: (@Sendable (NotifySocketError) -> Void)?
@@ -54,6 +60,7 @@ public final class SystemdNotifier: Sendable {
         var watchdogAt: Duration?
         var stopped = false
         var failing = false
+        var failureExtended = false
     }
 
     /// A notifier for `machine` that writes to `socket`.
@@ -63,6 +70,7 @@ public final class SystemdNotifier: Sendable {
     ///   - socket: systemd's notification socket.
     ///   - watchdogInterval: `WATCHDOG_USEC` as a duration, or `nil` (no `WATCHDOG=1`).
     ///   - extensionGrace: added to each extension of the start timeout; 1 s by default.
+    ///   - failureGrace: how long a failed boot is served before the program exits, or `nil`.
     ///   - clock: the time that paces the status and the watchdog; the machine's own clock in tests.
     ///   - onSendFailure: called with the first failure of a series of failed sends (then not until a
     ///     send succeeded again).
@@ -71,6 +79,7 @@ public final class SystemdNotifier: Sendable {
         socket: NotifySocket,
         watchdogInterval: Duration? = nil,
         extensionGrace: Duration = .seconds(1),
+        failureGrace: Duration? = nil,
         clock: any BootClock = SystemBootClock(),
         onSendFailure: (@Sendable (NotifySocketError) -> Void)? = nil
     ) {
@@ -78,6 +87,7 @@ public final class SystemdNotifier: Sendable {
         self.socket = socket
         self.watchdogInterval = watchdogInterval
         self.extensionGrace = extensionGrace
+        self.failureGrace = failureGrace
         self.clock = clock
         self.onSendFailure = onSendFailure
     }
@@ -92,10 +102,12 @@ public final class SystemdNotifier: Sendable {
     /// - Parameters:
     ///   - machine: the machine to observe.
     ///   - environment: looks a variable up; the process's environment when `nil`.
-    ///   - onSendFailure: as in ``init(machine:socket:watchdogInterval:extensionGrace:clock:onSendFailure:)``.
+    ///   - failureGrace: how long a failed boot is served before the program exits, or `nil`.
+    ///   - onSendFailure: as in ``init(machine:socket:watchdogInterval:extensionGrace:failureGrace:clock:onSendFailure:)``.
     public static func fromEnvironment(
         machine: BootStateMachine,
         environment: ((String) -> String?)? = nil,
+        failureGrace: Duration? = nil,
         onSendFailure: (@Sendable (NotifySocketError) -> Void)? = nil
     ) throws(NotifySocketError) -> SystemdNotifier? {
         let environment = environment ?? { getenv($0).map { String(cString: $0) } }
@@ -109,7 +121,8 @@ public final class SystemdNotifier: Sendable {
             let pid = environment("WATCHDOG_PID").flatMap { Int32($0) }
             if pid == nil || pid == getpid() { watchdog = .microseconds(microseconds) }
         }
-        return SystemdNotifier(machine: machine, socket: socket, watchdogInterval: watchdog, onSendFailure: onSendFailure)
+        return SystemdNotifier(machine: machine, socket: socket, watchdogInterval: watchdog, failureGrace: failureGrace,
+                               onSendFailure: onSendFailure)
     }
 
     /// How often ``run(every:)`` polls by default: 250 ms, or a quarter of the watchdog interval when
@@ -150,8 +163,13 @@ public final class SystemdNotifier: Sendable {
                 lines.append("EXTEND_TIMEOUT_USEC=\(extendBy.microseconds)")
                 (next.extendedPhase, next.extendedAt, next.extendedBy) = (snapshot.phase, now, extendBy)
             }
+            if snapshot.phase == .failed, let failureGrace, !sent.failureExtended {
+                lines.append("EXTEND_TIMEOUT_USEC=\((failureGrace + extensionGrace).microseconds)")
+                next.failureExtended = true
+            }
             let status = Self.status(of: snapshot)
-            if status != sent.status, sent.statusAt.map({ now - $0 >= .seconds(1) }) ?? true {
+            let settled = snapshot.phase == .ready || snapshot.phase == .failed || snapshot.phase == .shuttingDown
+            if status != sent.status, settled || sent.statusAt.map({ now - $0 >= .seconds(1) }) ?? true {
                 lines.append("STATUS=" + status)
                 (next.status, next.statusAt) = (status, now)
             }

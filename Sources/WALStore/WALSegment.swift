@@ -69,8 +69,11 @@ struct WALSegment {
         try FileIO.writeAtomically(FileIO.join(walDirectory, lastSegmentFile), Array((name + "\n").utf8))
     }
 
+    /// Removes `wal/last-segment`, durably: unlinks are not ordered, and a removal of the segments it
+    /// names reaching the disk before its own would look like lost segments after a crash.
     static func forgetLastCreated(in walDirectory: String) throws(StoreError) {
         try FileIO.remove(FileIO.join(walDirectory, lastSegmentFile))
+        try FileIO.fsyncDirectory(walDirectory)
     }
 
     /// Reads the segment and hands its bytes to `body`. Read, not mapped: an I/O error (or a file

@@ -88,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         // (under NOTIFY_SOCKET) stops after the boot, so that it tells systemd the boot's shutdown.
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: signals, successTerminationBehavior: .gracefullyShutdownGroup),
-                       .init(service: SystemdNotifierService(machine: fsm, logger: logger)),
+                       .init(service: SystemdNotifierService(machine: fsm, exitAfterFailure: exitAfterFailure?.duration, logger: logger)),
                        .init(service: server), .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             logger: logger
         ))

@@ -15,9 +15,11 @@ struct SystemdNotifierService: Service {
     let notifier: SystemdNotifier?
 
     /// A bad `NOTIFY_SOCKET` or `WATCHDOG_USEC` is logged, and the boot goes on without notifications.
-    init(machine: BootStateMachine, logger: Logger) {
+    /// `exitAfterFailure` (`--boot.exit-after-failure`) is how long a failed boot is served: systemd's start
+    /// timeout is extended by that much at the failure.
+    init(machine: BootStateMachine, exitAfterFailure: Duration?, logger: Logger) {
         do {
-            notifier = try SystemdNotifier.fromEnvironment(machine: machine, onSendFailure: { error in
+            notifier = try SystemdNotifier.fromEnvironment(machine: machine, failureGrace: exitAfterFailure, onSendFailure: { error in
                 logger.warning("cannot notify systemd", metadata: ["reason": "\(error)"])
             })
         } catch {

@@ -14,11 +14,11 @@ private struct Rig {
     let listener: NotifyListener
 
     init(budgets: BootBudgets = BootBudgets(), policy: BudgetPolicy = .failFast, watchdog: Duration? = nil,
-         abstract: Bool = false) throws {
+         failureGrace: Duration? = nil, abstract: Bool = false) throws {
         listener = try NotifyListener(abstract: abstract)
         machine = BootStateMachine(budgets: budgets, budgetPolicy: policy, clock: clock)
         notifier = SystemdNotifier(machine: machine, socket: try NotifySocket(address: listener.address),
-                                   watchdogInterval: watchdog, clock: clock)
+                                   watchdogInterval: watchdog, failureGrace: failureGrace, clock: clock)
     }
 
     /// Polls, and returns what the socket received: the one datagram sent, or nil.
@@ -174,6 +174,32 @@ struct SystemdNotifierTests {
         #expect(datagrams.last == "STATUS=Failed in init: budget exceeded in phase init (budget 5 s)",
                 "the failure is the last thing said: no extension, no READY=1 after it: \(datagrams)")
         #expect(!datagrams.joined(separator: "\n").contains("READY=1"))
+    }
+
+    @Test("a budget failure served a minute (--boot.exit-after-failure): one last extension covers it, and the status goes out at once")
+    func budgetFailureServedAWhile() throws {
+        let rig = try Rig(budgets: BootBudgets(initBudget: .seconds(5)), failureGrace: .seconds(60))
+        // systemd's start timeout: TimeoutStartSec (the init budget), then now + each extension, never shortened.
+        var deadline = Duration.seconds(5)
+        func extend(_ datagram: String?) {
+            guard let value = datagram?.value(of: "EXTEND_TIMEOUT_USEC"), let usec = Int64(value) else { return }
+            deadline = max(deadline, rig.clock.monotonicNow() + .microseconds(usec))
+        }
+        try rig.machine.startBoot()
+        extend(rig.poll())
+        rig.clock.advance(by: .milliseconds(4_800))
+        rig.machine.updateProgress(PhaseProgress(itemsProcessed: 1, itemsTotal: 10))
+        #expect(rig.poll()?.value(of: "STATUS")?.hasPrefix("init 10%") == true)
+        rig.clock.advance(by: .milliseconds(700))
+        let failed = try #require(rig.poll(), "the status of 0.7 s ago does not hold the failure back")
+        extend(failed)
+        #expect(failed.assignments == ["EXTEND_TIMEOUT_USEC=\(microseconds(.seconds(61)))",
+                                       "STATUS=Failed in init: budget exceeded in phase init (budget 5 s)"])
+        let failedAt = rig.clock.monotonicNow()
+        for datagram in rig.run(for: 59) { extend(datagram) }
+        #expect(deadline > failedAt + .seconds(60), "systemd lets the failed boot be served its minute")
+        #expect(deadline <= failedAt + .seconds(61) + grace, "and no longer: the extension is not repeated")
+        #expect(!rig.run(for: 5).joined().contains("EXTEND_TIMEOUT_USEC"))
     }
 
     @Test("a stop: STOPPING=1 at shutting_down, once, and nothing after stop()")
