@@ -218,14 +218,18 @@ final class BootJournal: Sendable {
                 state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
                                                outcome: .running))
                 entries.append(JournalEntry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
-            } else if state.boots.last?.outcome == .running {
+            }
+            let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
+            let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
+            if change.from != .uninitialized, state.boots.last?.outcome == .running {
                 let duration = milliseconds(of: change.duration)
                 state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
-                entries.append(JournalEntry(type: "phase", phase: change.from.name, durationMs: duration))
+                // The phase a boot failed or was stopped in says so itself: a torn `end` after it must not make
+                // it count as completed.
+                entries.append(JournalEntry(type: "phase", phase: change.from.name, durationMs: duration,
+                                            outcome: change.to == .failed ? outcome.rawValue : nil))
             }
             if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
-                let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
-                let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
                 let index = state.boots.count - 1
                 state.boots[index].outcome = outcome
                 state.boots[index].durationMilliseconds = milliseconds(of: change.totalElapsed)
@@ -277,7 +281,11 @@ final class BootJournal: Sendable {
     /// The entries that write `boot` as it stands.
     private static func entries(of boot: JournalBoot) -> [JournalEntry] {
         var entries = [JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
-        entries += boot.phases.map { JournalEntry(type: "phase", phase: $0.phase, durationMs: $0.durationMilliseconds) }
+        let unfinished = boot.outcome == .failed || boot.outcome == .stopped ? boot.phases.count - 1 : nil
+        entries += boot.phases.enumerated().map { index, phase in
+            JournalEntry(type: "phase", phase: phase.phase, durationMs: phase.durationMilliseconds,
+                         outcome: index == unfinished ? boot.outcome.rawValue : nil)
+        }
         if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
             entries.append(JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
                                         outcome: boot.outcome.rawValue, reason: boot.reason))
@@ -333,7 +341,8 @@ final class BootJournal: Sendable {
                 flushPendingPhase()
             case "phase":
                 flushPendingPhase()
-                if let phase = entry.phase.flatMap(BootPhase.init(name:)), BootTimeHistograms.countedPhases.contains(phase) {
+                // The phase a boot failed or was stopped in (older journals do not say: the `end` after it does).
+                if entry.outcome == nil, let phase = entry.phase.flatMap(BootPhase.init(name:)), BootTimeHistograms.countedPhases.contains(phase) {
                     pendingPhase = .phase(phase, milliseconds: entry.durationMs ?? 0)
                 }
             case "end" where entry.outcome == JournalBoot.Outcome.ready.rawValue:

@@ -5,7 +5,8 @@ import BootExporter
 /// One entry of the boot journal: a flat JSON object.
 ///
 /// `{"type":"boot","attempt":3,"start_unix_ms":1767225600000,"mode":"normal"}`,
-/// `{"type":"phase","phase":"init","duration_ms":12}`,
+/// `{"type":"phase","phase":"init","duration_ms":12}` (with `"outcome":"failed"` or `"stopped"` for the phase the boot
+/// ended in),
 /// `{"type":"end","phase":"recover","duration_ms":1234,"outcome":"failed","reason":"…"}`,
 /// `{"type":"histograms","boot_budget_ms":3600000,"boot_sum_ms":2500,"boot_buckets":[0,1,…],"init_budget_ms":…}`:
 /// the boot-time histograms as they stand, one `NAME_budget_ms`, `NAME_sum_ms` and `NAME_buckets`

@@ -169,11 +169,15 @@ struct BootTimeJournalTests {
             }
             #expect(journal.histograms.boot.count == UInt64(boots - boots / 4))
             #expect(journal.boots.count < boots, "compaction dropped boots, not their counts")
-            // Right after a compaction: the file ends with the counts twice. Either damaged, the other serves.
+            // A compaction ends what it writes with the counts twice (entries of the boot it happened in may
+            // follow). Either damaged, the other serves.
             let bytes = try fileBytes(journalPath)
-            let tail = try #require(lastFrames(bytes, count: 2))
-            #expect(tail.allSatisfy { String(decoding: bytes[$0 + 8..<$0 + 8 + 40], as: UTF8.self).contains("\"type\":\"histograms\"") })
-            for frame in tail {
+            let frames = BootJournalTests().frameOffsets(bytes)
+            func isCounts(_ frame: Int) -> Bool {
+                String(decoding: bytes[frame + 8..<min(frame + 48, bytes.count)], as: UTF8.self).contains("\"type\":\"histograms\"")
+            }
+            let first = try #require(frames.indices.dropLast().first { isCounts(frames[$0]) && isCounts(frames[$0 + 1]) })
+            for frame in frames[first...first + 1] {
                 var damaged = bytes
                 damaged[frame + 20] ^= 0x20
                 try Data(damaged).write(to: URL(fileURLWithPath: journalPath))
@@ -182,15 +186,27 @@ struct BootTimeJournalTests {
         }
     }
 
-    /// The offsets of the last `count` frames of a journal file.
-    func lastFrames(_ bytes: [UInt8], count: Int) -> [Int]? {
-        var offsets: [Int] = []
-        var offset = 0
-        while offset + 8 <= bytes.count {
-            offsets.append(offset)
-            offset += 8 + (Int(bytes[offset]) | Int(bytes[offset + 1]) << 8)
+    @Test("the phase a boot failed in is never counted, even when a crash tore off the end after it")
+    func aFailedPhaseIsNeverCounted() throws {
+        try withTemporaryDirectory { path in
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let journalPath = path + "/" + BootJournal.fileName
+            do {
+                let (journal, _) = BootJournal.open(directory: path, writable: true)
+                try boot(journal, failing: false)
+                try boot(journal, failing: true)
+            }
+            let published = BootJournal.open(directory: path, writable: false).0.histograms
+            #expect(published.phases[.recovering]?.count == 1)
+            var bytes = try fileBytes(journalPath)
+            let end = try #require(BootJournalTests().frameOffsets(bytes).last)
+            #expect(String(decoding: bytes[(end + 8)...], as: UTF8.self).contains("\"type\":\"end\""))
+            bytes.removeSubrange((end + 12)...)
+            try Data(bytes).write(to: URL(fileURLWithPath: journalPath))
+            let (reread, warnings) = BootJournal.open(directory: path, writable: false)
+            #expect(reread.histograms == published, "recover, which failed, is not counted: \(warnings)")
+            #expect(reread.boots.last?.outcome == .crashed)
         }
-        return offsets.count >= count ? Array(offsets.suffix(count)) : nil
     }
 
     @Test("changed budgets: counted histograms keep their buckets (with a warning), empty ones take the new budgets")
