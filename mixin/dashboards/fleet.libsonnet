@@ -56,10 +56,10 @@ local p = import 'panels.libsonnet';
                    [p.target('A', 'sum by (job) (job:boot_duration_seconds_within_budget:ratio%(bootTimeWindow)s{%(sel)s})' % perJob, '{{job}}')])
         + { fieldConfig+: { defaults+: { max: 1 } } },
         timeseries(22, 'Mean boot and phase time',
-                   'The mean time of the boots that reached ready (boot_duration_seconds_sum / _count) and of each completed phase (boot_completed_phase_duration_seconds), over the last %(bootTimeWindow)s, across the selected instances.' % config,
+                   'The mean time of the boots that reached ready (boot_duration_seconds_sum / _count) and of each completed phase (boot_completed_phase_duration_seconds), over the last %(bootTimeWindow)s, per job (the recording rules job:boot_duration_seconds:mean%(bootTimeWindow)s and job_phase:boot_completed_phase_duration_seconds:mean%(bootTimeWindow)s).' % config,
                    p.grid(0, 48, 24, 8), 's', [
-          p.target('A', 'sum(increase(boot_duration_seconds_sum{%(sel)s}[%(bootTimeWindow)s])) / sum(increase(boot_duration_seconds_count{%(sel)s}[%(bootTimeWindow)s]))' % s { bootTimeWindow: config.bootTimeWindow }, 'whole boot'),
-          p.target('B', 'sum by (phase) (increase(boot_completed_phase_duration_seconds_sum{%(sel)s}[%(bootTimeWindow)s])) / sum by (phase) (increase(boot_completed_phase_duration_seconds_count{%(sel)s}[%(bootTimeWindow)s]))' % s { bootTimeWindow: config.bootTimeWindow }, '{{phase}}'),
+          p.target('A', 'sum by (job) (job:boot_duration_seconds:mean%(bootTimeWindow)s{%(sel)s})' % perJob, 'whole boot {{job}}'),
+          p.target('B', 'sum by (job, phase) (job_phase:boot_completed_phase_duration_seconds:mean%(bootTimeWindow)s{%(sel)s})' % perJob, '{{phase}} {{job}}'),
         ]),
       ];
 

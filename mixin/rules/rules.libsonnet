@@ -100,6 +100,24 @@
               )
             ||| % c,
           },
+          {
+            // The mean boot and phase times: the panels read these, where an increase() over the window at every
+            // step of a graph took 450 ms at 1,000 instances.
+            record: 'job:boot_duration_seconds:mean%(bootTimeWindow)s' % c,
+            expr: |||
+              sum by (%(by)s) (increase(boot_duration_seconds_sum{%(bootExporterSelector)s}[%(bootTimeWindow)s]))
+                /
+              sum by (%(by)s) (increase(boot_duration_seconds_count{%(bootExporterSelector)s}[%(bootTimeWindow)s]))
+            ||| % c,
+          },
+          {
+            record: 'job_phase:boot_completed_phase_duration_seconds:mean%(bootTimeWindow)s' % c,
+            expr: |||
+              sum by (%(by)s, phase) (increase(boot_completed_phase_duration_seconds_sum{%(bootExporterSelector)s}[%(bootTimeWindow)s]))
+                /
+              sum by (%(by)s, phase) (increase(boot_completed_phase_duration_seconds_count{%(bootExporterSelector)s}[%(bootTimeWindow)s]))
+            ||| % c,
+          },
         ],
       },
     ],
