@@ -149,7 +149,7 @@ public final class BootStateMachine: Sendable {
             if state.pace == nil {
                 // A first report that already shows progress was made by the work since the phase began.
                 state.pace = ProgressPace(from: fraction > 0 ? (state.phaseStart, 0) : (now, 0))
-            } else if fraction < was {
+            } else if ProgressPace.startsOver(from: was, to: fraction) {
                 // Progress that went back (a count started over) starts the pace over from here.
                 state.pace = ProgressPace(from: (now, fraction))
             }

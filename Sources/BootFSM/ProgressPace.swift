@@ -12,6 +12,9 @@ struct ProgressPace {
     typealias Sample = (time: Duration, fraction: Double)
 
     static let window = Duration.seconds(30)
+    /// A step back larger than this (a count started over) starts the pace over; a smaller one (a total
+    /// refined upwards) leaves it as it is.
+    static let restartDrop = 0.01
 
     /// Where the pace is measured from; `next` takes its place at the first move a window after it.
     private var from: Sample
@@ -24,10 +27,14 @@ struct ProgressPace {
         (from, next, lastMove) = (start, start, start)
     }
 
-    /// Whether going from `old` to `new` is timed: a move across a 0.1% mark, or a step back. Reading
-    /// the clock at every report would more than double the cost of a report.
+    /// Whether going from `old` to `new` is timed: a move across a 0.1% mark, or a step back that starts
+    /// the pace over. Reading the clock at every report would more than double the cost of a report.
     static func isTimed(from old: Double, to new: Double) -> Bool {
-        new < old || (new * 1000).rounded(.down) > (old * 1000).rounded(.down)
+        startsOver(from: old, to: new) || (new * 1000).rounded(.down) > (old * 1000).rounded(.down)
+    }
+
+    static func startsOver(from old: Double, to new: Double) -> Bool {
+        new < old - restartDrop
     }
 
     /// Progress moved forward to `fraction` at `now`.

@@ -142,13 +142,17 @@ struct ProgressTests {
         #expect(abs(try #require(etaSeconds(fsm)) - 4897) < 0.01)
     }
 
-    @Test("progress that goes back starts the pace over, from that report")
+    @Test("progress that goes back more than 1% starts the pace over, from that report; less leaves it")
     func etaStartsOverWhenProgressGoesBack() throws {
         let clock = ManualBootClock()
         let fsm = try machine(in: .recovering, clock: clock)
         clock.advance(by: .seconds(10))
         fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 100))
         #expect(fsm.snapshot().phaseETA == .seconds(10))
+        // A total refined a little upwards (50% to 49.5%): the pace stands, the ETA follows the fraction.
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 101))
+        #expect(abs(try #require(etaSeconds(fsm)) - 10.1) < 0.01)
+        fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 100))
         clock.advance(by: .seconds(10))
         fsm.updateProgress(PhaseProgress(itemsProcessed: 50, itemsTotal: 250)) // more to do than was known
         #expect(fsm.snapshot().phaseETA == nil, "no pace yet since the count went back")

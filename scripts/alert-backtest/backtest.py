@@ -13,11 +13,12 @@ raw ALERTS samples say when each alert fired, and the set is scored:
   delay       BootBudgetExhausted's first firing minus the exhaustion, in seconds
 
     backtest.py [RULES] [--set full|short] [--budget 240] [--scrape-interval 5] [--eval-interval 15]
-                [--binary .build/debug/boot-exporter] [--markdown FILE] [--json FILE] [--check]
+                [--binary .build/debug/boot-exporter] [--markdown FILE] [--json FILE] [--check [--min-lead 0.2]]
 
 --eval-interval writes a copy of the rules with that group interval (only to measure what the interval costs).
 --check exits 1 on a false page, a miss, or a BootBudgetExhausted missing or later than a scrape interval plus
-an evaluation interval plus 1 s after the exhaustion. Needs `prometheus`.
+an evaluation interval plus 1 s after the exhaustion; with --min-lead, also when the smallest lead of a late boot
+reporting progress is below that fraction of the budget. Needs `prometheus`.
 """
 import argparse
 import json
@@ -348,7 +349,10 @@ def main():
     parser.add_argument("--title", default="Alert backtest")
     parser.add_argument("--markdown")
     parser.add_argument("--json")
-    parser.add_argument("--check", action="store_true", help="exit 1 on a false page or a miss")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 on a false page, a miss, or a BootBudgetExhausted missing or late")
+    parser.add_argument("--min-lead", type=float,
+                        help="with --check: exit 1 too when a late boot reporting progress is warned less than this fraction of its budget ahead")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, TSDB)")
     args = parser.parse_args()
     if not shutil.which("prometheus"):
@@ -367,9 +371,12 @@ def main():
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
     summary = result["summary"]
-    if args.check and (summary["false_pages"] or summary["misses"] or summary["exhausted_late"]):
+    short_lead = args.min_lead is not None and (summary["min_progress_lead"] is None
+                                                 or summary["min_progress_lead"] < args.min_lead)
+    if args.check and (summary["false_pages"] or summary["misses"] or summary["exhausted_late"] or short_lead):
         print(f"backtest: FAIL ({summary['false_pages']} false pages, {summary['misses']} misses, "
-              f"{summary['exhausted_late']} BootBudgetExhausted missing or late)", file=sys.stderr)
+              f"{summary['exhausted_late']} BootBudgetExhausted missing or late, smallest lead of a late boot "
+              f"reporting progress {summary['min_progress_lead']} against at least {args.min_lead})", file=sys.stderr)
         sys.exit(1)
 
 
