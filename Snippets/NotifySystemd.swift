@@ -14,6 +14,6 @@ try orchestrator.runBoot(
     warmup: { fsm, hints in fsm.metrics.recordWarmupHitRatio(0.9) }
 )
 // READY=1 goes out at the next poll; serve until asked to stop, then:
-try orchestrator.fsm.transition(to: .shuttingDown)
+try orchestrator.shutdown()
 notifying.cancel()
 notifier?.stop()  // STOPPING=1, if the last poll did not send it

@@ -189,8 +189,22 @@ final class CheckTurns: @unchecked Sendable {
     }
 }
 
-/// Standard base64 (RFC 4648), decoding only, padding required when the length needs it.
+/// Standard base64 (RFC 4648), padding required when the length needs it: Basic credentials are decoded,
+/// the boot page's CSP hashes encoded.
 enum Base64 {
+    static func encode(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        for start in stride(from: 0, to: bytes.count, by: 3) {
+            let chunk = bytes[start..<min(start + 3, bytes.count)]
+            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
+            for index in 0..<4 {
+                out.append(index <= chunk.count ? alphabet[Int(value >> (18 - 6 * index) & 63)] : UInt8(ascii: "="))
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func decode(_ text: Substring) -> [UInt8]? {
         var values: [UInt8] = []
         values.reserveCapacity(text.utf8.count)

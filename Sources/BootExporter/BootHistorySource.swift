@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 
-import Synchronization
-
 /// The metrics of the boots before this one, beside the boot's own: attempts across restarts,
 /// consecutive failures, the latest failure, and the previous boot's duration and phases. This file
 /// names them.
@@ -20,8 +18,6 @@ public final class BootHistorySource: ExpositionSource {
     let boots: @Sendable () -> [BootAttempt]
     private let text = Families(format: .prometheusText)
     private let openMetrics = Families(format: .openMetrics)
-    /// The last exposition, rendered again only when the boots change.
-    private let rendered = Mutex<(boots: [BootAttempt], text: [UInt8], openMetrics: [UInt8])?>(nil)
 
     /// - Parameters:
     ///   - previousAttempt: The attempt number of the boot before this process's, if there was one:
@@ -35,15 +31,9 @@ public final class BootHistorySource: ExpositionSource {
 
     public var supportsOpenMetrics: Bool { true }
 
+    /// Rendered at each scrape: a handful of samples, from boots the source has to read anyway.
     public func writeExposition(format: ExpositionFormat, into buffer: inout [UInt8]) {
-        let boots = self.boots()
-        let exposition = rendered.withLock { rendered in
-            if let rendered, rendered.boots == boots { return rendered }
-            let fresh = (boots, render(boots, text), render(boots, openMetrics))
-            rendered = fresh
-            return fresh
-        }
-        buffer.append(contentsOf: format == .openMetrics ? exposition.openMetrics : exposition.text)
+        buffer.append(contentsOf: render(boots(), format == .openMetrics ? openMetrics : text))
     }
 
     private func render(_ boots: [BootAttempt], _ families: Families) -> [UInt8] {

@@ -94,20 +94,7 @@ enum BootPage {
             digest.withUnsafeMutableBytes { gnutls_hash_fast(GNUTLS_DIG_SHA256, text.baseAddress, text.count, $0.baseAddress) }
         }
         precondition(status == 0, "GnuTLS cannot compute SHA-256")
-        return "sha256-" + base64(digest)
-    }
-
-    private static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        for start in stride(from: 0, to: bytes.count, by: 3) {
-            let chunk = bytes[start..<min(start + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
-            for index in 0..<4 {
-                out.append(index <= chunk.count ? alphabet[Int(value >> (18 - 6 * index) & 63)] : UInt8(ascii: "="))
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "sha256-" + Base64.encode(digest)
     }
 
     private static func phaseClass(_ phase: BootPhase) -> String { "p-" + phase.name }

@@ -153,10 +153,3 @@ extension BootAttempt.Outcome {
         }
     }
 }
-
-extension Duration {
-    /// The duration in whole milliseconds, rounded down; negative durations count as 0.
-    var milliseconds: UInt64 {
-        UInt64(clamping: max(attoseconds, 0) / 1_000_000_000_000_000)
-    }
-}

@@ -76,10 +76,10 @@ public struct BootTimeHistograms: Sendable, Equatable {
 
     /// Empty histograms whose bounds come from `budgets`.
     public init(budgets: BootBudgets) {
-        boot = Histogram(budgetMilliseconds: Self.milliseconds(budgets.totalBudget))!
+        boot = Histogram(budgetMilliseconds: budgets.totalBudget.milliseconds)!
         phases = [:]
         for phase in Self.countedPhases {
-            phases[phase] = Histogram(budgetMilliseconds: Self.milliseconds(budgets.budget(for: phase) ?? .zero))!
+            phases[phase] = Histogram(budgetMilliseconds: (budgets.budget(for: phase) ?? .zero).milliseconds)!
         }
     }
 
@@ -88,10 +88,10 @@ public struct BootTimeHistograms: Sendable, Equatable {
     public static func observations(of change: PhaseChange) -> [Observation] {
         var observations: [Observation] = []
         if countedPhases.contains(change.from), change.to != .failed, change.to != .shuttingDown {
-            observations.append(.phase(change.from, milliseconds: milliseconds(change.duration)))
+            observations.append(.phase(change.from, milliseconds: change.duration.milliseconds))
         }
         if change.to == .ready {
-            observations.append(.boot(milliseconds: milliseconds(change.totalElapsed)))
+            observations.append(.boot(milliseconds: change.totalElapsed.milliseconds))
         }
         return observations
     }
@@ -119,10 +119,5 @@ public struct BootTimeHistograms: Sendable, Equatable {
         let fresh = BootTimeHistograms(budgets: budgets)
         return (boot.budgetMilliseconds != fresh.boot.budgetMilliseconds ? ["boot"] : [])
             + Self.countedPhases.filter { phases[$0]?.budgetMilliseconds != fresh.phases[$0]?.budgetMilliseconds }.map(\.name)
-    }
-
-    /// `duration` in whole milliseconds, rounded down; negative durations count as 0.
-    static func milliseconds(_ duration: Duration) -> UInt64 {
-        UInt64(clamping: max(duration.attoseconds, 0) / 1_000_000_000_000_000)
     }
 }

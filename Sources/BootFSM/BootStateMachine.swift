@@ -140,20 +140,8 @@ public final class BootStateMachine: Sendable {
     /// The phase's first report starts the pace the ETA comes from (at the phase's start if it shows progress).
     public func updateProgress(_ progress: PhaseProgress) {
         state.withLock { state in
-            let fraction = progress.fraction, was = state.progress.fraction
-            guard state.pace == nil || ProgressPace.isTimed(from: was, to: fraction) else {
-                state.progress = progress
-                return
-            }
-            let now = clock.monotonicNow()
-            if state.pace == nil {
-                // A first report that already shows progress was made by the work since the phase began.
-                state.pace = ProgressPace(from: fraction > 0 ? (state.phaseStart, 0) : (now, 0))
-            } else if ProgressPace.startsOver(from: was, to: fraction) {
-                // Progress that went back (a count started over) starts the pace over from here.
-                state.pace = ProgressPace(from: (now, fraction))
-            }
-            if fraction > was { state.pace?.moved(to: fraction, at: now) }
+            ProgressPace.report(&state.pace, from: state.progress.fraction, to: progress.fraction,
+                                phaseStart: state.phaseStart, now: clock.monotonicNow)
             state.progress = progress
         }
     }

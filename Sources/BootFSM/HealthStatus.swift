@@ -188,8 +188,9 @@ extension HealthStatus {
 }
 
 extension Duration {
-    /// The duration in whole milliseconds, rounded down; negative durations count as 0.
-    var milliseconds: UInt64 {
+    /// The duration in whole milliseconds, rounded down; negative durations count as 0. The package's one
+    /// conversion: the health JSON, the boot page, the histograms and the journal count alike.
+    package var milliseconds: UInt64 {
         UInt64(clamping: max(attoseconds, 0) / 1_000_000_000_000_000)
     }
 }

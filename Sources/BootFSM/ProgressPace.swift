@@ -23,22 +23,30 @@ struct ProgressPace {
     private var lastMove: Sample
     private var lastGap = Duration.zero
 
-    init(from start: Sample) {
+    private init(from start: Sample) {
         (from, next, lastMove) = (start, start, start)
     }
 
-    /// Whether going from `old` to `new` is timed: a move across a 0.1% mark, or a step back that starts
-    /// the pace over. Reading the clock at every report would more than double the cost of a report.
-    static func isTimed(from old: Double, to new: Double) -> Bool {
-        startsOver(from: old, to: new) || (new * 1000).rounded(.down) > (old * 1000).rounded(.down)
-    }
-
-    static func startsOver(from old: Double, to new: Double) -> Bool {
-        new < old - restartDrop
+    /// Follows a report that takes the phase's progress from `old` to `new`: the phase's first report
+    /// starts the pace (at `phaseStart` if it already shows progress, made since the phase began), a step back
+    /// of more than ``restartDrop`` starts it over, a move forward moves it. The clock is read only for a
+    /// move across a 0.1% mark, a step back or a first report: reading it at every report would more than
+    /// double the cost of a report.
+    static func report(_ pace: inout ProgressPace?, from old: Double, to new: Double, phaseStart: Duration,
+                       now clock: () -> Duration) {
+        let startsOver = new < old - restartDrop
+        guard pace == nil || startsOver || (new * 1000).rounded(.down) > (old * 1000).rounded(.down) else { return }
+        let now = clock()
+        if pace == nil {
+            pace = ProgressPace(from: new > 0 ? (phaseStart, 0) : (now, 0))
+        } else if startsOver {
+            pace = ProgressPace(from: (now, new))
+        }
+        if new > old { pace?.moved(to: new, at: now) }
     }
 
     /// Progress moved forward to `fraction` at `now`.
-    mutating func moved(to fraction: Double, at now: Duration) {
+    private mutating func moved(to fraction: Double, at now: Duration) {
         let gap = now - lastMove.time
         // Progress resumed: the silence past the last gap was a stall, which no longer counts.
         let stall = lastGap > .zero ? max(gap - lastGap, .zero) : .zero

@@ -214,7 +214,7 @@ final class BootJournal: Sendable {
             if change.from == .uninitialized {
                 let attempt = state.lastAttempt + 1
                 state.lastAttempt = attempt
-                let start = milliseconds(of: wallClock)
+                let start = wallClock.milliseconds
                 state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
                                                outcome: .running))
                 entries.append(JournalEntry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
@@ -222,7 +222,7 @@ final class BootJournal: Sendable {
             let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
             let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
             if change.from != .uninitialized, state.boots.last?.outcome == .running {
-                let duration = milliseconds(of: change.duration)
+                let duration = change.duration.milliseconds
                 state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
                 // The phase a boot failed or was stopped in says so itself: a torn `end` after it must not make
                 // it count as completed.
@@ -232,13 +232,13 @@ final class BootJournal: Sendable {
             if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
                 let index = state.boots.count - 1
                 state.boots[index].outcome = outcome
-                state.boots[index].durationMilliseconds = milliseconds(of: change.totalElapsed)
+                state.boots[index].durationMilliseconds = change.totalElapsed.milliseconds
                 if outcome != .ready {
                     state.boots[index].failedPhase = outcome == .failed ? change.from.name : nil
                     state.boots[index].reason = change.failureReason
                 }
                 entries.append(JournalEntry(type: "end", phase: outcome == .failed ? change.from.name : nil,
-                                     durationMs: milliseconds(of: change.totalElapsed), outcome: outcome.rawValue,
+                                     durationMs: change.totalElapsed.milliseconds, outcome: outcome.rawValue,
                                      reason: outcome == .ready ? nil : change.failureReason))
             }
             state.unwritten += BootTimeHistograms.observations(of: change)
@@ -510,9 +510,4 @@ extension JournalBoot {
             phaseDurations: phases.map { BootAttempt.PhaseDuration(phase: $0.phase, duration: .milliseconds($0.durationMilliseconds)) }
         )
     }
-}
-
-/// `duration` in whole milliseconds, rounded down; negative durations count as 0.
-private func milliseconds(of duration: Duration) -> UInt64 {
-    UInt64(clamping: max(duration.attoseconds, 0) / 1_000_000_000_000_000)
 }

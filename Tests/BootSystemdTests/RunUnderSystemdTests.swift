@@ -96,6 +96,11 @@ struct RunUnderSystemdTests {
         #expect(lines.contains("STATUS=Failed in recover: budget exceeded in phase recover (budget 1 s)"), "\(lines)")
         let failedAt = lines.firstIndex { $0.hasPrefix("STATUS=Failed") } ?? lines.endIndex
         #expect(!lines[failedAt...].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") }, "no extension after the failure")
+        // The failure's datagram extends the start timeout once, by --boot.exit-after-failure and the 1 s grace,
+        // so that systemd lets the failed boot be served; nothing extends it afterwards.
+        let failure = try #require(datagrams.firstIndex { $0.assignments.contains { $0.hasPrefix("STATUS=Failed") } })
+        #expect(datagrams[failure].assignments.contains("EXTEND_TIMEOUT_USEC=2000000"), "\(datagrams[failure])")
+        #expect(!datagrams[(failure + 1)...].flatMap(\.assignments).contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
         #expect(exporter.terminate() == 1, "\(exporter.log)")
     }
 
