@@ -109,13 +109,19 @@ public struct ExporterConfiguration: Sendable {
     /// scrape carrying a large token is still answered.
     var maxResponseHeaderBytes: Int { connectionMemoryLimit / 4 }
 
+    /// Whether `path` can serve the metrics: it starts with `/`, has no query, and is neither `/` nor the path
+    /// of another endpoint (every ``Handler`` but ``Handler/metrics``).
+    package static func isValidMetricsPath(_ path: String) -> Bool {
+        path.hasPrefix("/") && path.count > 1 && !path.contains("?")
+            && !Handler.allCases.contains { $0 != .metrics && $0.rawValue == path }
+    }
+
     /// Checks every setting; the error names the first one that is wrong.
     public func validate() throws(ExporterError) {
         guard (0...65_535).contains(port) else {
             throw .invalidConfiguration("port \(port) is out of range 0-65535")
         }
-        guard metricsPath.hasPrefix("/"), metricsPath.count > 1, !metricsPath.contains("?"),
-              !["/health", "/boot.json", "/livez", "/readyz", "/startupz"].contains(metricsPath) else {
+        guard Self.isValidMetricsPath(metricsPath) else {
             throw .invalidConfiguration("telemetry path \"\(metricsPath)\" must start with / and not be / or another endpoint's path")
         }
         guard (1...256).contains(threads) else { throw .invalidConfiguration("threads must be 1-256, not \(threads)") }

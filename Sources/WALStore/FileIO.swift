@@ -27,7 +27,7 @@ public enum FileIO {
     /// pointing at a file elsewhere, say) would have the store read, truncate or overwrite whatever
     /// it points to. `O_NOFOLLOW` refuses the link in the same call that opens, with no window
     /// between a check and the open. `operation` names the call in other errors.
-    static func openWithoutFollowing(_ path: String, _ flags: Int32, operation: String = "open") throws(StoreError) -> Int32 {
+    public static func openWithoutFollowing(_ path: String, _ flags: Int32, operation: String = "open") throws(StoreError) -> Int32 {
         let fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             // (With O_NOFOLLOW, ELOOP is the last component being a link.)

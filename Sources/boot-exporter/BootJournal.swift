@@ -144,11 +144,14 @@ final class BootJournal: Sendable {
 
     /// Opens `path` for appending into `state` (cutting a torn tail off); a warning if it cannot.
     private static func openForAppending(path: String, goodLength: Int, fileLength: Int, into state: inout State) -> String? {
-        // O_NOFOLLOW: a journal planted as a symbolic link must not have its target appended to or cut.
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else {
-            if errno == ELOOP { return "\(path) is a symbolic link: boot journal refused (not read, not written)" }
-            return "cannot open \(path) for appending: \(String(cString: strerror(errno))); boots are not journaled"
+        // Never through a symbolic link: a journal planted as one must not have its target appended to or cut.
+        let fd: Int32
+        do {
+            fd = try FileIO.openWithoutFollowing(path, O_WRONLY | O_CREAT | O_APPEND)
+        } catch .symbolicLink {
+            return "\(path) is a symbolic link: boot journal refused (not read, not written)"
+        } catch {
+            return "cannot append to the boot journal: \(error); boots are not journaled"
         }
         if goodLength < fileLength {
             // Cut the torn tail off, or every entry appended after it would be unreadable.
@@ -214,32 +217,29 @@ final class BootJournal: Sendable {
             if change.from == .uninitialized {
                 let attempt = state.lastAttempt + 1
                 state.lastAttempt = attempt
-                let start = wallClock.milliseconds
-                state.boots.append(JournalBoot(attempt: attempt, startUnixMilliseconds: start, mode: mode.name, phases: [],
-                                               outcome: .running))
-                entries.append(JournalEntry(type: "boot", attempt: attempt, startUnixMs: start, mode: mode.name))
+                let boot = JournalBoot(attempt: attempt, startUnixMilliseconds: wallClock.milliseconds, mode: mode.name,
+                                       phases: [], outcome: .running)
+                state.boots.append(boot)
+                entries.append(Self.startEntry(of: boot))
             }
-            let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
-            let outcome: JournalBoot.Outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
-            if change.from != .uninitialized, state.boots.last?.outcome == .running {
-                let duration = change.duration.milliseconds
-                state.boots[state.boots.count - 1].phases.append(.init(phase: change.from.name, durationMilliseconds: duration))
-                // The phase a boot failed or was stopped in says so itself: a torn `end` after it must not make
-                // it count as completed.
-                entries.append(JournalEntry(type: "phase", phase: change.from.name, durationMs: duration,
-                                            outcome: change.to == .failed ? outcome.rawValue : nil))
-            }
-            if change.to == .ready || change.to == .failed, state.boots.last?.outcome == .running {
-                let index = state.boots.count - 1
-                state.boots[index].outcome = outcome
-                state.boots[index].durationMilliseconds = change.totalElapsed.milliseconds
-                if outcome != .ready {
-                    state.boots[index].failedPhase = outcome == .failed ? change.from.name : nil
-                    state.boots[index].reason = change.failureReason
+            // The boot as the change leaves it, then its entries written from it, as compaction writes them.
+            if var boot = state.boots.last, boot.outcome == .running {
+                let phaseEnded = change.from != .uninitialized
+                if phaseEnded {
+                    boot.phases.append(.init(phase: change.from.name, durationMilliseconds: change.duration.milliseconds))
                 }
-                entries.append(JournalEntry(type: "end", phase: outcome == .failed ? change.from.name : nil,
-                                     durationMs: change.totalElapsed.milliseconds, outcome: outcome.rawValue,
-                                     reason: outcome == .ready ? nil : change.failureReason))
+                if change.to == .ready || change.to == .failed {
+                    let stopped = change.failureReason?.hasSuffix(StoreBoot.stopReason) == true
+                    boot.outcome = change.to == .ready ? .ready : stopped ? .stopped : .failed
+                    boot.durationMilliseconds = change.totalElapsed.milliseconds
+                    if boot.outcome != .ready {
+                        boot.failedPhase = boot.outcome == .failed ? change.from.name : nil
+                        boot.reason = change.failureReason
+                    }
+                }
+                state.boots[state.boots.count - 1] = boot
+                if phaseEnded { entries.append(Self.phaseEntry(of: boot, at: boot.phases.count - 1)) }
+                if let end = Self.endEntry(of: boot) { entries.append(end) }
             }
             state.unwritten += BootTimeHistograms.observations(of: change)
             append(entries, to: &state)
@@ -280,17 +280,26 @@ final class BootJournal: Sendable {
 
     /// The entries that write `boot` as it stands.
     private static func entries(of boot: JournalBoot) -> [JournalEntry] {
-        var entries = [JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)]
-        let unfinished = boot.outcome == .failed || boot.outcome == .stopped ? boot.phases.count - 1 : nil
-        entries += boot.phases.enumerated().map { index, phase in
-            JournalEntry(type: "phase", phase: phase.phase, durationMs: phase.durationMilliseconds,
-                         outcome: index == unfinished ? boot.outcome.rawValue : nil)
-        }
-        if boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped {
-            entries.append(JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
-                                        outcome: boot.outcome.rawValue, reason: boot.reason))
-        }
-        return entries
+        [startEntry(of: boot)] + boot.phases.indices.map { phaseEntry(of: boot, at: $0) } + (endEntry(of: boot).map { [$0] } ?? [])
+    }
+
+    private static func startEntry(of boot: JournalBoot) -> JournalEntry {
+        JournalEntry(type: "boot", attempt: boot.attempt, startUnixMs: boot.startUnixMilliseconds, mode: boot.mode)
+    }
+
+    /// The phase a boot failed or was stopped in (its last) says so itself: a torn `end` after it must not make
+    /// it count as completed.
+    private static func phaseEntry(of boot: JournalBoot, at index: Int) -> JournalEntry {
+        let unfinished = (boot.outcome == .failed || boot.outcome == .stopped) && index == boot.phases.count - 1
+        return JournalEntry(type: "phase", phase: boot.phases[index].phase, durationMs: boot.phases[index].durationMilliseconds,
+                            outcome: unfinished ? boot.outcome.rawValue : nil)
+    }
+
+    /// The end of a boot that ended; `nil` for a running or crashed one.
+    private static func endEntry(of boot: JournalBoot) -> JournalEntry? {
+        guard boot.outcome == .ready || boot.outcome == .failed || boot.outcome == .stopped else { return nil }
+        return JournalEntry(type: "end", phase: boot.failedPhase, durationMs: boot.durationMilliseconds,
+                            outcome: boot.outcome.rawValue, reason: boot.reason)
     }
 
     /// Rewrites the file with the last ``keptBoots`` boots and `histograms`, atomically; whether it did.
@@ -309,7 +318,7 @@ final class BootJournal: Sendable {
         unlink(path + ".tmp")
         guard (try? FileIO.writeAtomically(path, bytes)) != nil else { return false }
         close(state.fd)
-        state.fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)
+        state.fd = (try? FileIO.openWithoutFollowing(path, O_WRONLY | O_APPEND)) ?? -1
         state.bytes = bytes.count
         return true
     }

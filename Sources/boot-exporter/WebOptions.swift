@@ -34,8 +34,7 @@ struct WebOptions: ParsableArguments {
 
     func validate() throws {
         _ = try parsedAddress()
-        guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !telemetryPath.contains("?"),
-              !["/health", "/boot.json", "/livez", "/readyz", "/startupz"].contains(telemetryPath) else {
+        guard ExporterConfiguration.isValidMetricsPath(telemetryPath) else {
             throw ValidationError("--web.telemetry-path must start with / and not be / or another endpoint's path, not \"\(telemetryPath)\"")
         }
         guard (1...256).contains(threads) else { throw ValidationError("--web.threads must be 1-256") }
