@@ -18,7 +18,8 @@ python3 scripts/boot-page/browser_test.py
 swift package generate-documentation --target BootFSM --target BootExporter --target BootSystemd --warnings-as-errors
 if [ -x scripts/check-ops.sh ]; then ./scripts/check-ops.sh; fi
 # The alert rules on six real boots against a real Prometheus (about 3 minutes): a false page, a miss, a late
-# BootBudgetExhausted or a warning less than 20% of the budget ahead (29% measured on this set) fails.
-python3 scripts/alert-backtest/backtest.py --set short --budget 120 --check --min-lead 0.2
+# BootBudgetExhausted or a warning less than 15% of the budget ahead fails (24% to 30% measured on this set: the 15 s
+# evaluation, an eighth of the budget, moves it from run to run).
+python3 scripts/alert-backtest/backtest.py --set short --budget 120 --check --min-lead 0.15
 ./scripts/sanitizers.sh
 ./scripts/soak.sh

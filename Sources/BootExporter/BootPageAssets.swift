@@ -55,7 +55,6 @@ enum BootPageAssets {
     (() => {
       const phases = ["uninitialized", "init", "migrate", "recover", "warmup", "ready",
         "readonly_recovery", "force_recovery", "shutting_down", "failed"];
-      const recoveryPhase = { normal: "recover", readonly: "readonly_recovery", force: "force_recovery" };
       const byId = (id) => document.getElementById(id);
       const phaseClass = (name) => "p-" + (phases.includes(name) ? name : "uninitialized");
       const statusText = { pending: "not yet", running: "in progress", done: "done", risk: "at risk", over: "exceeded", failed: "failed" };
@@ -97,45 +96,21 @@ enum BootPageAssets {
         return cell;
       }
 
-      function budgetRows(s) {
-        const h = s.health;
-        const path = [["init", "init"], ["migrate", "migrate"],
-          [recoveryPhase[h.recovery_mode] || "recover", "recover"], ["warmup", "warmup"]];
-        const rows = path.map(([phase, key]) => {
-          const past = h.phase_history.filter((p) => p.phase === phase);
-          const current = h.phase === phase;
-          const used = past.reduce((sum, p) => sum + p.duration_ms, 0) + (current ? h.phase_elapsed_ms : 0);
-          const risk = current && (h.phase_eta_ms || 0) > h.remaining_budget_ms;
-          return [phaseCell("th", phase), used, s.budgets_ms[key],
-            status(used, s.budgets_ms[key], risk, current, past.length > 0, h.failed_phase === phase)];
-        });
-        const used = h.boot_duration_ms !== null ? h.boot_duration_ms : h.total_elapsed_ms;
-        const risk = h.is_booting && (h.phase_eta_ms || 0) > h.total_remaining_budget_ms;
-        rows.push([element("th", "", "total"), used, s.budgets_ms.total,
-          status(used, s.budgets_ms.total, risk, h.is_booting, h.boot_duration_ms !== null, h.phase === "failed")]);
-        return rows.map(([name, used, budget, state]) => {
+      function budgetRows(uses) {
+        return uses.map((u) => {
           const bar = element("progress");
-          bar.max = Math.max(budget, 1);
-          bar.value = Math.min(used, bar.max);
+          bar.max = Math.max(u.budget_ms, 1);
+          bar.value = Math.min(u.used_ms, bar.max);
           const cell = element("td", "bar");
           cell.append(bar);
-          return row(state, [name, cell, duration(used) + " of " + duration(budget), element("td", "status", statusText[state])]);
+          const name = u.phase === null ? element("th", "", "total") : phaseCell("th", u.phase);
+          return row(u.status, [name, cell, duration(u.used_ms) + " of " + duration(u.budget_ms),
+            element("td", "status", statusText[u.status])]);
         });
       }
-      function status(used, budget, risk, current, done, failed) {
-        if (used > budget) return "over";
-        if (failed) return "failed";
-        if (risk) return "risk";
-        if (current) return "running";
-        return done ? "done" : "pending";
-      }
 
-      function timeline(h) {
-        const entries = h.phase_history.map((p) => ({ phase: p.phase, start: p.start_ms, duration: p.duration_ms, running: false }));
-        if (h.is_booting) {
-          entries.push({ phase: h.phase, start: h.total_elapsed_ms - Math.min(h.phase_elapsed_ms, h.total_elapsed_ms),
-            duration: h.phase_elapsed_ms, running: true });
-        }
+      function timeline(list) {
+        const entries = list.map((e) => ({ phase: e.phase, start: e.start_ms, duration: e.duration_ms, running: e.running }));
         const span = Math.max(1, ...entries.map((e) => e.start + e.duration));
         const svg = byId("timeline");
         const rects = entries.map((e) => {
@@ -183,8 +158,8 @@ enum BootPageAssets {
         byId("wal-skipped").textContent = String(h.wal_records_skipped);
         byId("pages").textContent = String(h.pages_recovered);
         byId("rollbacks").textContent = String(h.txns_rolled_back);
-        byId("budgets").replaceChildren(...budgetRows(s));
-        timeline(h);
+        byId("budgets").replaceChildren(...budgetRows(s.budget_uses));
+        timeline(s.timeline);
         boots(s.boots);
       }
 

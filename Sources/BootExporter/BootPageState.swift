@@ -35,8 +35,8 @@ struct BootPageState {
     /// The phase budgets of this boot's path (its recovery phase the mode's), then the total.
     ///
     /// A budget is at risk when the current phase's ETA passes what is left of it, exceeded once the
-    /// time used passes it; the failed phase's and the total of a failed boot are marked failed. The
-    /// script computes the same (`budgetRows`).
+    /// time used passes it; the failed phase's and the total of a failed boot are marked failed.
+    /// `/boot.json` carries the rows (`budget_uses`), which the script draws as they are.
     var budgetUses: [BudgetUse] {
         let h = health
         let path: [BootPhase] = [.initializing, .migrating, h.recoveryMode.recoveryPhase, .warmingUp]
@@ -94,6 +94,16 @@ struct BootPageState {
         out += ",\"budgets_ms\":{\"init\":\(budgets.initBudget.milliseconds),\"migrate\":\(budgets.migrateBudget.milliseconds)"
         out += ",\"recover\":\(budgets.recoverBudget.milliseconds),\"warmup\":\(budgets.warmupBudget.milliseconds)"
         out += ",\"total\":\(budgets.totalBudget.milliseconds)}"
+        // The budget rows and the timeline as the page draws them: the script renders, it does not decide.
+        out += ",\"budget_uses\":["
+        out += budgetUses.map { use in
+            "{\"phase\":\(Self.jsonString(use.phase?.name)),\"used_ms\":\(use.usedMs),\"budget_ms\":\(use.budgetMs),\"status\":\"\(use.status.rawValue)\"}"
+        }.joined(separator: ",")
+        out += "],\"timeline\":["
+        out += timeline.map { entry in
+            "{\"phase\":\"\(entry.phase.name)\",\"start_ms\":\(entry.startMs),\"duration_ms\":\(entry.durationMs),\"running\":\(entry.running)}"
+        }.joined(separator: ",")
+        out += "]"
         out += ",\"boots\":"
         if let boots {
             out += "["
